@@ -1,0 +1,60 @@
+# mmsim: `make lab` launches the course, `make test` sets up and runs every test.
+SHELL  := /bin/bash
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: help venv lab test browser-deps lint bench strip clean
+
+help:
+	@echo "make lab    - create .venv if needed and launch JupyterLab on notebooks/"
+	@echo "make test   - create .venv if needed and run every test (unit, property, live, notebooks, browser)"
+	@echo "make lint   - ruff check"
+	@echo "make bench  - run the benchmarks"
+	@echo "make strip  - strip outputs from notebooks/*.ipynb"
+	@echo "make clean  - remove .venv and build/test debris"
+
+# Reinstalls only when pyproject.toml changes.
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade pip
+	$(BIN)/python -m pip install -e '.[test,lab,dev]'
+	touch $@
+
+lab: venv
+	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=notebooks
+
+# The browser tier uses Debian's chromium at /usr/bin/chromium (playwright downloads no browser).
+# Installed only as root on Linux with apt-get; otherwise the browser tests skip themselves.
+browser-deps:
+	@if [ "$$(uname -s)" = Linux ] && [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "Installing chromium for the browser tests"; \
+	    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
+	  else \
+	    echo "chromium is missing and cannot be installed here: browser tests will skip"; \
+	  fi; \
+	fi
+
+# One pytest run over tests/ and the notebooks: it fails if anything fails,
+# and pytest's exit 5 (no tests collected) is non-zero, so it fails too.
+test: venv browser-deps
+	$(BIN)/python -m pytest tests notebooks --nbval-lax --nbval-current-env
+
+lint: venv
+	$(BIN)/ruff check .
+
+bench: venv
+	@if [ ! -f benchmarks/run_all.py ]; then echo "benchmarks/run_all.py does not exist yet"; exit 1; fi
+	$(BIN)/python benchmarks/run_all.py
+
+strip: venv
+	$(BIN)/nbstripout notebooks/*.ipynb
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .hypothesis .ruff_cache test-artifacts
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+	find . -name .ipynb_checkpoints -type d -prune -exec rm -rf {} +
