@@ -24,8 +24,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -e '.[test,lab,dev]'
 	touch $@
 
+# Jupyter refuses to run as root unless told to (as on the project's machines).
+LAB_ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
+
 lab: venv
-	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=notebooks
+	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=notebooks $(LAB_ROOT_FLAG)
 
 # The browser tier uses Debian's chromium at /usr/bin/chromium (playwright downloads no browser).
 # Installed only as root on Linux with apt-get; otherwise the browser tests skip themselves.
