@@ -1,0 +1,48 @@
+"""mmsim: a kernel-exact model of Linux VMA accounting, for teaching and experiments.
+
+The public surface is small; everything else lives in one module per concept:
+
+* :class:`AddressSpace` (:mod:`mmsim.addrspace`) — VMAs, map_count, mmap/munmap/mprotect/touch/mremap;
+* :mod:`mmsim.mremap` — the mremap flows of each kernel profile;
+* :func:`classify` / :class:`Outcome` (:mod:`mmsim.outcome`) — OK, CLEAN_FAIL, PARTIAL_FAIL, FALSE_POSITIVE;
+* :data:`KERNELS` (:mod:`mmsim.profiles`) — the modelled kernels.
+"""
+
+from .addrspace import AddressSpace
+from .constants import (
+    DEFAULT_MAX_MAP_COUNT,
+    MAP_ANONYMOUS,
+    MAP_FIXED,
+    MAP_FIXED_NOREPLACE,
+    MAP_NORESERVE,
+    MAP_PRIVATE,
+    MAP_SHARED,
+    MAP_SHARED_VALIDATE,
+    MREMAP_DONTUNMAP,
+    MREMAP_FIXED,
+    MREMAP_MAYMOVE,
+    PAGE_SIZE,
+    PROT_EXEC,
+    PROT_NONE,
+    PROT_READ,
+    PROT_WRITE,
+    TASK_SIZE,
+)
+from .errors import MMError
+from .outcome import OUTCOMES, Outcome, classify
+from .profiles import KERNELS, PROFILES, Profile
+from .trace import Step, Trace
+from .vma import VMA, File
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AddressSpace", "VMA", "File", "MMError", "Trace", "Step", "Profile", "PROFILES", "KERNELS",
+    "classify", "Outcome", "OUTCOMES",
+    "PAGE_SIZE", "TASK_SIZE", "DEFAULT_MAX_MAP_COUNT",
+    "PROT_NONE", "PROT_READ", "PROT_WRITE", "PROT_EXEC",
+    "MAP_SHARED", "MAP_PRIVATE", "MAP_SHARED_VALIDATE", "MAP_FIXED", "MAP_ANONYMOUS",
+    "MAP_FIXED_NOREPLACE", "MAP_NORESERVE",
+    "MREMAP_MAYMOVE", "MREMAP_FIXED", "MREMAP_DONTUNMAP",
+    "__version__",
+]
