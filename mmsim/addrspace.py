@@ -428,7 +428,7 @@ class AddressSpace:
                     start=v.start, end=v.end)
         return self._split(v, addr)
 
-    def _unmap(self, a: int, b: int, step: str, fn: str, defer: bool = False) -> Step:
+    def _unmap(self, a: int, b: int, step: str, fn: str, defer: bool = False) -> int:
         """The unmap engine (spec §2.2): ``__do_munmap()``@5.0, ``do_vmi_align_munmap()``@6.18.
 
         Records a depth-0 ``step`` whose children are the punch check, the splits and the detach.
@@ -457,14 +457,13 @@ class AddressSpace:
                 self._pending += len(doomed)
                 parent.delta = self.map_count - mc_before
                 parent.map_count = self.map_count
-                parent.pending = len(doomed)  # type: ignore[attr-defined]
-                return parent
+                return len(doomed)
             if doomed:
                 self._rec("detach", "step", "vms_complete_munmap_vmas" if self._profile.modern
                           else "detach_vmas_to_be_unmapped", -len(doomed), a, b, depth=1)
         parent.delta = self.map_count - mc_before
         parent.map_count = self.map_count
-        return parent
+        return 0
 
     def _complete_unmap(self, a: int, b: int, n: int) -> None:
         """vms_complete_munmap_vmas()@6.18: the deferred detach of a MAP_FIXED overlap."""
@@ -656,9 +655,8 @@ class AddressSpace:
         modern = self._profile.modern
         pending = 0
         if self.find_vma(addr) is not None and self.find_vma(addr).start < end:
-            rec = self._unmap(addr, end, "gather" if modern else "unmap_overlap",
-                              "vms_gather_munmap_vmas" if modern else "do_munmap", defer=modern)
-            pending = getattr(rec, "pending", 0)
+            pending = self._unmap(addr, end, "gather" if modern else "unmap_overlap",
+                                  "vms_gather_munmap_vmas" if modern else "do_munmap", defer=modern)
         if anon_shared:
             # shmem_zero_setup(): a fresh shmem file; nothing can share it, so it never merges.
             f = File("/dev/zero (deleted)", (end - addr) >> PAGE_SHIFT, shmem=True)

@@ -128,11 +128,12 @@ class VMA:
 
     def maps_line(self) -> str:
         """This VMA as one line of /proc/PID/maps."""
+        # show_map_vma() prints vm_pgoff only for file-backed VMAs; anonymous ones show 0.
         if self.file is not None:
-            dev, ino, name = "00:01", self.file.inode, self.file.name
+            dev, ino, name, off = "00:01", self.file.inode, self.file.name, self.pgoff * PAGE_SIZE
         else:
-            dev, ino, name = "00:00", 0, ""
-        line = f"{self.start:08x}-{self.end:08x} {self.perms} {self.pgoff * PAGE_SIZE:08x} {dev} {ino}"
+            dev, ino, name, off = "00:00", 0, "", 0
+        line = f"{self.start:08x}-{self.end:08x} {self.perms} {off:08x} {dev} {ino}"
         return f"{line:<73}{name}".rstrip() if name else line
 
 
