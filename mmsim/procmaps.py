@@ -1,0 +1,285 @@
+"""Parse ``/proc/PID/maps`` (and ``smaps``) and turn a snapshot into an :class:`mmsim.AddressSpace`.
+
+A maps line is (fs/proc/task_mmu.c, ``show_map_vma()``)::
+
+    start-end perms offset major:minor inode      path
+
+``start``/``end``/``offset`` are hex, ``perms`` is ``r``/``w``/``x`` or ``-`` then ``s`` (VM_MAYSHARE) or
+``p``, and the path column, after padding, is a file name (possibly with spaces and a `` (deleted)`` suffix; a
+newline in a name is shown as ``\\012``), a pseudo-name such as ``[heap]``, ``[stack]``, ``[vdso]``,
+``[vvar]``, ``[vvar_vclock]``, ``[vsyscall]`` or ``[anon:name]``, or nothing for private anonymous memory.
+``smaps`` adds ``Key: value`` lines after each header line; :func:`parse` keeps them in
+:attr:`MapsEntry.fields` (``VmFlags`` as a tuple of two-letter flags).
+
+``[vsyscall]`` is not a VMA of the process (it is the gate area, outside ``mm->map_count``), so
+:func:`map_count` and :func:`to_address_space` leave it out.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from mmsim.constants import PAGE_SHIFT, PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE
+
+__all__ = ["MapsEntry", "map_count", "parse", "read", "to_address_space"]
+
+_HEADER = re.compile(
+    r"([0-9a-fA-F]+)-([0-9a-fA-F]+) ([r-][w-][x-][sp]) ([0-9a-fA-F]+) ([0-9a-fA-F]+:[0-9a-fA-F]+) (\d+)"
+)
+_FIELD = re.compile(r"([A-Za-z_][A-Za-z0-9_]*):\s*(.*)")
+_KB = re.compile(r"(\d+) kB")
+#: Kernel "special mapping" names (``_install_special_mapping``) and the gate area.
+SPECIAL_NAMES = frozenset(
+    {"[vdso]", "[vvar]", "[vvar_vclock]", "[vsyscall]", "[uprobes]", "[sigpage]", "[vectors]"}
+)
+#: VmFlags mnemonics (``show_smap_vma_flags()``) of VM_SPECIAL, with the model's names.
+_SPECIAL_MNEMONICS = {"io": "IO", "de": "DONTEXPAND", "pf": "PFNMAP", "mm": "MIXEDMAP"}
+#: VM_SPECIAL of x86's vvar pages (``map_vdso()``: VM_IO|VM_PFNMAP, plus VM_DONTEXPAND from
+#: ``_install_special_mapping()``); other special mappings have VM_DONTEXPAND only. Used without smaps.
+_DEFAULT_SPECIAL = {
+    "[vvar]": frozenset({"IO", "PFNMAP", "DONTEXPAND"}),
+    "[vvar_vclock]": frozenset({"IO", "PFNMAP", "DONTEXPAND"}),
+}
+
+
+@dataclass(frozen=True)
+class MapsEntry:
+    """One line of /proc/PID/maps (plus its smaps fields, if it came from smaps).
+
+    ``offset`` is in bytes, as printed (``pgoff`` gives it in pages); ``dev`` is ``"major:minor"`` in hex
+    as printed; ``path`` is ``""`` for anonymous memory.
+    """
+
+    start: int
+    end: int
+    perms: str
+    offset: int
+    dev: str
+    inode: int
+    path: str = ""
+    fields: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def size(self) -> int:
+        """Length in bytes."""
+        return self.end - self.start
+
+    @property
+    def pages(self) -> int:
+        """Length in pages."""
+        return self.size >> PAGE_SHIFT
+
+    @property
+    def pgoff(self) -> int:
+        """vm_pgoff: the offset column in pages."""
+        return self.offset >> PAGE_SHIFT
+
+    @property
+    def prot(self) -> int:
+        """The PROT_* bits of the perms column."""
+        p = self.perms
+        return (
+            (PROT_READ if p[0] == "r" else 0)
+            | (PROT_WRITE if p[1] == "w" else 0)
+            | (PROT_EXEC if p[2] == "x" else 0)
+        )
+
+    @property
+    def shared(self) -> bool:
+        """VM_MAYSHARE (the ``s`` in the perms column)."""
+        return self.perms[3] == "s"
+
+    @property
+    def deleted(self) -> bool:
+        """True when the mapped file was unlinked (`` (deleted)`` suffix)."""
+        return self.path.endswith(" (deleted)")
+
+    @property
+    def vm_flags(self) -> tuple[str, ...] | None:
+        """smaps' VmFlags mnemonics, or None when the entry came from maps."""
+        return self.fields.get("VmFlags")
+
+    @property
+    def kind(self) -> str:
+        """What backs the VMA: ``"anon"`` (private anonymous, including [heap], [stack] and [anon:name]),
+        ``"shared_anon"`` (MAP_SHARED|MAP_ANONYMOUS, SysV shm, [anon_shmem:name]), ``"special"`` ([vdso],
+        [vvar], [vsyscall], ...) or ``"file"``."""
+        path = self.path
+        if path in SPECIAL_NAMES:
+            return "special"
+        if path.startswith("[anon_shmem:"):
+            return "shared_anon"
+        if path == "" or path in ("[heap]", "[stack]") or path.startswith(("[stack:", "[anon:")):
+            return "shared_anon" if self.shared else "anon"
+        if self.shared and (path.startswith("/SYSV") or path == "/dev/zero (deleted)"):
+            return "shared_anon"
+        return "file"
+
+    def __str__(self) -> str:
+        line = f"{self.start:08x}-{self.end:08x} {self.perms} {self.offset:08x} {self.dev} {self.inode}"
+        return f"{line:<73}{self.path}" if self.path else line
+
+
+def _parse_header(line: str, lineno: int) -> MapsEntry:
+    m = _HEADER.match(line)
+    if not m:
+        raise ValueError(f"line {lineno}: not a /proc/PID/maps line: {line!r}")
+    rest = line[m.end() :]
+    if rest and not rest[0].isspace():
+        raise ValueError(f"line {lineno}: no space after the inode column: {line!r}")
+    start, end = int(m.group(1), 16), int(m.group(2), 16)
+    if end < start:
+        raise ValueError(f"line {lineno}: end {end:#x} is below start {start:#x}")
+    return MapsEntry(
+        start, end, m.group(3), int(m.group(4), 16), m.group(5), int(m.group(6)), rest.lstrip(" ")
+    )
+
+
+def _field_value(key: str, raw: str) -> Any:
+    if key == "VmFlags":
+        return tuple(raw.split())
+    m = _KB.fullmatch(raw.strip())
+    if m:
+        return int(m.group(1))
+    raw = raw.strip()
+    return int(raw) if raw.isdigit() else raw
+
+
+def parse(text: str) -> list[MapsEntry]:
+    """Parse /proc/PID/maps or /proc/PID/smaps text into entries, in file order.
+
+    Lines are split on ``"\\n"`` only (a name may hold other control characters). Blank lines are ignored.
+    Raises ValueError naming the line for anything that is neither a maps line nor (after one) an smaps
+    ``Key: value`` line.
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"parse() takes the maps text as str, not {type(text).__name__}")
+    entries: list[MapsEntry] = []
+    for lineno, line in enumerate(text.split("\n"), 1):
+        if not line.strip():
+            continue
+        if line[0] in "0123456789abcdefABCDEF" and _HEADER.match(line):
+            entries.append(_parse_header(line, lineno))
+            continue
+        m = _FIELD.match(line)
+        if m and entries:
+            entries[-1].fields[m.group(1)] = _field_value(m.group(1), m.group(2))
+            continue
+        raise ValueError(f"line {lineno}: not a /proc/PID/maps line: {line!r}")
+    return entries
+
+
+def read(pid: int | str = "self", *, smaps: bool = False) -> list[MapsEntry]:
+    """Read and parse ``/proc/<pid>/maps`` (or ``smaps``, which adds VmFlags etc.) of a process."""
+    if isinstance(pid, bool) or not isinstance(pid, (int, str)) or not re.fullmatch(r"self|\d+", str(pid)):
+        raise ValueError(f"pid must be a process id or 'self', not {pid!r}")
+    path = f"/proc/{pid}/{'smaps' if smaps else 'maps'}"
+    with open(path, encoding="utf-8", errors="surrogateescape") as f:
+        return parse(f.read())
+
+
+def map_count(entries: Iterable[MapsEntry]) -> int:
+    """``mm->map_count`` of a snapshot: every entry except ``[vsyscall]``."""
+    return sum(1 for e in entries if e.path != "[vsyscall]")
+
+
+def _prot_of(flags: Sequence[str], r: str, w: str, x: str) -> int:
+    return (
+        (PROT_READ if r in flags else 0)
+        | (PROT_WRITE if w in flags else 0)
+        | (PROT_EXEC if x in flags else 0)
+    )
+
+
+def _file_size_pages(e: MapsEntry) -> int | None:
+    """The file's size in pages, when its path still names the same inode (else None)."""
+    if not e.path.startswith("/") or e.deleted:
+        return None
+    try:
+        st = os.stat(e.path)
+    except OSError:
+        return None
+    if st.st_ino != e.inode:
+        return None
+    return -(-st.st_size // PAGE_SIZE)
+
+
+def to_address_space(
+    entries: Sequence[MapsEntry], kernel: str = "6.18", max_map_count: int | None = None
+) -> Any:
+    """Build an :class:`mmsim.AddressSpace` holding the VMAs of a maps/smaps snapshot.
+
+    * file-backed entries share one :class:`mmsim.File` per distinct ``(dev, inode, path)``, so pieces of
+      one mapping stay mergeable as in the kernel;
+    * each shared anonymous entry (``/dev/zero (deleted)``, ``/SYSV...``) gets a fresh shmem File, since
+      each MAP_SHARED|MAP_ANONYMOUS mmap has its own;
+    * private anonymous entries get pgoff = start / PAGE_SIZE, the value mmap gives them: the offset column
+      cannot be used, the kernel prints 0 for every VMA without a file (``show_map_vma()``), and it
+      would make neighbours look unmergeable. (A VMA that mremap moved after it was faulted keeps its old
+      pgoff in the kernel; /proc does not show that.)
+    * special mappings ([vdso], [vvar], ...) get a File of their own and ``special`` flags, so nothing
+      merges with them; ``[vsyscall]`` is skipped.
+
+    From smaps, VmFlags give VM_ACCOUNT (``ac``), VM_NORESERVE (``nr``), VM_SPECIAL and the VM_MAY* bits,
+    and a private entry with ``Anonymous`` pages gets an anon_vma (a new identity per entry: which VMAs
+    share one is not visible in /proc). From maps alone: ``accounted`` = private and writable
+    (``accountable_mapping`` without MAP_NORESERVE), [heap] and [stack] have an anon_vma, nothing else
+    does, and [vvar]/[vvar_vclock] get VM_IO|VM_PFNMAP|VM_DONTEXPAND, other special mappings VM_DONTEXPAND.
+    ``max_map_count=None`` uses the model's default.
+    """
+    import mmsim
+
+    files: dict[tuple[str, int, str], Any] = {}
+    anon_ids = itertools.count(1)
+    records = []
+    for e in entries:
+        if e.path == "[vsyscall]":
+            continue
+        kind = e.kind
+        flags = e.vm_flags
+        file = None
+        if kind == "file":
+            key = (e.dev, e.inode, e.path)
+            if key not in files:
+                files[key] = mmsim.File(e.path, _file_size_pages(e))
+            file = files[key]
+        elif kind == "shared_anon":
+            file = mmsim.File(e.path, None, shmem=True)
+        elif kind == "special":
+            file = mmsim.File(e.path, None)
+        if flags is not None:
+            special = frozenset(name for mn, name in _SPECIAL_MNEMONICS.items() if mn in flags)
+            accounted = "ac" in flags
+            noreserve = "nr" in flags
+            maxprot = _prot_of(flags, "mr", "mw", "me")
+            faulted = not e.shared and int(e.fields.get("Anonymous") or 0) > 0
+        else:
+            special = (
+                _DEFAULT_SPECIAL.get(e.path, frozenset({"DONTEXPAND"})) if kind == "special" else frozenset()
+            )
+            accounted = not e.shared and bool(e.prot & PROT_WRITE) and kind in ("anon", "file")
+            noreserve = False
+            maxprot = PROT_READ if e.path in _DEFAULT_SPECIAL else PROT_READ | PROT_WRITE | PROT_EXEC
+            faulted = e.path in ("[heap]", "[stack]")
+        records.append(
+            mmsim.VMA(
+                e.start,
+                e.end,
+                e.prot,
+                shared=e.shared,
+                pgoff=e.start >> PAGE_SHIFT if kind == "anon" else e.pgoff,
+                file=file,
+                anon_vma=next(anon_ids) if faulted else None,
+                accounted=accounted,
+                noreserve=noreserve,
+                special=special,
+                maxprot=maxprot,
+            )
+        )
+    kw = {} if max_map_count is None else {"max_map_count": max_map_count}
+    return mmsim.AddressSpace.from_vmas(records, kernel=kernel, **kw)
