@@ -5,7 +5,7 @@ kernel's control flow step by step, record a :class:`~mmsim.trace.Trace`, and fa
 kernel's errno as :class:`~mmsim.errors.MMError`. mremap lives in :mod:`mmsim.mremap` and reuses the
 primitives defined here (``_unmap``, ``_new_range``, ``_split``).
 
-Data structure: a :class:`sortedcontainers.SortedDict` from ``vm_start`` to an immutable
+Data structure: a :class:`~mmsim.vmatree.VMATree` (dict + SortedList) from ``vm_start`` to an immutable
 :class:`~mmsim.vma.VMA`. Lookups, inserts and removals are O(log n); a call touching k VMAs costs
 O(k log n). Every mutation of a call is logged so a failed transactional call (profile ``ideal``)
 or :func:`mmsim.classify` can undo it in O(k) instead of copying the whole tree.
@@ -17,8 +17,6 @@ import errno as E
 import operator
 from collections.abc import Iterable, Iterator
 from typing import Any
-
-from sortedcontainers import SortedDict
 
 from .constants import (
     DEFAULT_MAX_MAP_COUNT,
@@ -49,6 +47,7 @@ from .errors import MMError
 from .profiles import Profile, get_profile
 from .trace import E_CHECKS, Step, Trace
 from .vma import VMA, File, anon_compatible, anon_reusable, can_merge_after, can_merge_before
+from .vmatree import VMATree
 
 __all__ = ["AddressSpace", "FILLER_BASE"]
 
@@ -111,7 +110,7 @@ class AddressSpace:
         self.mmap_base = int(mmap_base)
         self.mmap_min_addr = int(mmap_min_addr)
         self.privileged = bool(privileged)
-        self._tree: SortedDict = SortedDict()
+        self._tree = VMATree()
         self._next_anon = 1
         self._fds: dict[int, File] = {}
         self._next_fd = 3
@@ -176,14 +175,13 @@ class AddressSpace:
     def find_vma(self, addr: int) -> VMA | None:
         """find_vma(): the first VMA with ``end > addr``, or None. O(log n)."""
         t = self._tree
-        keys = t._list
-        i = keys.bisect_right(addr)
+        i = t.bisect_right(addr)
         if i:
-            v = t[keys[i - 1]]
+            v = t.at(i - 1)
             if v.end > addr:
                 return v
-        if i < len(keys):
-            return t[keys[i]]
+        if i < len(t):
+            return t.at(i)
         return None
 
     def vma_at(self, addr: int) -> VMA | None:
@@ -197,19 +195,19 @@ class AddressSpace:
         if first is None or first.start >= end:
             return []
         t = self._tree
-        return [t[k] for k in t.irange(first.start, end, inclusive=(True, False))]
+        return [t[k] for k in t.starts(first.start, end)]
 
     def _prev_of(self, addr: int) -> VMA | None:
         """The VMA with the highest start below ``addr``."""
-        keys = self._tree._list
-        i = keys.bisect_left(addr)
-        return self._tree[keys[i - 1]] if i else None
+        t = self._tree
+        i = t.bisect_left(addr)
+        return t.at(i - 1) if i else None
 
     def _next_from(self, addr: int) -> VMA | None:
         """The VMA with the lowest start at or above ``addr``."""
-        keys = self._tree._list
-        i = keys.bisect_left(addr)
-        return self._tree[keys[i]] if i < len(keys) else None
+        t = self._tree
+        i = t.bisect_left(addr)
+        return t.at(i) if i < len(t) else None
 
     # ---- files ----------------------------------------------------------------------------
     def open(self, name: str, size: int = 0, *, readable: bool = True, writable: bool = True) -> int:
@@ -262,13 +260,10 @@ class AddressSpace:
         n = operator.index(n)
         if n >= 0:
             base = FILLER_BASE + 2 * P * self._nfill
-            new = {}
-            for i in range(n):
-                a = base + 2 * P * i
-                if a in self._tree or self.find_vma(a) is not None and self.find_vma(a).start < a + P:
-                    raise ValueError(f"filler page {a:#x} is already mapped; the filler region is in use")
-                new[a] = VMA(a, a + P, PROT_READ, pgoff=a >> PAGE_SHIFT)
-            self._tree.update(new)
+            if n and not self._range_free(base, 2 * P * n):
+                raise ValueError(f"the filler region [{base:#x}, +{2 * P * n:#x}) is already in use")
+            self._tree.update({a: VMA(a, a + P, PROT_READ, pgoff=a >> PAGE_SHIFT)
+                               for a in range(base, base + 2 * P * n, 2 * P)})
             self._nfill += n
         else:
             if -n > self._nfill:
@@ -449,8 +444,7 @@ class AddressSpace:
             last = self._prev_of(b)
             if last is not None and last.start < b < last.end:
                 self._split(last, b)
-            t = self._tree
-            doomed = list(t.irange(a, b, inclusive=(True, False)))
+            doomed = self._tree.starts(a, b)
             for k in doomed:
                 self._del(k)
             if defer:
@@ -525,10 +519,9 @@ class AddressSpace:
         floor = max(P, self.mmap_min_addr)
         top = self.mmap_base
         t = self._tree
-        keys = t._list
-        i = keys.bisect_left(top)
+        i = t.bisect_left(top)
         while True:
-            below = t[keys[i - 1]] if i else None
+            below = t.at(i - 1) if i else None
             if below is not None and below.end > top:  # straddles the current top
                 top = below.start
                 i -= 1
