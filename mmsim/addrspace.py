@@ -272,7 +272,7 @@ class AddressSpace:
                 a = FILLER_BASE + 2 * P * i
                 if a not in self._tree or self._tree[a].end != a + P:
                     raise ValueError(f"filler VMA at {a:#x} was changed by a call; cannot remove it")
-                del self._tree[a]
+                self._tree.pop(a)
             self._nfill += n
 
     def fill_to(self, map_count: int) -> None:
