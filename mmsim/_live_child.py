@@ -44,6 +44,8 @@ PAGE = 4096
 PROT_NONE, PROT_READ = 0x0, 0x1
 MAP_SHARED, MAP_PRIVATE, MAP_FIXED, MAP_ANONYMOUS = 0x01, 0x02, 0x10, 0x20
 MAP_NORESERVE, MAP_FIXED_NOREPLACE = 0x4000, 0x100000
+#: Free gap kept above the arena for kernel-placed mappings (64 MiB).
+LANDING = 64 << 20
 EFAULT, EEXIST = 14, 17
 
 # Syscall numbers: arch/x86/entry/syscalls/syscall_64.tbl and include/uapi/asm-generic/unistd.h (arm64).
@@ -295,16 +297,28 @@ class Runner:
         self.checks: list[list] = []
 
     def _arena(self) -> None:
+        """Reserve [guard hole | arena | guard hole | landing gap | landing roof] in one kernel-chosen mmap.
+
+        The landing gap (LANDING bytes, left unmapped) sits directly above the arena, under a one-page
+        shared anonymous "roof" that never merges. A MAYMOVE relocation or a hint-less mmap searches
+        top-down (vm_unmapped_area()), so it lands at the top of the gap, right under the roof, instead of
+        in a hole of the arena; the model reproduces this by using the roof as its mmap_base.
+        """
         size = self.arena_pages * PAGE
         flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE
-        guard, err = self.sys.mmap(0, size + 2 * PAGE, PROT_NONE, flags)
+        total = size + 2 * PAGE + LANDING + PAGE
+        guard, err = self.sys.mmap(0, total, PROT_NONE, flags)
         if err:
             raise ChildError(f"cannot reserve the arena ({size} bytes): errno {err}")
-        for a in (guard, guard + PAGE + size):
-            r, err = self.sys.munmap(a, PAGE)
+        for a, n in ((guard, PAGE), (guard + PAGE + size, PAGE + LANDING + PAGE)):
+            r, err = self.sys.munmap(a, n)
             if err:
-                raise ChildError(f"cannot unmap the arena's guard page: errno {err}")
-        self.base, self.size = guard + PAGE, size
+                raise ChildError(f"cannot unmap around the arena: errno {err}")
+        roof = guard + total - PAGE
+        r, err = self.sys.mmap(roof, PAGE, PROT_NONE, MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE)
+        if err or r != roof:
+            raise ChildError(f"cannot map the landing roof at {roof:#x}: errno {err}")
+        self.base, self.size, self.roof = guard + PAGE, size, roof
 
     def _vmas(self) -> list[list]:
         return self.maps.vmas_between(self.base, self.base + self.size)
@@ -417,6 +431,7 @@ class Runner:
             "release": self.release,
             "max_map_count": self.max,
             "base": self.base,
+            "landing_roof": self.roof,
             "arena_pages": self.arena_pages,
             "initial_map_count": initial,
             "initial_vmas": initial_vmas,

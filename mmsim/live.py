@@ -308,6 +308,7 @@ class LiveRun:
     fill_seconds: float | None
     total_seconds: float
     filler_pages: int = 0
+    landing_roof: int | None = None
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -605,6 +606,7 @@ def _build_run(out: Mapping[str, Any], norm: list[tuple[str, dict[str, Any]]]) -
         fill_seconds=out["fill_seconds"],
         total_seconds=out["total_seconds"],
         filler_pages=out.get("filler_pages", 0),
+        landing_roof=out.get("landing_roof"),
         raw=out,
     )
 
@@ -766,8 +768,7 @@ def _model_layout(mm: Any, base: int, size: int) -> Layout:
     """The model's arena as /proc/self/maps would show it (no offset for private anonymous VMAs)."""
     return tuple(
         (v.start - base, v.end - base, v.perms, v.pgoff if v.file is not None else 0)
-        for v in mm.vmas()
-        if v.start < base + size and v.end > base
+        for v in mm.vmas_in(base, base + size)
     )
 
 
@@ -829,6 +830,10 @@ def compare_run(live: LiveRun, kernel: str = "6.18") -> Comparison:
 
     base, size = live.base, live.arena_size
     mm = mmsim.AddressSpace(kernel=kernel, max_map_count=live.max_map_count)
+    if live.landing_roof is not None:
+        # The child keeps a free gap under a "roof" page above the arena; top-down placement (a MAYMOVE
+        # relocation, a hint-less mmap) lands right under the roof there, and in the model under mmap_base.
+        mm.mmap_base = live.landing_roof
     mm.mmap(base, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED)
     mm.pad(live.initial_map_count - mm.map_count)
     initial_model = _model_layout(mm, base, size)
@@ -851,6 +856,7 @@ def compare_run(live: LiveRun, kernel: str = "6.18") -> Comparison:
             model_errno, model_error = None, f"{type(e).__name__}: {e}"
         model_delta = mm.map_count - before
         model_layout = _model_layout(mm, base, size)
+        model_abs = model_ret if isinstance(model_ret, int) else None
         if r.name not in ("mmap", "mremap") or model_errno != 0 or not isinstance(model_ret, int):
             model_ret = None
         elif base <= model_ret < base + size:
@@ -866,6 +872,9 @@ def compare_run(live: LiveRun, kernel: str = "6.18") -> Comparison:
             mismatches.append("map_count delta")
         if r.ok and r.ret_in_arena and model_ret != r.ret:
             mismatches.append("ret")
+        elif (r.ok and not r.ret_in_arena and live.landing_roof is not None and r.ret is not None
+              and base + size < r.ret < live.landing_roof and model_abs != r.ret):
+            mismatches.append("ret")  # placed in the landing gap: the model must pick the same address
         rows.append(
             CompareRow(
                 index=r.index,
