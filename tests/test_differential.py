@@ -12,11 +12,11 @@ printed at the end of the run (tests/conftest.py).
 
 from __future__ import annotations
 
+import live_tally
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import live_tally
 from mmsim import live
 from mmsim.constants import (
     MAP_ANONYMOUS,
