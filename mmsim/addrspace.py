@@ -14,6 +14,7 @@ or :func:`mmsim.classify` can undo it in O(k) instead of copying the whole tree.
 from __future__ import annotations
 
 import errno as E
+import functools
 import operator
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -56,6 +57,12 @@ _PROT_RWX = PROT_READ | PROT_WRITE | PROT_EXEC
 
 #: Where :meth:`AddressSpace.pad` puts its filler VMAs (far below any mmap_base).
 FILLER_BASE = 0x10000000
+
+
+@functools.lru_cache(maxsize=1024)
+def _fn_name(name: str, src: str) -> str:
+    """``"name@version"`` for a trace record's ``fn`` (cached: traces are built on hot paths)."""
+    return f"{name}@{src}"
 
 
 def _ulong(name: str, value: Any) -> int:
@@ -336,7 +343,7 @@ class AddressSpace:
 
     # ---- trace recording -----------------------------------------------------------------
     def _fn(self, name: str) -> str:
-        return f"{name}@{self._profile.src}"
+        return _fn_name(name, self._profile.src)
 
     def _rec(self, step: str, kind: str, fn: str, delta: int = 0, start: int | None = None,
              end: int | None = None, depth: int = 0, **kw: Any) -> Step:
