@@ -423,12 +423,12 @@ class AddressSpace:
         self._rec("split", "step", "__split_vma", +1, v.start, v.end, depth=depth)
         return lo, hi
 
-    def _checked_split(self, v: VMA, addr: int, fn: str) -> tuple[VMA, VMA]:
+    def _checked_split(self, v: VMA, addr: int, fn: str, depth: int = 0) -> tuple[VMA, VMA]:
         """split_vma(): fails with ENOMEM when ``map_count >= max_map_count``, before any change."""
         mc = self.map_count
-        self._check("split_limit", "split_vma", mc >= self._max, f"{mc} >= {self._max}", depth=1,
+        self._check("split_limit", "split_vma", mc >= self._max, f"{mc} >= {self._max}", depth=depth,
                     start=v.start, end=v.end)
-        return self._split(v, addr)
+        return self._split(v, addr, depth=depth)
 
     def _unmap(self, a: int, b: int, step: str, fn: str, defer: bool = False) -> int:
         """The unmap engine (spec §2.2): ``__do_munmap()``@5.0, ``do_vmi_align_munmap()``@6.18.
@@ -608,8 +608,10 @@ class AddressSpace:
         if flags & MAP_FIXED_NOREPLACE:
             flags |= MAP_FIXED
         fixed = bool(flags & MAP_FIXED)
-        if not fixed and addr and addr < self.mmap_min_addr:  # round_hint_to_min()
-            addr = page_align(self.mmap_min_addr)
+        if not fixed:  # round_hint_to_min(): mask first, so a sub-page hint is no hint
+            addr &= ~(P - 1)
+            if addr and addr < self.mmap_min_addr:
+                addr = page_align(self.mmap_min_addr)
         length = page_align(length)
         if length == 0:
             raise self._fail(E.ENOMEM, "len_overflow", fn, "PAGE_ALIGN(len) wrapped to 0")
@@ -703,7 +705,8 @@ class AddressSpace:
 
     def _do_mprotect(self, addr: int, length: int, prot: int) -> None:
         fn = "do_mprotect_pkey"
-        if (prot & PROT_GROWSDOWN) and (prot & PROT_GROWSUP):
+        grows = prot & (PROT_GROWSDOWN | PROT_GROWSUP)
+        if grows == PROT_GROWSDOWN | PROT_GROWSUP:
             raise self._fail(E.EINVAL, "grows_both", fn)
         prot &= ~(PROT_GROWSDOWN | PROT_GROWSUP)
         if addr % P:
@@ -719,6 +722,13 @@ class AddressSpace:
         v = self.find_vma(addr)
         if v is None or v.start >= end:
             raise self._fail(E.ENOMEM, "no_vma", fn, f"nothing mapped in [{addr:#x}, {end:#x})")
+        if grows:
+            # No model VMA has VM_GROWSDOWN/VM_GROWSUP, so do_mprotect_pkey() ends with EINVAL (after
+            # the same lookups that give ENOMEM).
+            if grows == PROT_GROWSUP and v.start > addr:
+                raise self._fail(E.ENOMEM, "hole_at_start", fn, f"{addr:#x} is not mapped")
+            raise self._fail(E.EINVAL, "not_growsdown" if grows == PROT_GROWSDOWN else "not_growsup", fn,
+                             "PROT_GROWSDOWN/PROT_GROWSUP on a VMA that does not grow")
         if v.start > addr:
             raise self._fail(E.ENOMEM, "hole_at_start", fn, f"{addr:#x} is not mapped")
         nstart, tmp = addr, v.start
@@ -759,7 +769,7 @@ class AddressSpace:
             v = self._checked_split(v, end, fn)[0]
         new = v.with_(prot=prot, accounted=accounted)
         self._put(new)
-        self._rec("set_flags", "step", "vma_set_flags" if self._profile.modern else fn, 0, start, end, depth=1)
+        self._rec("set_flags", "step", "vma_set_flags" if self._profile.modern else fn, 0, start, end)
         return new
 
     def _merge_existing(self, v: VMA, start: int, end: int, prot: int, accounted: bool) -> VMA | None:
@@ -810,7 +820,7 @@ class AddressSpace:
                 self._put(v.head(start))
             res = nxt.with_(start=start, pgoff=pgoff, anon_vma=av)
             self._put(res)
-        self._rec("merge", "step", fn, self.map_count - mc0, res.start, res.end, depth=1)
+        self._rec("merge", "step", fn, self.map_count - mc0, res.start, res.end)
         return res
 
     # ---- touch (page faults) ------------------------------------------------------------

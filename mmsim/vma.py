@@ -8,7 +8,8 @@ did not change" an equality test.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from .constants import PAGE_SHIFT, PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE
 
@@ -52,8 +53,7 @@ class File:
         return f"File({self.name!r}, inode={self.inode})"
 
 
-@dataclass(frozen=True, slots=True)
-class VMA:
+class VMA(NamedTuple):
     """One ``vm_area_struct``: ``[start, end)`` with its flags, file, pgoff and anon_vma.
 
     ``prot`` holds the PROT_* bits (VM_READ/WRITE/EXEC); ``maxprot`` the VM_MAY* bits;
@@ -73,6 +73,9 @@ class VMA:
     noreserve: bool = False
     special: frozenset = frozenset()
     maxprot: int = PROT_READ | PROT_WRITE | PROT_EXEC
+
+    # A NamedTuple: immutable, built in C (a million filler VMAs build in a fraction of the time a frozen
+    # dataclass takes), compared field by field (File by identity).
 
     # ---- derived views -------------------------------------------------------------------
     @property
@@ -116,15 +119,15 @@ class VMA:
 
     def with_(self, **changes) -> VMA:
         """A copy with some fields replaced."""
-        return replace(self, **changes)
+        return self._replace(**changes)
 
     def head(self, addr: int) -> VMA:
         """The lower piece of a split at ``addr``."""
-        return replace(self, end=addr)
+        return self._replace(end=addr)
 
     def tail(self, addr: int) -> VMA:
         """The upper piece of a split at ``addr`` (pgoff advanced by the offset)."""
-        return replace(self, start=addr, pgoff=self.pgoff_at(addr))
+        return self._replace(start=addr, pgoff=self.pgoff_at(addr))
 
     def maps_line(self) -> str:
         """This VMA as one line of /proc/PID/maps."""
