@@ -1,0 +1,476 @@
+"""mremap errno paths per profile, in kernel order (spec §3.5.1, §3.5.2, §3.6, §5), and the §4
+"free slots needed" rows for mremap.
+
+Every failing call is checked three ways: classify() (kind, errno, failing check), the raised
+exception (an OSError subclass, mmsim.MMError, with .errno and .check), and the state afterwards
+(unchanged for CLEAN, changed for PARTIAL).
+"""
+
+from __future__ import annotations
+
+import errno as E
+import functools
+import re
+
+import pytest
+from mremap_builders import (
+    BASE,
+    MODERN,
+    MOVE_FIXED,
+    RW,
+    P,
+    R,
+    anon,
+    at_slack,
+    classify_pure,
+    new_mm,
+    run,
+)
+
+from mmsim import (
+    KERNELS,
+    MREMAP_DONTUNMAP,
+    MREMAP_FIXED,
+    MREMAP_MAYMOVE,
+    TASK_SIZE,
+    VMA,
+    AddressSpace,
+    MMError,
+)
+
+MAYMOVE = MREMAP_MAYMOVE
+DONTUNMAP = MREMAP_DONTUNMAP
+V5 = ("5.0", "5.1", "5.1-alt")  # the non-transactional v5.0/v5.1 flow
+
+# Layout (no filler): V = 10P RW private anon; W = 10P R private anon (a mapped destination);
+# S = 4P shared anon; T = 4P RW private anon with a 1-page shared VMA right after it (cannot grow
+# in place); HOLE and FREE are unmapped, with nothing mapped near them.
+V = BASE
+W = BASE + 0x40 * P
+S = BASE + 0x80 * P
+T = BASE + 0xC0 * P
+HOLE = BASE + 0x100 * P
+FREE = BASE + 0x400 * P
+
+
+@functools.cache
+def basic(kernel: str, filled: bool = False) -> AddressSpace:
+    mm = new_mm(kernel, filled=filled)
+    anon(mm, V, 10, RW)
+    anon(mm, W, 10, R)
+    anon(mm, S, 4, RW, shared=True)
+    anon(mm, T, 4, RW)
+    anon(mm, T + 4 * P, 1, RW, shared=True)
+    return mm
+
+
+def expect(default, **over):
+    """Per-profile expectations: ``default`` for every profile, keyword overrides by group name
+    (v5 = 5.0/5.1/5.1-alt, modern = 6.18/7.1, or a profile name with '.'/'-' replaced by '_')."""
+    out = {k: default for k in KERNELS}
+    for key, val in over.items():
+        names = {"v5": V5, "modern": MODERN}.get(key, (key[1:].replace("_", ".").replace(".alt", "-alt"),))
+        for n in names:
+            assert n in out, key
+            out[n] = val
+    return out
+
+
+CLEAN, PARTIAL, OK = "CLEAN_FAIL", "PARTIAL_FAIL", "OK"
+
+# id, args, expectations: (kind, errno, check) per profile; OK cells are (OK, None, None).
+CASES = [
+    # §3.5.1 step 1 / §3.5.2 step 1: flags outside the supported set
+    ("bad-flags", (V, P, P, 8, 0), expect((CLEAN, E.EINVAL, "validate.flags"))),
+    ("fixed-without-maymove", (V, P, P, MREMAP_FIXED, FREE),
+     expect((CLEAN, E.EINVAL, "validate.fixed_without_maymove"))),
+    # DONTUNMAP is not a 5.x flag; on 6.18/7.1 it implies a new address and needs MAYMOVE
+    ("dontunmap-without-maymove", (V, P, P, DONTUNMAP, FREE),
+     expect((CLEAN, E.EINVAL, "validate.flags"), modern=(CLEAN, E.EINVAL, "validate.fixed_without_maymove"))),
+    ("addr-unaligned", (V + 1, P, P, 0, 0), expect((CLEAN, E.EINVAL, "validate.addr_unaligned"))),
+    ("new-len-zero", (V, P, 0, MAYMOVE, 0), expect((CLEAN, E.EINVAL, "validate.new_len_zero"))),
+    # PAGE_ALIGN(2**64 - 1) wraps to 0 (both lengths are rounded mod 2**64, §3.5.1 step 2)
+    ("new-len-wraps-to-zero", (V, P, 2**64 - 1, MAYMOVE, 0), expect((CLEAN, E.EINVAL, "validate.new_len_zero"))),
+    ("new-addr-unaligned", (V, P, P, MOVE_FIXED, FREE + 1), expect((CLEAN, E.EINVAL, "validate.new_addr_unaligned"))),
+    ("overlap", (V, 4 * P, 4 * P, MOVE_FIXED, V + 2 * P), expect((CLEAN, E.EINVAL, "validate.overlap"))),
+    ("new-addr-beyond-task-size", (V, P, P, MOVE_FIXED, TASK_SIZE), expect((CLEAN, E.EINVAL, "validate.new_range"))),
+    # new_len > TASK_SIZE: 5.x F2 (FIXED only); 6.18/7.1 check_mremap_params for every call (§3.6)
+    ("new-len-beyond-task-size-fixed", (V, P, TASK_SIZE + P, MOVE_FIXED, FREE),
+     expect((CLEAN, E.EINVAL, "validate.new_range"), modern=(CLEAN, E.EINVAL, "validate.new_len_too_big"))),
+    ("new-len-beyond-task-size-grow", (V, 10 * P, TASK_SIZE + P, 0, 0),
+     expect((CLEAN, E.ENOMEM, "validate.cannot_expand"), modern=(CLEAN, E.EINVAL, "validate.new_len_too_big"))),
+    ("new-len-beyond-task-size-maymove", (V, 10 * P, TASK_SIZE + P, MAYMOVE, 0),
+     expect((CLEAN, E.ENOMEM, "validate.len_too_big"), modern=(CLEAN, E.EINVAL, "validate.new_len_too_big"))),
+    ("dontunmap-resize", (V, P, 2 * P, MAYMOVE | DONTUNMAP, FREE),
+     expect((CLEAN, E.EINVAL, "validate.flags"), modern=(CLEAN, E.EINVAL, "validate.dontunmap_resize"))),
+    # old_len 0 on a private VMA (§3.5.7): before anything non-FIXED; 5.x FIXED after the destination unmap
+    ("old-len-zero-private", (V, 0, P, MAYMOVE, 0), expect((CLEAN, E.EINVAL, "validate.old_len_zero_private"))),
+    ("old-len-zero-private-fixed", (V, 0, P, MOVE_FIXED, W + 2 * P),
+     expect((CLEAN, E.EINVAL, "validate.old_len_zero_private"),
+            v5=(PARTIAL, E.EINVAL, "validate.old_len_zero_private"))),
+    # EFAULT: no VMA at addr
+    ("no-vma-grow", (HOLE, P, 2 * P, MAYMOVE, 0), expect((CLEAN, E.EFAULT, "validate.no_vma"))),
+    ("no-vma-fixed-into-mapped", (HOLE, P, P, MOVE_FIXED, W + 2 * P),
+     expect((CLEAN, E.EFAULT, "validate.no_vma"), v5=(PARTIAL, E.EFAULT, "validate.no_vma"))),
+    ("no-vma-fixed-resize-into-mapped", (HOLE, P, 2 * P, MOVE_FIXED, W + 2 * P),
+     expect((CLEAN, E.EFAULT, "validate.no_vma"), v5=(PARTIAL, E.EFAULT, "validate.no_vma"))),
+    ("no-vma-fixed-into-free", (HOLE, P, P, MOVE_FIXED, FREE), expect((CLEAN, E.EFAULT, "validate.no_vma"))),
+    # a same-size FIXED range that starts in a gap before a VMA: §3.5.5 step 1 (6.18/7.1: EFAULT
+    # before anything); the v5 flow punches the destination first
+    ("leading-gap-fixed", (V - 2 * P, 4 * P, 4 * P, MOVE_FIXED, W + 2 * P),
+     expect((CLEAN, E.EFAULT, "validate.no_vma"), v5=(PARTIAL, E.EFAULT, "validate.no_vma"))),
+    # EFAULT: the old range crosses its VMA's end
+    ("crosses-grow", (V + 8 * P, 4 * P, 6 * P, MAYMOVE, 0), expect((CLEAN, E.EFAULT, "validate.crosses_vma_end"))),
+    ("crosses-fixed-grow", (V + 8 * P, 4 * P, 6 * P, MOVE_FIXED, W + 2 * P),
+     expect((CLEAN, E.EFAULT, "validate.crosses_vma_end"), v5=(PARTIAL, E.EFAULT, "validate.crosses_vma_end"))),
+    ("crosses-fixed-shrink", (V + 8 * P, 6 * P, 3 * P, MOVE_FIXED, W + 2 * P),
+     expect((CLEAN, E.EFAULT, "validate.crosses_vma_end"), v5=(PARTIAL, E.EFAULT, "validate.crosses_vma_end"))),
+    # ENOMEM: grow without MAYMOVE that cannot be done in place
+    ("grow-blocked-no-maymove", (T, 4 * P, 8 * P, 0, 0), expect((CLEAN, E.ENOMEM, "validate.cannot_expand"))),
+    ("grow-interior-no-maymove", (V + 2 * P, 2 * P, 4 * P, 0, 0),
+     expect((CLEAN, E.ENOMEM, "validate.cannot_expand"))),
+    # no-op / shrink at an unmapped address: 5.x returns addr without a lookup; 6.18/7.1 EFAULT
+    ("noop-unmapped", (HOLE, 2 * P, 2 * P, 0, 0),
+     expect((OK, None, None), modern=(CLEAN, E.EFAULT, "validate.no_vma"))),
+    ("shrink-unmapped", (HOLE, 4 * P, 2 * P, 0, 0),
+     expect((OK, None, None), modern=(CLEAN, E.EFAULT, "validate.no_vma"))),
+    # §3.5.1 F7 / §5 row 3: FIXED below mmap_min_addr, unprivileged -> EPERM (nothing mapped that low)
+    ("fixed-below-mmap-min-addr", (V, P, P, MOVE_FIXED, 0),
+     expect((CLEAN, E.EPERM, "validate.below_mmap_min_addr"))),
+]
+
+
+def _ids(cases):
+    return [c[0] for c in cases]
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
+@pytest.mark.parametrize("name,args,exp", CASES, ids=_ids(CASES))
+def test_errno_path(kernel, name, args, exp):
+    """One errno path per case; expectations per profile derived from §3.5.1 (v5 flow: flags, FIXED
+    without MAYMOVE, addr, new_len, then mremap_to F1-F3, the unmaps F4/F5, vma_to_resize, F7) and
+    §3.5.2 (check_mremap_params, then vma_lookup/check_prep_vma before any unmap). PARTIAL cells are
+    the v5 flow's validation after the destination unmap (§5 row 2); ideal is transactional."""
+    mm = basic(kernel)
+    kind, err, check = exp[kernel]
+    out = classify_pure(mm, *args)
+    assert (out.kind, out.errno, out.check) == (kind, err, check), str(out)
+    after, res = run(mm, *args)
+    if kind == OK:
+        assert res == args[0]
+        return
+    assert isinstance(res, OSError) and isinstance(res, MMError)
+    assert (res.errno, res.check) == (err, check)
+    if kind == CLEAN:
+        assert after.state() == mm.state() and out.mc_after == out.mc_before
+    else:
+        assert after.state() != mm.state()
+
+
+@pytest.mark.parametrize("kernel", V5)
+def test_partial_efault_unmaps_destination_5x(kernel):
+    """§5 row 2 ("the residual 5.1 partial failure"): FIXED where the old range crosses its VMA's
+    end: the destination [W+2P, W+8P) is punched (+1) before vma_to_resize returns EFAULT; the source
+    VMA is untouched."""
+    mm = basic(kernel)
+    after, res = run(mm, V + 8 * P, 4 * P, 6 * P, MOVE_FIXED, W + 2 * P)
+    assert isinstance(res, MMError) and res.errno == E.EFAULT
+    assert after.map_count == mm.map_count + 1
+    assert [(v.start - W) // P for v in after.vmas_in(W, W + 10 * P)] == [0, 8]
+    assert after.vma_at(V) == mm.vma_at(V)
+
+
+@pytest.mark.parametrize("kernel", ["5.0", "5.1", "5.1-alt"])
+def test_shrink_at_unmapped_addr_unmaps_tail_on_5x(kernel):
+    """§3.5.1 step 4: non-FIXED shrink does no VMA lookup: from an unmapped addr it still unmaps the
+    tail, which may cover whole VMAs (-1 here), and returns addr. 6.18/7.1 fail EFAULT first."""
+    mm = new_mm(kernel)
+    anon(mm, HOLE + 2 * P, 2, R)
+    after, res = run(mm, HOLE, 4 * P, P, 0)
+    assert res == HOLE and after.map_count == mm.map_count - 1
+    assert after.vmas_in(HOLE, HOLE + 4 * P) == []
+
+
+# ---- kernel order: two faults in one call, the first in kernel order wins ----------------------
+
+ORDER = [
+    ("flags-before-addr", (V + 1, P, P, 8, 0), expect((CLEAN, E.EINVAL, "validate.flags"))),
+    # 5.x: FIXED-without-MAYMOVE is checked before addr alignment; 6.18: addr first (check_mremap_params)
+    ("fixed-nomaymove-vs-addr", (V + 1, P, P, MREMAP_FIXED, FREE),
+     expect((CLEAN, E.EINVAL, "validate.fixed_without_maymove"),
+            modern=(CLEAN, E.EINVAL, "validate.addr_unaligned"))),
+    ("new-len-before-new-addr", (V, P, 0, MOVE_FIXED, FREE + 1), expect((CLEAN, E.EINVAL, "validate.new_len_zero"))),
+    # 5.x F1 (new_addr alignment) before F2 (range); 6.18: range before alignment
+    ("new-addr-unaligned-and-beyond", (V, P, P, MOVE_FIXED, TASK_SIZE + 1),
+     expect((CLEAN, E.EINVAL, "validate.new_addr_unaligned"), modern=(CLEAN, E.EINVAL, "validate.new_range"))),
+    ("new-addr-unaligned-before-overlap", (V, 4 * P, 4 * P, MOVE_FIXED, V + 2 * P + 1),
+     expect((CLEAN, E.EINVAL, "validate.new_addr_unaligned"))),
+    # 6.18: no MAYMOVE is checked before DONTUNMAP's size rule
+    ("dontunmap-nomaymove-before-resize", (V, P, 2 * P, DONTUNMAP, FREE),
+     expect((CLEAN, E.EINVAL, "validate.flags"), modern=(CLEAN, E.EINVAL, "validate.fixed_without_maymove"))),
+    # overlap (EINVAL) before the early checks, even at slack 0
+    ("overlap-before-early", (V, 4 * P, 4 * P, MOVE_FIXED, V + 2 * P), expect((CLEAN, E.EINVAL, "validate.overlap"))),
+    # old_len 0 private (vma_to_resize step 2) before the crossing check (step 4); on 7.1 the
+    # early_v7 check (right after taking the lock) comes before any VMA lookup, so at s=0 it wins
+    ("old-len-zero-before-crossing", (V + 9 * P, 0, 4 * P, MAYMOVE, 0),
+     expect((CLEAN, E.EINVAL, "validate.old_len_zero_private"), _7_1=(CLEAN, E.ENOMEM, "mremap_early_v7"))),
+]
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
+@pytest.mark.parametrize("name,args,exp", ORDER, ids=_ids(ORDER))
+def test_kernel_order(kernel, name, args, exp):
+    """§3.5.1/§3.5.2 order: with two faults, the one the kernel checks first is reported. Slack 0
+    (filled), so an early map-count check would win if it came first."""
+    mm = basic(kernel, filled=True)
+    at_slack(mm, 0)
+    out = classify_pure(mm, *args)
+    assert (out.kind, out.errno, out.check) == exp[kernel], str(out)
+
+
+@pytest.mark.parametrize("s", [0, 1, 2, 3, 4, 5, 6])
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_early_check_vs_missing_vma(kernel, s):
+    """FIXED from an unmapped addr into a mapped destination at slack s:
+    5.0: dest punch +1 then EFAULT (PARTIAL); at s=0 the punch check (ENOMEM, CLEAN) comes first.
+    5.1/6.18: mremap_early (s <= 5) precedes the lookup -> CLEAN ENOMEM; else 5.1 PARTIAL EFAULT,
+    6.18 CLEAN EFAULT (lookup before unmaps). 7.1: mremap_early_v7 (s <= 3) pre-empts EFAULT.
+    5.1-alt: trigger s <= 5, pred +1 (interior of W), fires at s <= 4; at s=5 PARTIAL EFAULT.
+    ideal: the 5.0 flow rolled back: CLEAN, ENOMEM (punch) at s=0, else EFAULT."""
+    mm = basic(kernel, filled=True)
+    at_slack(mm, s)
+    out = classify_pure(mm, HOLE, P, P, MOVE_FIXED, W + 2 * P)
+    early = {"5.1": 5, "6.18": 5, "7.1": 3, "5.1-alt": 4}.get(kernel, -1)
+    if s <= early:
+        exp = (CLEAN, E.ENOMEM, {"5.1": "mremap_early", "6.18": "mremap_early", "7.1": "mremap_early_v7",
+                                 "5.1-alt": "alt_early"}[kernel])
+    elif s == 0:  # 5.0 / ideal: the destination punch check
+        exp = (CLEAN, E.ENOMEM, "munmap_punch_limit")
+    elif kernel in MODERN or kernel == "ideal":
+        exp = (CLEAN, E.EFAULT, "validate.no_vma")
+    else:
+        exp = (PARTIAL, E.EFAULT, "validate.no_vma")
+    assert (out.kind, out.errno, out.check) == exp, str(out)
+    if out.kind == PARTIAL:
+        assert out.mc_after == out.mc_before + 1
+
+
+@pytest.mark.parametrize("s", [-1, 0, 1, 2, 3, 4, 5])
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_noop_at_unmapped_addr_by_slack(kernel, s):
+    """§3.6 row "no-op/shrink at an unmapped addr": returns addr on 5.x (and ideal: no mc increase,
+    R3 holds even at s = -1), EFAULT on 6.18, EFAULT on 7.1 but ENOMEM (mremap_early_v7) when
+    s <= 3, which pre-empts the lookup. The 7.1 ENOMEM is CLEAN, not FP: without it the call fails
+    with EFAULT."""
+    mm = basic(kernel, filled=True)
+    at_slack(mm, s)
+    for args in ((HOLE, 2 * P, 2 * P, 0), (HOLE, 4 * P, 2 * P, 0)):
+        out = classify_pure(mm, *args)
+        if kernel == "7.1" and s <= 3:
+            assert (out.kind, out.errno, out.check) == (CLEAN, E.ENOMEM, "mremap_early_v7")
+        elif kernel in MODERN:
+            assert (out.kind, out.errno, out.check) == (CLEAN, E.EFAULT, "validate.no_vma")
+        else:
+            assert (out.kind, out.result, out.mc_after) == (OK, HOLE, out.mc_before)
+
+
+# ---- injected VM_SPECIAL VMAs (spec §1.1: "tests may inject it") --------------------------------
+
+
+def _special(kernel: str, flag: str) -> tuple[AddressSpace, int, int]:
+    X = BASE
+    Wd = BASE + 0x40 * P
+    vmas = [VMA(X, X + 4 * P, RW, pgoff=X // P, special=frozenset({flag})),
+            VMA(Wd, Wd + 10 * P, R, pgoff=Wd // P)]
+    return AddressSpace.from_vmas(vmas, kernel), X, Wd
+
+
+@pytest.mark.parametrize("flag", ["DONTEXPAND", "PFNMAP"])
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_dontexpand_grow(kernel, flag):
+    """§3.5.1 vma_to_resize step 7 / §3.5.2 check_prep_vma: growing a DONTEXPAND/PFNMAP VMA ->
+    EFAULT. Non-FIXED: CLEAN everywhere. FIXED into a mapped destination: the v5 flow has already
+    punched it (§5 row 2: PARTIAL); 6.18/7.1 validate first (CLEAN); ideal rolls back."""
+    mm, X, Wd = _special(kernel, flag)
+    out = classify_pure(mm, X, 4 * P, 8 * P, MAYMOVE)
+    assert (out.kind, out.errno, out.check) == (CLEAN, E.EFAULT, "validate.dontexpand")
+    out = classify_pure(mm, X, 4 * P, 8 * P, MOVE_FIXED, Wd + P)
+    kind = PARTIAL if kernel in V5 else CLEAN
+    assert (out.kind, out.errno, out.check) == (kind, E.EFAULT, "validate.dontexpand")
+
+
+@pytest.mark.parametrize("kernel", MODERN)
+def test_dontunmap_on_dontexpand_einval(kernel):
+    """§3.5.6: DONTUNMAP on a DONTEXPAND/PFNMAP VMA -> EINVAL (check_prep_vma), nothing changed."""
+    mm, X, Wd = _special(kernel, "DONTEXPAND")
+    out = classify_pure(mm, X, 4 * P, 4 * P, MAYMOVE | DONTUNMAP, BASE + 0x100 * P)
+    assert (out.kind, out.errno, out.check) == (CLEAN, E.EINVAL, "validate.dontunmap_special")
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_dontexpand_same_size_move_allowed(kernel):
+    """The DONTEXPAND/PFNMAP rule applies only to a grow (vma_to_resize stops at equal sizes)."""
+    mm, X, Wd = _special(kernel, "DONTEXPAND")
+    out = classify_pure(mm, X, 4 * P, 4 * P, MOVE_FIXED, BASE + 0x100 * P)
+    assert out.kind == OK
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_fixed_below_mmap_min_addr_privileged(kernel):
+    """§2.8/§3.5.1 F7: the EPERM rule needs an unprivileged caller; privileged, the move to 4096 -
+    no, to 0 - is below mmap_min_addr but allowed."""
+    mm = AddressSpace(kernel, privileged=True)
+    X = anon(mm, BASE, 1)
+    out = classify_pure(mm, X, P, P, MOVE_FIXED, 0)
+    assert (out.kind, out.result) == (OK, 0)
+
+
+# ---- §4 "free slots needed": the mremap rows ---------------------------------------------------
+
+# Row scenarios on the filled address space: V 10P RW; V2 = 2P RW with a non-mergeable VMA right after
+# it; S = 4P shared anon. (Call, Δmc on success.)
+LV, LV2, LS, LFAR = BASE, BASE + 0x40 * P, BASE + 0x80 * P, BASE + 0x400 * P
+
+
+@functools.cache
+def limits(kernel: str) -> AddressSpace:
+    mm = new_mm(kernel, filled=True)
+    anon(mm, LV, 10, RW)
+    anon(mm, LV2, 2, RW)
+    anon(mm, LV2 + 2 * P, 1, RW, shared=True)
+    anon(mm, LS, 4, RW, shared=True)
+    return mm
+
+
+ROWS = {
+    "noop": ((LV, 4 * P, 4 * P, 0), 0),
+    "grow-in-place": ((LV, 10 * P, 12 * P, 0), 0),
+    "shrink-trim": ((LV, 10 * P, 6 * P, 0), 0),
+    "shrink-punch": ((LV, 6 * P, 2 * P, 0), +1),
+    "reloc-interior": ((LV + 2 * P, 2 * P, 4 * P, MAYMOVE), +2),
+    "reloc-head-trim": ((LV, 2 * P, 4 * P, MAYMOVE), +1),
+    "reloc-whole": ((LV2, 2 * P, 4 * P, MAYMOVE), 0),
+    "fixed-whole-free": ((LV2, 2 * P, 2 * P, MOVE_FIXED, LFAR), 0),
+    "dontunmap-free": ((LV2, 2 * P, 2 * P, MAYMOVE | DONTUNMAP, LFAR), +1),
+    "dup-maymove": ((LS, 0, 4 * P, MAYMOVE), +1),
+}
+
+# §4 table cells, transcribed: 5.0, 5.1, 6.18, 7.1, 5.1-alt, ideal ("same" / "same as 5.0" expanded).
+S4 = {
+    "noop": ("any", "any", "any", "4; FP 0-3", "any", "any"),
+    "grow-in-place": ("any", "any", "any", "4; FP 0-3", "any", "any"),
+    "shrink-trim": ("any", "any", "any", "4; FP 0-3", "any", "any"),
+    "shrink-punch": ("1; C", "1; C", "1; C", "4; FP 1-3, C 0", "1; C", "1; C"),
+    "reloc-interior": ("4; FP 2-3, C 0-1",) * 3 + ("4; FP 2-3, C 0-1", "4; FP 2-3, C 0-1", "2; C"),
+    "reloc-head-trim": ("4; FP 1-3, C 0",) * 3 + ("4; FP 2-3, C 0-1", "4; FP 1-3, C 0", "1; C"),
+    "reloc-whole": ("4; FP 0-3",) * 3 + ("4; FP 2-3, C 0-1", "4; FP 0-3", "0"),
+    "fixed-whole-free": ("4; FP 0-3", "6; FP 4-5, C 0-3", "6; FP 4-5, C 0-3", "4; FP 2-3, C 0-1", "4; C", "0"),
+    "dontunmap-free": ("EINVAL", "EINVAL", "6; FP 4-5, C 0-3", "4; FP 2-3, C 0-1", "EINVAL", "EINVAL"),
+    "dup-maymove": ("4; FP 1-3, C 0",) * 3 + ("4; FP 2-3, C 0-1", "4; FP 1-3, C 0", "1; C"),
+}
+
+
+def parse_s4(text: str, slacks) -> dict[int, str]:
+    """A §4 cell -> {slack: OK | FALSE_POSITIVE | CLEAN_FAIL | EINVAL}. ``"4; FP 2-3, C 0-1"`` means
+    success from 4 free slots, FALSE_POSITIVE at 2-3, CLEAN_FAIL at 0-1; a bare "C" covers every
+    slack below the minimum; "any" means no limit check applies."""
+    if text in ("any", "EINVAL"):
+        return {s: ("OK" if text == "any" else "EINVAL") for s in slacks}
+    head, _, rest = text.partition(";")
+    need = int(head)
+    res = {s: "OK" for s in slacks if s >= need}
+    for part in filter(None, (p.strip() for p in rest.split(","))):
+        m = re.fullmatch(r"(FP|C)(?: (\d+)(?:-(\d+))?)?", part)
+        assert m, part
+        kind = {"FP": "FALSE_POSITIVE", "C": "CLEAN_FAIL"}[m.group(1)]
+        lo = int(m.group(2)) if m.group(2) else min(slacks)
+        hi = int(m.group(3) or m.group(2)) if m.group(2) else need - 1
+        for s in range(lo, hi + 1):
+            if s in slacks:
+                res[s] = kind
+    missing = [s for s in slacks if s not in res]
+    assert not missing, f"cell {text!r} leaves slack {missing} undefined"
+    return res
+
+
+SLACKS = range(0, 9)
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
+@pytest.mark.parametrize("row", sorted(ROWS))
+def test_free_slots_row(row, kernel):
+    """Spec §4, the mremap rows (no destination merge): minimum slack for success, then the failure
+    class below it, for every profile and slack 0..8. FP/CLEAN failures are ENOMEM with nothing
+    changed; successes change map_count by the path's Δ (§3.5.3)."""
+    mm = limits(kernel)
+    args, delta = ROWS[row]
+    want = parse_s4(S4[row][KERNELS.index(kernel)], SLACKS)
+    for s in SLACKS:
+        at_slack(mm, s)
+        out = classify_pure(mm, *args)
+        ctx = f"{row} {kernel} s={s}: {out}"
+        if want[s] == "EINVAL":
+            assert (out.kind, out.errno) == ("CLEAN_FAIL", E.EINVAL), ctx
+        elif want[s] == "OK":
+            assert out.kind == "OK" and out.mc_after == out.mc_before + delta, ctx
+        else:
+            assert (out.kind, out.errno, out.mc_after) == (want[s], E.ENOMEM, out.mc_before), ctx
+
+
+@pytest.mark.parametrize("kernel", [k for k in KERNELS if k != "7.1"])
+def test_any_means_even_at_max_plus_one(kernel):
+    """§4 "any" (no-op, grow in place, trim shrink): no check applies, even at s = -1 (mc = max + 1,
+    reachable through mmap's lenient check). ideal's R3 holds: the count does not increase."""
+    mm = limits(kernel)
+    at_slack(mm, -1)
+    for row in ("noop", "grow-in-place", "shrink-trim"):
+        out = classify_pure(mm, *ROWS[row][0])
+        assert out.kind == "OK", (row, str(out))
+
+
+def _pieces(kernel: str, k: int):
+    """§4 last row: k 1-page RW pieces at a, a+2P, ... and a 40-page R destination VMA D."""
+    mm = new_mm(kernel, filled=True)
+    a = BASE
+    for i in range(k):
+        anon(mm, a + 2 * i * P, 1, RW)
+    D = anon(mm, BASE + 0x100 * P, 40, R)
+    return mm, a, D
+
+
+@pytest.mark.parametrize("k", [2, 3, 4])
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_fixed_over_k_pieces(kernel, k):
+    """Spec §4 last row, "FIXED over k pieces, each landing inside a destination VMA", k = 2..4
+    (k >= 2 so that the range has gaps), slack 0..9:
+    5.0: EFAULT, P (ENOMEM C at 0: the destination punch check);
+    5.1: s <= 5 ENOMEM C, then EFAULT P; 5.1-alt "as 5.1", but by its own rule (§3.5.8, pred +1)
+    it rejects only s <= 4 and is EFAULT P at s = 5 (the known deviation from the cell);
+    6.18: min max(6, k+4), P at 6..k+3 (fp iff s >= k), C (early) below 6;
+    7.1: min max(4, k+2), P at 4..k+1 (fp iff s >= k), C (early_v7) below 4;
+    ideal: EFAULT C (at s=0 the 5.0 flow's destination punch fails first: ENOMEM C)."""
+    mm, a, D = _pieces(kernel, k)
+    length = (2 * k - 1) * P
+    for s in range(0, 10):
+        at_slack(mm, s)
+        out = classify_pure(mm, a, length, length, MOVE_FIXED, D + 5 * P)
+        got = (out.kind, out.errno)
+        ctx = f"k={k} s={s}: {out}"
+        if kernel in ("5.0", "ideal") or (kernel == "5.1" and s >= 6) or (kernel == "5.1-alt" and s >= 5):
+            if s == 0 and kernel in ("5.0", "ideal"):
+                assert got == (CLEAN, E.ENOMEM) and out.check == "munmap_punch_limit", ctx
+            elif kernel == "ideal":
+                assert got == (CLEAN, E.EFAULT), ctx
+            else:
+                assert got == (PARTIAL, E.EFAULT) and out.mc_after == out.mc_before + 1, ctx
+        elif kernel in ("5.1", "5.1-alt"):
+            assert got == (CLEAN, E.ENOMEM), ctx
+        else:
+            lo = 6 if kernel == "6.18" else 4
+            need = max(lo, k + (4 if kernel == "6.18" else 2))
+            if s >= need:
+                assert out.kind == "OK" and out.mc_after == out.mc_before + k, ctx
+            elif s >= lo:
+                assert got == (PARTIAL, E.ENOMEM) and out.fp is (s >= k), ctx
+            else:
+                assert got == (CLEAN, E.ENOMEM), ctx
