@@ -178,6 +178,17 @@ def _named() -> list[tuple[str, list, int | None, str]]:
                                       mprotect(12, 1, PROT_READ)], None, ""),
         ("merge-shared-never", [mmap(10, 2, RW, SA | MAP_FIXED), mmap(12, 2, RW, SA | MAP_FIXED)], None, ""),
     ]
+    # Regressions found by random sequences (kept as found).
+    cases += [
+        # A MAYMOVE|DONTUNMAP relocation with an occupied hint: the kernel places it top-down; before the
+        # child kept a landing gap under a roof, it landed in a gap between libraries and the comparison
+        # of placement and merging was meaningless (fuzz seed 4, iteration 39).
+        ("regression-dontunmap-hint-placement", [
+            mremap(2, 5, 5, FX, 25), mremap(22, 6, 6, MM | DU, 42), mmap(18, 1, 7, SA | MAP_FIXED),
+            mmap(18, 7, RW, SA | MAP_FIXED), mremap(26, 8, 8, 0, 17), mprotect(42, 8, PROT_WRITE),
+            mprotect(1, 4, PROT_WRITE), mremap(14, 4, 4, MM | DU, 30), mremap(34, 8, 8, MM | DU, 1),
+        ], None, ""),
+    ]
     return cases
 
 
