@@ -1,0 +1,388 @@
+"""Sweeps: classify scenarios under every kernel profile and many free-slot counts, as a tidy DataFrame.
+
+:func:`sweep` is the workhorse: one row per (scenario, kernel, free slots) with the outcome class of
+:func:`mmsim.classify` (spec §6). :func:`false_positive_rate`, :func:`partial_failure_rate` and
+:func:`outcome_counts` summarise a sweep per kernel. :class:`Runner` classifies single cases at the full
+``vm.max_map_count`` (65530) quickly, by caching padded address spaces; the widgets and the CLI use it.
+
+Why a sweep need not pad 65,530 filler VMAs per case: every map-count check of the model compares
+``map_count`` with ``max_map_count`` plus a constant (``mc >= max``, ``mc + 2 >= max - 3``, ``mc + 4 > max``,
+``mc > max`` ..., spec §3) and the commit rule R3 compares ``mc_after`` with ``max`` and ``mc_before``
+(§6). Filler VMAs lie far from every scenario. So a case depends on the free slots only: running it with
+``max_map_count = R`` and shifting ``mc_before``, ``mc_after`` and ``peak`` by ``M - R`` gives exactly the
+row of ``max_map_count = M``. ``sweep`` runs each scenario at a small ``R`` (its own VMAs plus the largest
+slack), pads once per (scenario, kernel) and then adds or removes one filler VMA per slack step.
+``exact=True`` runs at the real size instead (slower; the tests check both agree).
+"""
+
+from __future__ import annotations
+
+import errno as _errno
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import pandas as pd
+
+from .addrspace import AddressSpace
+from .constants import DEFAULT_MAX_MAP_COUNT
+from .errors import MMError
+from .outcome import OUTCOMES, Outcome, classify
+from .profiles import KERNELS, get_profile
+from .scenarios import CATALOGUE, Scenario, get
+
+__all__ = [
+    "COLUMNS",
+    "PROGRESS_THRESHOLD",
+    "Runner",
+    "false_positive_rate",
+    "outcome_counts",
+    "partial_failure_rate",
+    "resolve_scenarios",
+    "settled",
+    "slack_table",
+    "sweep",
+]
+
+#: The columns of a sweep, in order.
+COLUMNS: tuple[str, ...] = (
+    "scenario", "family", "kernel", "max_map_count", "slack", "outcome", "errno", "check", "where",
+    "mc_before", "mc_after", "peak", "fp", "ideal_ok", "steps",
+)
+#: Sweeps with more cases than this show a tqdm progress bar unless ``progress=False``.
+PROGRESS_THRESHOLD = 2000
+
+
+def resolve_scenarios(scenarios: Iterable[Scenario | str] | Scenario | str | None) -> list[Scenario]:
+    """Scenarios from names and/or :class:`Scenario` objects; ``None`` = the whole catalogue.
+
+    Raises KeyError (from :func:`mmsim.scenarios.get`) for an unknown name.
+    """
+    if scenarios is None:
+        return list(CATALOGUE.values())
+    if isinstance(scenarios, (str, Scenario)):
+        scenarios = [scenarios]
+    return [get(s) for s in scenarios]
+
+
+def _kernels(kernels: Iterable[str] | str) -> list[str]:
+    if isinstance(kernels, str):
+        kernels = [kernels]
+    out = [get_profile(k).name for k in kernels]  # ValueError names the choices
+    if not out:
+        raise ValueError("no kernels given")
+    return out
+
+
+def _ints(values: Iterable[int] | int, what: str) -> list[int]:
+    if isinstance(values, int):
+        values = [values]
+    out = []
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise ValueError(f"{what} must be ints, got {v!r}")
+        out.append(v)
+    if not out:
+        raise ValueError(f"no {what} given")
+    return out
+
+
+def _row(sc: Scenario, o: Outcome, nominal_max: int, slack: int, shift: int) -> tuple:
+    """One sweep row; ``shift`` is added to every map_count of the outcome."""
+    return (
+        sc.name, sc.family, o.kernel, nominal_max, slack, o.kind,
+        _errno.errorcode.get(o.errno) if o.errno else None, o.check, o.where,
+        o.mc_before + shift, o.mc_after + shift, o.peak + shift, o.fp, o.ideal_ok, o.steps,
+    )
+
+
+def settled(o: Outcome) -> bool:
+    """True when the same call with more free slots must give the same result, shifted.
+
+    In the model only map-count checks depend on the count, and each fails only when ``map_count + c``
+    reaches ``max_map_count`` (spec §3; the ``ideal`` commit rule R3 likewise), so with more free slots a
+    check that passed passes again. A call in which no check failed (not even a swallowed one) therefore
+    takes the same path with one more free slot: same class, errno, check, deltas and steps. That settles
+
+    * a success whose all-A-checks-off run also fits (``ideal_ok``; without it R3 might still flip), and
+    * a failure at an argument validation (EFAULT, EINVAL, ...), where ``fp`` and ``ideal_ok`` are False
+      at any count.
+
+    :func:`sweep` reuses a settled outcome for the larger slacks instead of classifying again.
+    """
+    if o.degraded or any(st.passed is False for st in o.trace):
+        return False
+    if o.kind == "OK":
+        return o.ideal_ok
+    fail = o.trace.failure
+    return fail is not None and fail.kind == "validate" and not o.fp and not o.ideal_ok
+
+
+def _progress(total: int, progress: bool | None, desc: str):
+    from tqdm.auto import tqdm
+
+    show = total > PROGRESS_THRESHOLD if progress is None else bool(progress)
+    return tqdm(total=total, disable=not show, desc=desc, unit="case", leave=False)
+
+
+def sweep(
+    scenarios: Iterable[Scenario | str] | Scenario | str | None = None,
+    kernels: Iterable[str] | str = KERNELS,
+    slacks: Iterable[int] | int | None = None,
+    max_map_counts: Iterable[int] | int | None = None,
+    *,
+    max_map_count: int = DEFAULT_MAX_MAP_COUNT,
+    exact: bool = False,
+    reuse: bool = True,
+    progress: bool | None = None,
+) -> pd.DataFrame:
+    """Classify every scenario under every kernel for every free-slot count (or every max_map_count).
+
+    Parameters
+    ----------
+    scenarios:
+        Scenario objects or catalogue names; ``None`` = the whole catalogue.
+    kernels:
+        Profile names (default: all of :data:`mmsim.KERNELS`).
+    slacks:
+        Free slots before the call (``max_map_count - map_count``; -1 allowed). Default ``range(0, 17)``.
+        The process is padded with filler VMAs to ``map_count = max_map_count - slack``.
+    max_map_counts:
+        Instead of ``slacks``: values of ``vm.max_map_count`` for the scenario's layout alone (no filler),
+        as if the sysctl were changed under a small process; ``slack`` is then ``max - (layout VMAs)`` and
+        may be negative. Give ``slacks`` or ``max_map_counts``, not both.
+    max_map_count:
+        The ``vm.max_map_count`` the slack rows stand for (default 65530). See the module docstring for
+        why the rows are exact without padding that many VMAs; ``exact=True`` pads them for real.
+    reuse:
+        Reuse a :func:`settled` outcome for larger slacks instead of classifying again (exact: see
+        :func:`settled`; ``False`` classifies every case, the tests check both agree).
+    progress:
+        tqdm progress bar: ``None`` = only for more than :data:`PROGRESS_THRESHOLD` cases.
+
+    Returns
+    -------
+    DataFrame with :data:`COLUMNS`, one row per (scenario, kernel, slack or max_map_count), ordered by
+    scenario (as given), kernel (as given), then slack / max_map_count (as given). Deterministic.
+
+    Raises ValueError for bad kernels, slacks, or a slack the layout cannot have; KeyError for an unknown
+    scenario name.
+    """
+    scs = resolve_scenarios(scenarios)
+    ks = _kernels(kernels)
+    if slacks is not None and max_map_counts is not None:
+        raise ValueError("give slacks or max_map_counts, not both")
+    rows: list[tuple] = []
+    if max_map_counts is not None:
+        mxs = _ints(max_map_counts, "max_map_counts")
+        if min(mxs) < 0:
+            raise ValueError(f"max_map_count must be >= 0, got {min(mxs)}")
+        with _progress(len(scs) * len(ks) * len(mxs), progress, "sweep") as bar:
+            for sc in scs:
+                for k in ks:
+                    mm = sc.build(k, mxs[0])
+                    for m in mxs:
+                        mm.max_map_count = m
+                        o = classify(mm, sc.op, *sc.args)
+                        rows.append(_row(sc, o, m, m - o.mc_before, 0))
+                    bar.update(len(mxs))
+        return _frame(rows)
+
+    sl = _ints(range(0, 17) if slacks is None else slacks, "slacks")
+    if min(sl) < -1:
+        raise ValueError(f"slack must be >= -1 (mmap lets map_count reach max_map_count + 1), got {min(sl)}")
+    runner = Runner() if exact else None
+    order = sorted(set(sl))  # most filler first: each step removes filler VMAs, or reuses a settled outcome
+    with _progress(len(scs) * len(ks) * len(sl), progress, "sweep") as bar:
+        for sc in scs:
+            for k in ks:
+                if runner is not None:
+                    got = {s: (runner.run(sc, k, s, max_map_count), 0) for s in order}
+                    rows.extend(_row(sc, got[s][0], max_map_count, s, 0) for s in sl)
+                    bar.update(len(sl))
+                    continue
+                mm = sc.build(k, max_map_count)
+                layout = mm.map_count
+                if max_map_count - max(sl) < layout:
+                    raise ValueError(
+                        f"scenario {sc.name!r} has {layout} VMAs: it cannot have {max(sl)} free slots under "
+                        f"max_map_count={max_map_count}"
+                    )
+                small = min(max_map_count, layout + max(max(sl), 0) + 1)
+                mm.max_map_count = small
+                shift = max_map_count - small
+                got: dict[int, tuple[Outcome, int]] = {}
+                last: tuple[int, Outcome] | None = None
+                for s in order:
+                    if reuse and last is not None and settled(last[1]):
+                        got[s] = (last[1], shift - (s - last[0]))
+                        continue
+                    mm.set_free_slots(s)
+                    o = classify(mm, sc.op, *sc.args)
+                    got[s], last = (o, shift), (s, o)
+                rows.extend(_row(sc, got[s][0], max_map_count, s, got[s][1]) for s in sl)
+                bar.update(len(sl))
+    return _frame(rows)
+
+
+def _frame(rows: list[tuple]) -> pd.DataFrame:
+    df = pd.DataFrame.from_records(rows, columns=list(COLUMNS))
+    for col in ("max_map_count", "slack", "mc_before", "mc_after", "peak", "steps"):
+        df[col] = df[col].astype("int64")
+    for col in ("fp", "ideal_ok"):
+        df[col] = df[col].astype(bool)
+    return df
+
+
+# ---- summaries ---------------------------------------------------------------------------------
+
+
+def _order(index: Iterable[Any], by: str) -> list[Any]:
+    present = list(dict.fromkeys(index))
+    if by == "kernel":
+        known = [k for k in KERNELS if k in present]
+        return known + [k for k in present if k not in known]
+    return present
+
+
+def _check_frame(df: pd.DataFrame, by: str) -> None:
+    missing = {"outcome", by} - set(df.columns)
+    if missing:
+        raise ValueError(f"not a sweep frame: missing column(s) {', '.join(sorted(missing))}")
+
+
+def outcome_counts(df: pd.DataFrame, by: str = "kernel") -> pd.DataFrame:
+    """Number of cases of each outcome class per ``by`` (default: kernel), columns in :data:`OUTCOMES` order,
+    rows in :data:`mmsim.KERNELS` order (missing classes count 0), plus a ``total`` column."""
+    _check_frame(df, by)
+    counts = pd.crosstab(df[by], df["outcome"])
+    counts = counts.reindex(index=_order(df[by], by), columns=list(OUTCOMES), fill_value=0).astype("int64")
+    counts["total"] = counts.sum(axis=1)
+    counts.columns.name = "outcome"
+    return counts
+
+
+def _rate(mask: pd.Series, df: pd.DataFrame, by: str, name: str) -> pd.Series:
+    out = mask.groupby(df[by], sort=False).mean()
+    out = out.reindex(_order(df[by], by)).astype(float)
+    out.name = name
+    out.index.name = by
+    return out
+
+
+def false_positive_rate(df: pd.DataFrame, by: str = "kernel", *, include_partial: bool = False) -> pd.Series:
+    """Share of cases refused needlessly, per ``by`` (default: kernel; KERNELS order).
+
+    A case counts when its outcome is ``FALSE_POSITIVE`` (an anticipatory check refused a call that would
+    have completed within the limits, with nothing changed; spec §6). With ``include_partial`` a
+    ``PARTIAL_FAIL`` whose reference run fits (``fp`` True: 5.0's move check after the unmaps) counts too.
+    """
+    _check_frame(df, by)
+    mask = df["outcome"].eq("FALSE_POSITIVE")
+    if include_partial:
+        mask = mask | (df["outcome"].eq("PARTIAL_FAIL") & df["fp"].astype(bool))
+    return _rate(mask, df, by, "false_positive_rate")
+
+
+def partial_failure_rate(df: pd.DataFrame, by: str = "kernel") -> pd.Series:
+    """Share of cases that failed after changing the address space (``PARTIAL_FAIL``), per ``by``."""
+    _check_frame(df, by)
+    return _rate(df["outcome"].eq("PARTIAL_FAIL"), df, by, "partial_failure_rate")
+
+
+# ---- single cases at full size ---------------------------------------------------------------
+
+
+class Runner:
+    """Classify single cases at a real ``max_map_count`` (65530) without re-padding every time.
+
+    Padding 65,530 filler VMAs takes about a third of a second. A Runner pads one filler-only
+    *template* per ``max_map_count``, copies it per (scenario, kernel) (tens of milliseconds), maps the
+    scenario's layout into the copy and keeps the result in a small LRU cache; a new slack only adds or
+    removes a few filler VMAs. Instances hold no global state: make one per widget or per command.
+
+    The address spaces returned by :meth:`setup` are cached and shared: do not change them (copy first).
+    """
+
+    #: Scenario VMAs a template leaves room for (the template holds ``max_map_count - HEADROOM`` filler VMAs).
+    HEADROOM = 64
+
+    def __init__(self, maxsize: int = 12) -> None:
+        self.maxsize = maxsize
+        self._templates: dict[int, AddressSpace] = {}
+        self._cache: OrderedDict[tuple, AddressSpace] = OrderedDict()
+
+    def _template(self, max_map_count: int) -> AddressSpace:
+        t = self._templates.get(max_map_count)
+        if t is None:
+            t = AddressSpace("5.0", max_map_count)
+            t.pad(max(0, max_map_count - self.HEADROOM))
+            self._templates = {max_map_count: t}  # one template at a time: each is ~65k VMAs
+        return t
+
+    def _base(self, sc: Scenario, kernel: str, max_map_count: int) -> AddressSpace:
+        key = (sc, kernel, max_map_count)
+        mm = self._cache.get(key)
+        if mm is not None:
+            self._cache.move_to_end(key)
+            return mm
+        if sc.op_kwargs is not None:
+            mm = self._template(max_map_count).with_kernel(kernel)
+            mm.max_map_count = max_map_count + self.HEADROOM + 1024
+            sc.replay_setup(mm)
+            mm.max_map_count = max_map_count
+            mm.trace.clear()
+        else:  # a hand-made scenario: only its build function knows the layout
+            mm = sc.build(kernel, max_map_count)
+        self._cache[key] = mm
+        while len(self._cache) > self.maxsize:
+            self._cache.popitem(last=False)
+        return mm
+
+    def setup(self, scenario: Scenario | str, kernel: str, slack: int,
+              max_map_count: int = DEFAULT_MAX_MAP_COUNT) -> AddressSpace:
+        """The scenario under ``kernel`` with ``slack`` free slots (cached and shared: do not mutate it)."""
+        sc = get(scenario)
+        kernel = get_profile(kernel).name
+        mm = self._base(sc, kernel, max_map_count)
+        target = max_map_count - slack
+        try:
+            mm.pad(target - mm.map_count)
+        except ValueError:
+            raise ValueError(
+                f"scenario {sc.name!r} cannot have {slack} free slots under max_map_count={max_map_count}"
+            ) from None
+        return mm
+
+    def run(self, scenario: Scenario | str, kernel: str, slack: int,
+            max_map_count: int = DEFAULT_MAX_MAP_COUNT) -> Outcome:
+        """:meth:`Scenario.run`, faster on repeated use."""
+        sc = get(scenario)
+        return classify(self.setup(sc, kernel, slack, max_map_count), sc.op, *sc.args)
+
+    def before_after(self, scenario: Scenario | str, kernel: str, slack: int,
+                     max_map_count: int = DEFAULT_MAX_MAP_COUNT) -> tuple[Outcome, AddressSpace, AddressSpace]:
+        """``(outcome, before, after)``: the classified call, the state before it, and a copy on which the
+        call really ran (whether it failed or not: a PARTIAL_FAIL shows its half-changed state)."""
+        sc = get(scenario)
+        before = self.setup(sc, kernel, slack, max_map_count)
+        outcome = classify(before, sc.op, *sc.args)
+        after = before.copy()
+        try:
+            sc.apply(after)
+        except MMError:
+            pass
+        return outcome, before, after
+
+
+def slack_table(df: pd.DataFrame, kernels: Sequence[str] | None = None) -> pd.DataFrame:
+    """A spec-§7-style table: one row per (scenario, slack), one column per kernel, cells like
+    ``"PARTIAL(fp) 65529"`` (class, map_count after). Useful to compare a sweep with the spec by eye."""
+    short = {"OK": "OK", "FALSE_POSITIVE": "FP", "CLEAN_FAIL": "CLEAN", "PARTIAL_FAIL": "PARTIAL"}
+    cells = df["outcome"].map(short) + df["fp"].where(df["outcome"].eq("PARTIAL_FAIL"), False).map(
+        {True: "(fp)", False: ""}) + " " + df["mc_after"].astype(str)
+    t = df.assign(cell=cells).pivot_table(index=["scenario", "slack"], columns="kernel", values="cell",
+                                          aggfunc="first", sort=False)
+    cols = [k for k in (kernels or KERNELS) if k in t.columns]
+    return t[cols]
+

@@ -1,0 +1,532 @@
+"""Matplotlib figures of address-space layouts, step traces and sweeps.
+
+Every function returns a :class:`matplotlib.figure.Figure` made with ``Figure()`` (not pyplot), so figures
+are never registered with pyplot, never accumulate, and need no ``plt.close``. In Jupyter, a returned figure
+displays itself as the cell's value; elsewhere use ``fig.savefig("out.png")``.
+
+* :func:`plot_layout` — VMAs as bars on a page axis, before and after a call.
+* :func:`plot_trace` — map_count after each step of a call, one panel per kernel (spec §8).
+* :func:`plot_outcome_map` — outcome class per (scenario, free slots), one heatmap per kernel.
+* :func:`plot_fp_rate` — false-positive and partial-failure rates per kernel.
+"""
+
+from __future__ import annotations
+
+import errno as _errno
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.colors import ListedColormap
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+from .addrspace import FILLER_BASE, AddressSpace
+from .constants import PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE
+from .outcome import OUTCOMES, Outcome
+from .profiles import KERNELS
+from .vma import VMA
+
+__all__ = [
+    "OUTCOME_COLORS",
+    "PROT_COLORS",
+    "check_threshold",
+    "default_window",
+    "figure_png",
+    "plot_fp_rate",
+    "plot_layout",
+    "plot_outcome_map",
+    "plot_trace",
+]
+
+P = PAGE_SIZE
+
+#: Fixed colours of the four outcome classes (spec §6).
+OUTCOME_COLORS: dict[str, str] = {
+    "OK": "#2ca25f",
+    "FALSE_POSITIVE": "#f28e2b",
+    "CLEAN_FAIL": "#8da0b6",
+    "PARTIAL_FAIL": "#d62728",
+}
+_OUTCOME_LABELS = {
+    "OK": "OK",
+    "FALSE_POSITIVE": "FALSE_POSITIVE (refused needlessly)",
+    "CLEAN_FAIL": "CLEAN_FAIL (refused, nothing changed)",
+    "PARTIAL_FAIL": "PARTIAL_FAIL (failed half-way)",
+}
+#: Bar colours by protection (the r/w/x columns of /proc/PID/maps).
+PROT_COLORS: dict[str, str] = {
+    "---": "#d0d0d0",
+    "r--": "#6a9fd4",
+    "rw-": "#4fb3a0",
+    "r-x": "#e3a33b",
+    "rwx": "#b07cc6",
+    "other": "#9c8f80",
+}
+_MAX_COLOR = "#c0392b"
+
+
+def _prot_key(prot: int) -> str:
+    key = ("r" if prot & PROT_READ else "-") + ("w" if prot & PROT_WRITE else "-") + ("x" if prot & PROT_EXEC else "-")
+    return key if key in PROT_COLORS else "other"
+
+
+def _new_figure(width: float, height: float) -> Figure:
+    return Figure(figsize=(width, height), layout="constrained")
+
+
+# ---- layout ------------------------------------------------------------------------------------------
+
+
+def _filler_range(mm: AddressSpace) -> tuple[int, int]:
+    n = int(getattr(mm, "_nfill", 0) or 0)
+    return FILLER_BASE, FILLER_BASE + 2 * P * n
+
+
+def default_window(mm: AddressSpace, *ranges: tuple[int, int] | None, margin_pages: int = 2) -> tuple[int, int]:
+    """A window ``(start, end)`` worth drawing.
+
+    With ranges: their span, widened to the VMAs that reach within 4 pages of it (at most 64 pages
+    further), plus ``margin_pages``. Without: the largest cluster of non-filler VMAs (VMAs closer than 64
+    pages belong together). Filler VMAs of :meth:`AddressSpace.pad` are never chosen.
+    """
+    f0, f1 = _filler_range(mm)
+    rs = [r for r in ranges if r is not None]
+    if rs:
+        lo, hi = min(r[0] for r in rs), max(r[1] for r in rs)
+        for v in mm.vmas_in(max(lo - 4 * P, 0), hi + 4 * P):
+            if f0 <= v.start < f1:
+                continue
+            lo, hi = min(lo, max(v.start, lo - 64 * P)), max(hi, min(v.end, hi + 64 * P))
+        return max(lo - margin_pages * P, 0), hi + margin_pages * P
+    vmas = [v for v in mm.vmas() if not (f0 <= v.start < f1)]
+    if not vmas:
+        return (0, 16 * P)
+    clusters: list[list[VMA]] = [[vmas[0]]]
+    for v in vmas[1:]:
+        if v.start - clusters[-1][-1].end > 64 * P:
+            clusters.append([v])
+        else:
+            clusters[-1].append(v)
+    best = max(clusters, key=len)
+    return max(best[0].start - margin_pages * P, 0), best[-1].end + margin_pages * P
+
+
+def _draw_layout(ax: Any, vmas: Sequence[VMA], w0: int, w1: int) -> Any:
+    xs, widths, colors = [], [], []
+    for v in vmas:
+        a, b = max(v.start, w0), min(v.end, w1)
+        xs.append((a - w0) / P)
+        widths.append((b - a) / P)
+        colors.append(PROT_COLORS[_prot_key(v.prot)])
+    bars = ax.barh([0] * len(vmas), widths, left=xs, height=0.56, color=colors, edgecolor="#222222",
+                   linewidth=1.0, label="VMAs")
+    for patch, v, x, w in zip(bars.patches, vmas, xs, widths, strict=True):
+        if v.shared:
+            patch.set_hatch("///")
+        if w >= 1.6:
+            mark = " *" if v.anon_vma is not None else ""
+            ax.text(x + w / 2, 0, v.perms + mark, ha="center", va="center", fontsize=8, color="#111111",
+                    clip_on=True)
+    return bars
+
+
+def _draw_range(ax: Any, r: tuple[int, int] | None, w0: int, w1: int, y: float, color: str, label: str) -> None:
+    if r is None or r[1] < w0 or r[0] > w1:
+        return
+    a, b = (max(r[0], w0) - w0) / P, (min(r[1], w1) - w0) / P
+    ax.plot([a, b], [y, y], color=color, lw=3.2, solid_capstyle="butt", label=label)
+    ax.plot([a, a], [y - 0.07, y + 0.07], color=color, lw=1.6)
+    ax.plot([b, b], [y - 0.07, y + 0.07], color=color, lw=1.6)
+
+
+def plot_layout(
+    mm_before: AddressSpace,
+    mm_after: AddressSpace | None = None,
+    *,
+    old_range: tuple[int, int] | None = None,
+    new_range: tuple[int, int] | None = None,
+    window: tuple[int, int] | None = None,
+    outcome: Outcome | None = None,
+    title: str | None = None,
+) -> Figure:
+    """Draw the VMAs of an address space (and, optionally, of its state after a call) as bars on a page axis.
+
+    Parameters
+    ----------
+    mm_before, mm_after:
+        The state before and after; ``mm_after=None`` draws one panel.
+    old_range, new_range:
+        Absolute ``[start, end)`` ranges marked above the bars (e.g. mremap's old range and its destination).
+    window:
+        Absolute ``(start, end)`` to draw; default :func:`default_window` around the ranges (or around the
+        largest cluster of non-filler VMAs). x is the page number relative to ``window[0]``.
+    outcome:
+        If given, the panel titles and the figure title say what happened (class, errno, failing check).
+
+    Colour = protection, hatching = shared (MAP_SHARED), ``*`` = faulted (has an anon_vma). Only VMAs that
+    intersect the window are drawn (one bar each, in ``ax.containers[0]``).
+    """
+    if window is None:
+        window = default_window(mm_before, old_range, new_range)
+    w0, w1 = int(window[0]), int(window[1])
+    if w1 <= w0:
+        raise ValueError(f"empty window {window!r}")
+    pages = (w1 - w0) / P
+    states = [("before", mm_before)] + ([("after", mm_after)] if mm_after is not None else [])
+    fig = _new_figure(min(max(9.0, 0.3 * pages + 3.0), 15.0), 1.5 + 1.35 * len(states))
+    axes = fig.subplots(len(states), 1, sharex=True, squeeze=False)[:, 0]
+    used_prots: dict[str, None] = {}
+    any_shared = any_faulted = False
+    for ax, (label, mm) in zip(axes, states, strict=True):
+        vmas = mm.vmas_in(w0, w1)
+        _draw_layout(ax, vmas, w0, w1)
+        for v in vmas:
+            used_prots[_prot_key(v.prot)] = None
+            any_shared |= v.shared
+            any_faulted |= v.anon_vma is not None
+        _draw_range(ax, old_range, w0, w1, 0.47, "#7b2d8e", "old range")
+        _draw_range(ax, new_range, w0, w1, 0.47 if old_range is None else 0.62, "#1f5fbf", "new range")
+        ax.set_ylim(-0.5, 0.85)
+        ax.set_yticks([])
+        ax.set_xlim(0, pages)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=min(int(pages) + 1, 24)))
+        ax.grid(axis="x", color="#e6e6e6", lw=0.8)
+        ax.set_axisbelow(True)
+        head = f"{label}: map_count {mm.map_count}, {mm.max_map_count - mm.map_count} free slots"
+        if label == "before" and outcome is not None:
+            head = f"{label}: map_count {outcome.mc_before}, {outcome.slack} free slots"
+        if label == "after" and outcome is not None:
+            what = outcome.kind + (f" ({outcome.errname} at {outcome.check})" if outcome.errno else "")
+            head += f" — {what}"
+            res = outcome.result
+            if outcome.op == "mremap" and isinstance(res, int) and not (w0 <= res < w1) and outcome.ok:
+                ax.text(0.99, 0.93, f"moved to {res:#x} (outside this window)", transform=ax.transAxes,
+                        ha="right", va="top", fontsize=8, color="#1f5fbf")
+        ax.set_title(head, loc="left", fontsize=10,
+                     color=OUTCOME_COLORS.get(outcome.kind, "black") if (label == "after" and outcome) else "black")
+        ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=10)
+    axes[-1].set_xlabel(f"page (4 KiB) relative to {w0:#x}")
+    handles: list[Any] = [Patch(facecolor=PROT_COLORS[k], edgecolor="#222222", label=f"{k} VMA") for k in used_prots]
+    if any_shared:
+        handles.append(Patch(facecolor="white", edgecolor="#222222", hatch="///", label="shared (MAP_SHARED)"))
+    if any_faulted:
+        handles.append(Line2D([], [], ls="none", marker="$*$", color="#111111", label="* faulted (anon_vma)"))
+    if old_range is not None:
+        handles.append(Line2D([], [], color="#7b2d8e", lw=3.2, label="old range"))
+    if new_range is not None:
+        handles.append(Line2D([], [], color="#1f5fbf", lw=3.2, label="new range"))
+    fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 4), fontsize=9, frameon=False)
+    if title is None:
+        title = f"VMA layout around {w0:#x}" + (" — before and after the call" if mm_after is not None else "")
+        if outcome is not None:
+            title += f" (kernel {outcome.kernel})"
+    fig.suptitle(title, fontsize=12)
+    return fig
+
+
+# ---- trace ------------------------------------------------------------------------------------------
+
+
+def check_threshold(name: str, max_map_count: int) -> int | None:
+    """The smallest map_count at which the named check fails (spec §3), or None if it has no fixed one."""
+    m = max_map_count
+    return {
+        "mmap_limit": m + 1,               # mc > max
+        "split_limit": m,                  # mc >= max
+        "munmap_punch_limit": m,           # mc >= max
+        "mremap_early": m - 5,             # mc + 2 >= max - 3
+        "alt_early": m - 5,                # its cheap trigger
+        "move_vma_limit": m - 3,           # mc >= max - 3
+        "mremap_early_v7": m - 3,          # mc + 4 > max
+        "move_vma_limit_v7": m - 1,        # mc + 2 > max
+    }.get(name)
+
+
+def _as_outcomes(outcomes: Outcome | Mapping[str, Outcome] | Iterable[Outcome]) -> list[tuple[str, Outcome]]:
+    if isinstance(outcomes, Outcome):
+        return [(outcomes.kernel, outcomes)]
+    pairs = list(outcomes.items()) if isinstance(outcomes, Mapping) else [(None, o) for o in outcomes]
+    if not pairs:
+        raise ValueError("no outcomes to plot")
+    for _, o in pairs:
+        if not isinstance(o, Outcome):
+            raise TypeError(f"expected mmsim.Outcome objects, got {type(o).__name__}")
+    return [(o.kernel if k is None else str(k), o) for k, o in pairs]
+
+
+def _trace_points(o: Outcome) -> tuple[list[str], list[float], list[int], list[tuple[float, Any]]]:
+    """x labels, x and y of the depth-0 line (with a 'start' point), and (x, record) of every record."""
+    labels, xs, ys = ["start"], [0.0], [o.mc_before]
+    placed: list[tuple[float, Any]] = []
+    trace = list(o.trace)
+    i = 0
+    n_top = 0
+    while i < len(trace):
+        rec = trace[i]
+        if rec.depth == 0:
+            n_top += 1
+            j = i + 1
+            children = []
+            while j < len(trace) and trace[j].depth > 0:
+                children.append(trace[j])
+                j += 1
+            for c, child in enumerate(children):
+                placed.append((n_top - 1 + (c + 1) / (len(children) + 1), child))
+            placed.append((float(n_top), rec))
+            labels.append(rec.step + (f" #{rec.piece}" if rec.piece is not None else ""))
+            xs.append(float(n_top))
+            ys.append(rec.map_count)
+            i = j
+        else:  # a primitive without a depth-0 parent (not produced by the model, but tolerate it)
+            placed.append((n_top + 0.5, rec))
+            i += 1
+    return labels, xs, ys, placed
+
+
+def plot_trace(
+    outcomes: Outcome | Mapping[str, Outcome] | Iterable[Outcome],
+    *,
+    title: str | None = None,
+    show_primitives: bool = True,
+) -> Figure:
+    """map_count after every step of a call: one panel per kernel, side by side, sharing the y axis.
+
+    ``outcomes`` is an :class:`~mmsim.Outcome`, a list of them, or ``{label: Outcome}`` (e.g.
+    ``{k: scenario.run(k, 3) for k in KERNELS}``). Each panel draws the depth-0 records as a step line
+    (x tick labels = step names), the primitives inside a step as small grey dots (transient peaks), the
+    lines ``max_map_count`` and ``max + 1``, each check's threshold (the map_count at which it fails) as a
+    short bar at the check (green: passed, red: failed), and the failing record as a red X with its errno
+    and check (spec §8).
+    """
+    items = _as_outcomes(outcomes)
+    n = len(items)
+    ratios = [max(len(_trace_points(o)[0]), 4) for _, o in items]
+    fig = _new_figure(min(max(4.5 * n, 0.5 * sum(ratios) + 3.0), 22.0), 5.4)
+    axes = fig.subplots(1, n, sharey=True, squeeze=False, gridspec_kw={"width_ratios": ratios})[0]
+    lo, hi = math.inf, -math.inf
+    maxes = {o.max_map_count for _, o in items}
+    for ax, (label, o) in zip(axes, items, strict=True):
+        mx = o.max_map_count
+        labels, xs, ys, placed = _trace_points(o)
+        ax.axhline(mx, color=_MAX_COLOR, lw=1.4, label="max_map_count")
+        ax.axhline(mx + 1, color=_MAX_COLOR, lw=1.0, ls=":", label="max + 1 (mmap's lenient limit)")
+        ax.plot(xs, ys, drawstyle="steps-post", color="#2b4c7e", lw=2.0, marker="o", ms=5, zorder=3,
+                label="map_count after each step")
+        lo, hi = min(lo, *ys, mx), max(hi, *ys, mx + 1)
+        if show_primitives:
+            for x, rec in placed:
+                if rec.depth > 0:
+                    ax.plot([x], [rec.map_count], ls="none", marker=".", ms=6, color="#8a8a8a", zorder=2,
+                            label="inside a step (primitive)")
+                    lo, hi = min(lo, rec.map_count), max(hi, rec.map_count)
+        for x, rec in placed:
+            if rec.kind != "check" or rec.passed is None:
+                continue
+            th = check_threshold(rec.step, mx)
+            if th is None:
+                continue
+            color = "#2ca25f" if rec.passed else "#d62728"
+            ax.plot([x - 0.32, x + 0.32], [th, th], color=color, lw=2.6, solid_capstyle="butt", zorder=4,
+                    label="check threshold (fails at or above)")
+            lo, hi = min(lo, th), max(hi, th)
+        fail = o.trace.failure
+        if fail is not None:
+            x = next(px for px, rec in placed if rec is fail)
+            (mark,) = ax.plot([x], [fail.map_count], ls="none", marker="X", ms=13, color="#d62728",
+                              markeredgecolor="white", zorder=6, label="failure")
+            mark.set_gid("failure")
+            name = _errno.errorcode.get(fail.errno, str(fail.errno))
+            ax.annotate(f"{name} at\n{fail.step}", (x, fail.map_count), xytext=(-8, 26), textcoords="offset points",
+                        ha="right", va="bottom", fontsize=8.5, color="#b01c1c", zorder=7,
+                        bbox={"boxstyle": "round,pad=0.25", "fc": "white", "ec": "#b01c1c", "lw": 0.6, "alpha": 0.9},
+                        arrowprops={"arrowstyle": "-", "color": "#b01c1c", "lw": 0.8})
+        ax.set_xticks(xs, labels, rotation=55, ha="right", rotation_mode="anchor", fontsize=8)
+        ax.set_xlim(-0.5, max(xs) + 0.5)
+        ax.grid(axis="y", color="#e6e6e6", lw=0.8)
+        ax.set_axisbelow(True)
+        name = f"kernel {label}" if label in KERNELS else label
+        head = f"{name}: {o.kind}" + (f"\n{o.errname} at {o.check}" if o.errno else "\n")
+        ax.set_title(head, fontsize=10, color=OUTCOME_COLORS.get(o.kind, "black"))
+        ax.text(0.02, 0.02, f"{o.mc_before} → {o.mc_after}", transform=ax.transAxes, fontsize=8,
+                color="#555555")
+    axes[0].set_ylabel("map_count (VMAs)")
+    axes[0].yaxis.set_major_locator(MaxNLocator(integer=True))
+    axes[0].yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{int(v)}"))
+    pad = 3 if n == 1 else 2
+    axes[0].set_ylim(lo - pad, hi + 1.5)
+    if len(maxes) == 1:
+        mx = maxes.pop()
+        sec = axes[-1].secondary_yaxis("right", functions=(lambda y: mx - y, lambda s: mx - s))
+        sec.set_ylabel("free slots (max_map_count − map_count)")
+        sec.yaxis.set_major_locator(MaxNLocator(integer=True))
+    handles, seen = [], set()
+    for ax in axes:
+        for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
+            if lab not in seen:
+                seen.add(lab)
+                handles.append(h)
+    fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 3), fontsize=8.5,
+               frameon=False)
+    if title is None:
+        o0 = items[0][1]
+        title = f"map_count at each step of {o0.op} — {o0.slack} free slots, max_map_count {o0.max_map_count}"
+    fig.suptitle(title, fontsize=12)
+    return fig
+
+
+# ---- sweeps -----------------------------------------------------------------------------------------
+
+
+def _kernel_order(df: pd.DataFrame, kernels: Sequence[str] | None) -> list[str]:
+    present = list(dict.fromkeys(df["kernel"]))
+    if kernels is not None:
+        return [k for k in kernels if k in present]
+    return [k for k in KERNELS if k in present] + [k for k in present if k not in KERNELS]
+
+
+def _require(df: pd.DataFrame, cols: Iterable[str]) -> None:
+    missing = set(cols) - set(df.columns)
+    if missing:
+        raise ValueError(f"not a sweep frame (mmsim.experiments.sweep): missing column(s) {', '.join(sorted(missing))}")
+    if df.empty:
+        raise ValueError("the sweep frame is empty")
+
+
+def plot_outcome_map(df: pd.DataFrame, *, kernels: Sequence[str] | None = None, title: str | None = None) -> Figure:
+    """One heatmap per kernel: scenarios (rows) × free slots (columns), coloured by outcome class.
+
+    Colours are fixed (:data:`OUTCOME_COLORS`): OK green, FALSE_POSITIVE orange, CLEAN_FAIL grey-blue,
+    PARTIAL_FAIL red; a white dot marks a PARTIAL_FAIL that is also a false positive (``fp``). Cells the
+    frame lacks stay white. Each panel holds exactly one image (``ax.images[0]``).
+    """
+    _require(df, ("scenario", "kernel", "slack", "outcome", "fp"))
+    ks = _kernel_order(df, kernels)
+    if not ks:
+        raise ValueError("none of the requested kernels is in the frame")
+    scen = list(dict.fromkeys(df["scenario"]))
+    slacks = sorted(df["slack"].unique())
+    code = {k: i for i, k in enumerate(OUTCOMES)}
+    ncols = min(3, len(ks))
+    nrows = math.ceil(len(ks) / ncols)
+    cell_w = min(0.3, 5.0 / max(len(slacks), 1))
+    width = 2.0 + ncols * (len(slacks) * cell_w + 0.6) + 2.6
+    height = nrows * (0.24 * len(scen) + 1.3) + 0.6
+    fig = _new_figure(min(width, 20.0), min(height, 40.0))
+    axes = fig.subplots(nrows, ncols, squeeze=False, sharey=True)
+    cmap = ListedColormap([OUTCOME_COLORS[k] for k in OUTCOMES]).with_extremes(bad="white")
+    r_index = {s: i for i, s in enumerate(scen)}
+    c_index = {s: i for i, s in enumerate(slacks)}
+    for n, k in enumerate(ks):
+        ax = axes[n // ncols][n % ncols]
+        sub = df[df["kernel"] == k]
+        grid = np.full((len(scen), len(slacks)), np.nan)
+        fp_r, fp_c = [], []
+        for s, sl, oc, fp in zip(sub["scenario"], sub["slack"], sub["outcome"], sub["fp"], strict=True):
+            r, c = r_index[s], c_index[sl]
+            grid[r, c] = code[oc]
+            if oc == "PARTIAL_FAIL" and fp:
+                fp_r.append(r)
+                fp_c.append(c)
+        ax.imshow(np.ma.masked_invalid(grid), cmap=cmap, vmin=-0.5, vmax=len(OUTCOMES) - 0.5, aspect="auto",
+                  interpolation="nearest")
+        if fp_r:
+            ax.plot(fp_c, fp_r, ls="none", marker="o", ms=3.2, color="white", markeredgecolor="#5a0d0d",
+                    markeredgewidth=0.5)
+        ax.set_title(f"kernel {k}", fontsize=10)
+        step = max(1, math.ceil(len(slacks) / 9))
+        ax.set_xticks(range(0, len(slacks), step), [str(slacks[i]) for i in range(0, len(slacks), step)],
+                      fontsize=8)
+        ax.set_yticks(range(len(scen)), scen, fontsize=8)
+        ax.set_xticks(np.arange(-0.5, len(slacks), 1), minor=True)
+        ax.set_yticks(np.arange(-0.5, len(scen), 1), minor=True)
+        ax.grid(which="minor", color="white", lw=0.6)
+        ax.tick_params(which="minor", length=0)
+        if n // ncols == nrows - 1 or n + ncols >= len(ks):
+            ax.set_xlabel("free slots (max_map_count − map_count)", fontsize=9)
+    for n in range(len(ks), nrows * ncols):
+        axes[n // ncols][n % ncols].set_visible(False)
+    handles = [Patch(facecolor=OUTCOME_COLORS[k], label=_OUTCOME_LABELS[k]) for k in OUTCOMES]
+    handles.append(Line2D([], [], ls="none", marker="o", ms=5, color="white", markeredgecolor="#5a0d0d",
+                          label="PARTIAL_FAIL that is also\na false positive (fp)"))
+    fig.legend(handles=handles, loc="outside right upper", fontsize=9, frameon=False, title="outcome")
+    if title is None:
+        mx = sorted(df["max_map_count"].unique()) if "max_map_count" in df.columns else []
+        title = "Outcome of each scenario by free slots" + (f" (max_map_count {mx[0]})" if len(mx) == 1 else "")
+    fig.suptitle(title, fontsize=12)
+    return fig
+
+
+def plot_fp_rate(df: pd.DataFrame, *, kernels: Sequence[str] | None = None, title: str | None = None) -> Figure:
+    """Bars per kernel: share of cases that were FALSE_POSITIVE, that failed with ``fp`` in any way
+    (FALSE_POSITIVE or a PARTIAL_FAIL that is a false positive), and that were PARTIAL_FAIL."""
+    from .experiments import false_positive_rate, partial_failure_rate
+
+    _require(df, ("kernel", "outcome", "fp"))
+    ks = _kernel_order(df, kernels)
+    fp = false_positive_rate(df).reindex(ks).fillna(0.0) * 100
+    fp_any = false_positive_rate(df, include_partial=True).reindex(ks).fillna(0.0) * 100
+    pf = partial_failure_rate(df).reindex(ks).fillna(0.0) * 100
+    fig = _new_figure(max(6.5, 1.25 * len(ks) + 2.5), 4.6)
+    ax = fig.subplots()
+    x = np.arange(len(ks))
+    w = 0.27
+    series = [
+        (fp, -w, OUTCOME_COLORS["FALSE_POSITIVE"], None, "FALSE_POSITIVE (refused needlessly, nothing changed)"),
+        (fp_any, 0.0, "white", "////", "any false positive (also PARTIAL_FAIL with fp)"),
+        (pf, w, OUTCOME_COLORS["PARTIAL_FAIL"], None, "PARTIAL_FAIL (failed after changing the address space)"),
+    ]
+    top = 0.0
+    for values, dx, color, hatch, label in series:
+        bars = ax.bar(x + dx, values.to_numpy(), w, color=color, edgecolor=OUTCOME_COLORS["FALSE_POSITIVE"]
+                      if hatch else "#333333", hatch=hatch, linewidth=0.9, label=label)
+        ax.bar_label(bars, fmt="%.1f", fontsize=7.5, padding=1.5)
+        top = max(top, float(values.max()))
+    ax.set_xticks(x, [f"kernel {k}" for k in ks])
+    ax.set_ylabel("share of cases (%)")
+    ax.set_ylim(0, max(5.0, top * 1.18))
+    ax.grid(axis="y", color="#e6e6e6", lw=0.8)
+    ax.set_axisbelow(True)
+    fig.legend(loc="outside upper center", ncols=1, fontsize=8.5, frameon=False)
+    n = len(df[df["kernel"] == ks[0]]) if ks else 0
+    if title is None:
+        title = f"Needless refusals and half-done failures per kernel ({n} cases each)"
+    ax.set_title(title, fontsize=11)
+    return fig
+
+
+# ---- notebook display ---------------------------------------------------------------------------
+
+
+def figure_png(fig: Figure, dpi: int = 100) -> bytes:
+    """The figure as PNG bytes (tight bounding box, so legends outside the axes are kept)."""
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+    return buf.getvalue()
+
+
+def _register_ipython_display() -> None:
+    """Let a ``Figure()`` made without pyplot display as PNG in IPython/Jupyter.
+
+    The inline backend registers such a formatter only once pyplot is imported; these figures never touch
+    pyplot. Nothing happens outside IPython, or if a formatter for Figure is already registered.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython comes with ipywidgets
+        return
+    ip = get_ipython()
+    if ip is None:
+        return
+    fmt = ip.display_formatter.formatters.get("image/png")
+    if fmt is not None and Figure not in fmt.type_printers:
+        fmt.for_type(Figure, figure_png)
+
+
+_register_ipython_display()
