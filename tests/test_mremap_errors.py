@@ -23,6 +23,7 @@ from mremap_builders import (
     anon,
     at_slack,
     classify_pure,
+    failing_records,
     new_mm,
     run,
 )
@@ -161,6 +162,8 @@ def test_errno_path(kernel, name, args, exp):
         return
     assert isinstance(res, OSError) and isinstance(res, MMError)
     assert (res.errno, res.check) == (err, check)
+    (fail,) = failing_records(out.trace)  # §8: exactly one non-swallowed record carries the errno
+    assert (fail.step, fail.errno) == (check, err)
     if kind == CLEAN:
         assert after.state() == mm.state() and out.mc_after == out.mc_before
     else:
@@ -305,6 +308,20 @@ def test_dontunmap_on_dontexpand_einval(kernel):
     mm, X, Wd = _special(kernel, "DONTEXPAND")
     out = classify_pure(mm, X, 4 * P, 4 * P, MAYMOVE | DONTUNMAP, BASE + 0x100 * P)
     assert (out.kind, out.errno, out.check) == (CLEAN, E.EINVAL, "validate.dontunmap_special")
+
+
+@pytest.mark.parametrize("flag", ["IO", "MIXEDMAP"])
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_special_grow_in_place(kernel, flag):
+    """§3.5.2 step 6 [inference]: on 6.18/7.1 vma_merge_extend refuses a VM_IO/VM_MIXEDMAP VMA, so
+    the in-place grow fails with ENOMEM (nothing changed). The 5.0 family extends it with
+    vma_adjust (§3.5.1 step 5), which has no such rule: OK, Δ0."""
+    mm, X, Wd = _special(kernel, flag)
+    out = classify_pure(mm, X, 4 * P, 6 * P, 0)
+    if kernel in MODERN:
+        assert (out.kind, out.errno) == (CLEAN, E.ENOMEM), str(out)
+    else:
+        assert (out.kind, out.result, out.mc_after) == (OK, X, out.mc_before), str(out)
 
 
 @pytest.mark.parametrize("kernel", KERNELS)

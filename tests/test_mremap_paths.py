@@ -313,6 +313,18 @@ def test_dontunmap_part_keeps_old_unsplit(kernel):
 
 
 @pytest.mark.parametrize("kernel", MODERN)
+def test_dontunmap_fixed_into_free_space(kernel):
+    """§3.5.3 / §3.5.6: DONTUNMAP with FIXED into free space: destination 0 + copy +1 = net +1; the
+    old VMA keeps its range (unsplit) and, moved whole, drops its anon_vma."""
+    mm = new_mm(kernel)
+    V = anon(mm, BASE, 4, faulted=True)
+    after, res = run(mm, V, 4 * P, 4 * P, MOVE_FIXED | MREMAP_DONTUNMAP, FAR)
+    assert res == FAR and after.map_count == mm.map_count + 1
+    assert spans(after, V, V + 4 * P) == [(0, 4)] and after.vma_at(V).anon_vma is None
+    assert spans(after, FAR, FAR + 4 * P) == [(0, 4)]
+
+
+@pytest.mark.parametrize("kernel", MODERN)
 def test_dontunmap_fixed_onto_mapped_destination(kernel):
     """§3.5.3 DONTUNMAP with FIXED: destination unmap (interior punch +1) + copy (+1) = +2; the old
     VMA stays exactly as it was except its dropped anon_vma (moved whole)."""

@@ -21,7 +21,7 @@ from mmsim import KERNELS, MREMAP_DONTUNMAP, MREMAP_MAYMOVE, AddressSpace, MMErr
 
 SMALL_MAX = 24
 KINDS = ("priv_r", "priv_rw", "priv_rw_written", "shared_rw")
-SETTINGS = settings(max_examples=250, deadline=None, database=None, derandomize=True,
+SETTINGS = settings(max_examples=150, deadline=None, database=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 
 
@@ -196,7 +196,7 @@ def test_alt_prediction_never_undercounts(sc):
 
 
 @pytest.mark.parametrize("kernel", KERNELS)
-@settings(max_examples=60, deadline=None, database=None, derandomize=True,
+@settings(max_examples=40, deadline=None, database=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow])
 @given(sc=scenarios(flags=st.sampled_from([0, MREMAP_MAYMOVE, MOVE_FIXED, MREMAP_MAYMOVE | MREMAP_DONTUNMAP,
                                           MOVE_FIXED | MREMAP_DONTUNMAP, 8]), disjoint=False))
