@@ -32,13 +32,29 @@ from .errors import MMError
 from .outcome import OUTCOMES, Outcome, classify
 from .profiles import KERNELS, PROFILES, Profile
 from .trace import Step, Trace
+from .scenarios import CATALOGUE, Scenario
 from .vma import VMA, File
 
 __version__ = "0.1.0"
 
+# Modules that import pandas, matplotlib or ipywidgets load on first use, so `import mmsim` stays light.
+_LAZY = {"experiments", "plots", "widgets", "live", "procmaps", "scenarios", "exercises"}
+_LAZY_ATTRS = {"sweep": "experiments"}
+
+
+def __getattr__(name: str):
+    import importlib
+
+    if name in _LAZY:
+        return importlib.import_module(f".{name}", __name__)
+    if name in _LAZY_ATTRS:
+        return getattr(importlib.import_module(f".{_LAZY_ATTRS[name]}", __name__), name)
+    raise AttributeError(f"module 'mmsim' has no attribute {name!r}")
+
+
 __all__ = [
     "AddressSpace", "VMA", "File", "MMError", "Trace", "Step", "Profile", "PROFILES", "KERNELS",
-    "classify", "Outcome", "OUTCOMES",
+    "classify", "Outcome", "OUTCOMES", "CATALOGUE", "Scenario", "sweep",
     "PAGE_SIZE", "TASK_SIZE", "DEFAULT_MAX_MAP_COUNT",
     "PROT_NONE", "PROT_READ", "PROT_WRITE", "PROT_EXEC",
     "MAP_SHARED", "MAP_PRIVATE", "MAP_SHARED_VALIDATE", "MAP_FIXED", "MAP_ANONYMOUS",

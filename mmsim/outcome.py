@@ -31,7 +31,8 @@ class Outcome:
     ``"move_vma_limit"`` or a validation such as ``"validate.crosses_vma_end"``) and ``where`` the
     depth-0 step it belongs to (e.g. ``"unmap_tail"`` for a tail punch check). ``fp`` is whether
     the call, with only the failing anticipatory check disabled, completes within the limits;
-    ``ideal_ok`` whether it does with every anticipatory check disabled.
+    ``ideal_ok`` whether it does with every anticipatory check disabled. ``peak`` is the highest
+    map_count at any point of the call, the starting count included (transient splits show here).
     """
 
     kind: str
@@ -163,5 +164,5 @@ def classify(mm: AddressSpace, op: str, *args: Any, **kwargs: Any) -> Outcome:
         kind = "PARTIAL_FAIL"
     else:
         kind = "FALSE_POSITIVE" if fp else "CLEAN_FAIL"
-    return Outcome(kind, mm.kernel, op, args, errno, check, where, mc0, mc1, trace.peak() or mc0, mx, fp,
+    return Outcome(kind, mm.kernel, op, args, errno, check, where, mc0, mc1, max(mc0, trace.peak() or mc0), mx, fp,
                    ideal_ok, degraded, result, len(trace.top()), trace)
