@@ -385,8 +385,10 @@ class AddressSpace:
             if self._profile.transactional:
                 self._ideal_commit(mc0, impl.__name__ == "_do_mremap")
             return result
-        except MMError:
+        except MMError as e:
             if self._profile.transactional:
+                if not self.trace or self.trace[-1].step != "ideal_commit":
+                    self._rec("ideal_commit", "txn", "ideal", expr=f"scratch run failed: {e.check}", passed=False)
                 self._rollback(log)
                 self._next_anon = anon0
                 self._rec("rollback", "txn", "ideal")

@@ -510,9 +510,6 @@ def test_trace_ideal_commit(s, last):
         assert failing_records(tr) == [commit] and commit.errno == E.ENOMEM
 
 
-@pytest.mark.xfail(strict=True, reason="model bug: ideal omits ideal_commit when the scratch run itself "
-                   "fails (E-check or validation); spec §8 says scratch records, then ideal_commit, "
-                   "then commit or rollback")
 @pytest.mark.parametrize("case", ["seed-w-s0-dest-punch", "multi-efault"])
 def test_trace_ideal_commit_after_failed_scratch_run(case):
     """Spec §8 (ideal row) and §3.5.9: every ideal call ends with ideal_commit (R1-R3 evaluated;
