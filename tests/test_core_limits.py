@@ -1,0 +1,306 @@
+"""map_count vs vm.max_map_count for mmap, munmap, mprotect and touch (spec §0, §2.2, §3.1-§3.3,
+§4 rows 1-3, §5 #4/#5, §7.4).
+
+The main table runs :func:`mmsim.classify` on one scene at free slots -1, 0, 1, 2 under every
+profile, with max_map_count = 65530 and filler VMAs (``set_free_slots``). Scene (arena pages):
+
+* X = [0, 10)  RW private anon, unfaulted, gap before it;
+* Y = [10, 13) R  private anon, adjacent to X (not mergeable: prot differs);
+* S = [20, 21) RW shared anon (never mergeable);
+* M = [30, 32) RW private anon (a mmap at page 32 joins it);
+* page 40 and everything else: free.
+"""
+
+from __future__ import annotations
+
+import errno as E
+import functools
+
+import pytest
+from helpers import MAX, PRIV, RW, SHARED, L, R, anon, at, layout, new_mm, pg
+
+import mmsim
+from mmsim import KERNELS, MAP_FIXED, PAGE_SIZE, classify
+
+P = PAGE_SIZE
+FIX = PRIV | MAP_FIXED
+SCENE_VMAS = 4
+UNACCOUNT = {"6.18", "7.1"}
+
+OK, CLEAN, PARTIAL = "OK", "CLEAN_FAIL", "PARTIAL_FAIL"
+MMAP, PUNCH, SPLIT = "mmap_limit", "munmap_punch_limit", "split_limit"
+
+
+def _scene(mm):
+    anon(mm, 0, 10, RW)
+    anon(mm, 10, 3, R)
+    anon(mm, 20, 1, RW, SHARED)
+    anon(mm, 30, 2, RW)
+    assert mm.map_count == SCENE_VMAS
+
+
+@functools.cache
+def _filled_base():
+    mm = new_mm("6.18", MAX)
+    _scene(mm)
+    mm.set_free_slots(2)
+    return mm
+
+
+@functools.cache
+def scene_at(kernel: str, slack: int):
+    """The scene under ``kernel`` with ``slack`` free slots (classify never mutates it)."""
+    mm = _filled_base().with_kernel(kernel)
+    mm.set_free_slots(slack)
+    assert mm.max_map_count - mm.map_count == slack
+    return mm
+
+
+def expect(kernel, s, row):
+    """Expected (kind, Δmc, failing check) per spec §4 and the derivations below."""
+    if row == "mmap_new":  # §3.1 step 3: mmap_limit mc > max; new VMA +1 unchecked
+        return (CLEAN, 0, MMAP) if s < 0 else (OK, +1, None)
+    if row == "mmap_merge":  # §4 row 1 "merging or not"; a merge is 0 instead of +1
+        return (CLEAN, 0, MMAP) if s < 0 else (OK, 0, None)
+    if row == "mmap_fixed_interior":  # §3.1 step 6: punch check mc >= max, then +1 +1
+        if s < 0:
+            return (CLEAN, 0, MMAP)
+        return (CLEAN, 0, PUNCH) if s == 0 else (OK, +2, None)
+    if row == "mmap_fixed_whole":  # detach -1, new +1
+        return (CLEAN, 0, MMAP) if s < 0 else (OK, 0, None)
+    if row == "munmap_punch":  # §2.2 punch check mc >= max
+        return (CLEAN, 0, PUNCH) if s <= 0 else (OK, +1, None)
+    if row == "munmap_trim":  # §2.2: trims never check
+        return (OK, 0, None)
+    if row == "munmap_whole":
+        return (OK, -1, None)
+    if row == "munmap_multi":  # split X at 5 (+1), remove X-tail, Y, S (-3)
+        return (OK, -2, None)
+    if row == "mprotect_2way":  # one checked split mc >= max
+        return (CLEAN, 0, SPLIT) if s <= 0 else (OK, +1, None)
+    if row == "mprotect_3way":  # §5 #4, §7.4; ideal is transactional (§3.5.9)
+        if s <= 0:
+            return (CLEAN, 0, SPLIT)
+        if s == 1:
+            return (CLEAN, 0, SPLIT) if kernel == "ideal" else (PARTIAL, +1, SPLIT)
+        return (OK, +2, None)
+    if row == "mprotect_head_join":  # §2.4: head joins prev, no split, no check
+        return (OK, 0, None)
+    if row == "mprotect_whole_merge":  # whole Y + prev X: -1
+        return (OK, -1, None)
+    if row == "mprotect_tail_to_read_only":
+        # X's last page -> R. 6.18/7.1 drop VM_ACCOUNT (unfaulted, §2.7) so it equals Y: tail joins
+        # next, no split (§2.4). 5.0/5.1 keep VM_ACCOUNT: no merge, one checked split.
+        if kernel in UNACCOUNT:
+            return (OK, 0, None)
+        return (CLEAN, 0, SPLIT) if s <= 0 else (OK, +1, None)
+    if row == "touch":  # §3.4 never changes mc, no check
+        return (OK, 0, None)
+    raise AssertionError(row)
+
+
+ROWS = {
+    "mmap_new": ("mmap", (at(40), P, R, FIX)),
+    "mmap_merge": ("mmap", (at(32), P, RW, FIX)),
+    "mmap_fixed_interior": ("mmap", (at(4), P, R, FIX)),
+    "mmap_fixed_whole": ("mmap", (at(20), P, R, FIX)),
+    "munmap_punch": ("munmap", (at(4), P)),
+    "munmap_trim": ("munmap", (at(0), P)),
+    "munmap_whole": ("munmap", (at(20), P)),
+    "munmap_multi": ("munmap", (at(5), at(21) - at(5))),
+    "mprotect_2way": ("mprotect", (at(0), P, R)),
+    "mprotect_3way": ("mprotect", (at(4), P, R)),
+    "mprotect_head_join": ("mprotect", (at(10), P, RW)),
+    "mprotect_whole_merge": ("mprotect", (at(10), 3 * P, RW)),
+    "mprotect_tail_to_read_only": ("mprotect", (at(9), P, R)),
+    "touch": ("touch", (at(0), 10 * P)),
+}
+
+
+@pytest.mark.parametrize("slack", [-1, 0, 1, 2])
+@pytest.mark.parametrize("kernel", KERNELS)
+@pytest.mark.parametrize("row", list(ROWS))
+def test_limit_table(row, kernel, slack):
+    """One cell of the free-slot table (spec §4 rows 1-3, §3.1-§3.3). Core ops have no A-checks,
+    so a failure is never FALSE_POSITIVE and fp is False (§6)."""
+    mm = scene_at(kernel, slack)
+    op, args = ROWS[row]
+    kind, delta, check = expect(kernel, slack, row)
+    out = classify(mm, op, *args)
+    assert (out.kind, out.mc_after - out.mc_before, out.check) == (kind, delta, check)
+    assert out.mc_before == MAX - slack
+    assert out.errno == (None if kind == OK else E.ENOMEM)
+    assert out.fp is False
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_mmap_fixed_interior_can_end_at_max_plus_one(kernel):
+    """§3.1 step 6: MAP_FIXED into a VMA interior needs mc <= max-1 and can end at max + 1; the
+    failure at s = 0 is the punch check of the overlap unmap (unmap_overlap / 6.x gather)."""
+    out = classify(scene_at(kernel, 1), "mmap", at(4), P, R, FIX)
+    assert out.kind == OK and out.mc_after == MAX + 1
+    out = classify(scene_at(kernel, 0), "mmap", at(4), P, R, FIX)
+    assert out.kind == CLEAN and out.check == PUNCH
+    assert out.where == ("gather" if kernel in ("6.18", "7.1") else "unmap_overlap")
+
+
+# ---- §7.4: the mprotect partial split table, exact counts at max = 65530 -------------------------
+
+# s -> (3-way non-ideal, 3-way ideal, 2-way), each (kind, mc_after): spec §7.4 verbatim.
+TABLE_7_4 = {
+    0: ((CLEAN, 65530), (CLEAN, 65530), (CLEAN, 65530)),
+    1: ((PARTIAL, 65530), (CLEAN, 65529), (OK, 65530)),
+    2: ((OK, 65530), (OK, 65530), (OK, 65529)),
+    3: ((OK, 65529), (OK, 65529), (OK, 65528)),
+}
+
+
+@pytest.mark.parametrize("slack", sorted(TABLE_7_4))
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_spec_7_4_mprotect_partial_split(kernel, slack):
+    """§7.4: X = 10-page RW private anon with non-mergeable neighbours; mprotect(X+2P, P, R) (3-way)
+    and mprotect(X, P, R) (2-way)."""
+    mm = scene_at(kernel, slack)  # X = [0,10); no merge candidate for either call
+    three_real, three_ideal, two = TABLE_7_4[slack]
+    out3 = classify(mm, "mprotect", at(2), P, R)
+    assert (out3.kind, out3.mc_after) == (three_ideal if kernel == "ideal" else three_real)
+    out2 = classify(mm, "mprotect", at(0), P, R)
+    assert (out2.kind, out2.mc_after) == two
+
+
+@pytest.mark.parametrize("kernel", [k for k in KERNELS if k != "ideal"])
+def test_partial_three_way_mprotect_leaves_two_old_protection_vmas(kernel):
+    """§5 #4 / §7.4 s = 1: the first split (at X+2P) succeeds, the second fails. X is now
+    [0,2) rw and [2,10) rw: both with the old protection and VM_ACCOUNT, the upper with pgoff + 2.
+    mc + 1 = max. (They are mergeable neighbours: legal, §1.2.)"""
+    mm = new_mm(kernel, max_map_count=3)
+    anon(mm, 0, 10)
+    anon(mm, 11, 1, RW, SHARED)
+    with pytest.raises(mmsim.MMError) as ei:
+        mm.mprotect(at(2), P, R)
+    assert ei.value.errno == E.ENOMEM and ei.value.check == SPLIT
+    assert mm.map_count == 3
+    assert layout(mm)[:2] == [L(0, 2, "rw-p", pg(0), None, True), L(2, 10, "rw-p", pg(2), None, True)]
+
+
+def test_ideal_three_way_mprotect_at_slack_one_is_clean():
+    """§3.5.9: ideal runs mprotect transactionally: the same call fails with no change."""
+    mm = new_mm("ideal", max_map_count=3)
+    anon(mm, 0, 10)
+    anon(mm, 11, 1, RW, SHARED)
+    before = mm.vmas()
+    with pytest.raises(mmsim.MMError) as ei:
+        mm.mprotect(at(2), P, R)
+    assert ei.value.check == SPLIT
+    assert mm.vmas() == before and mm.map_count == 2
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_mprotect_later_split_fails_after_earlier_vma_changed(kernel):
+    """§5 #5: V1 = [0,1) R private, V2 = [1,4) R shared (adjacent, not mergeable). mprotect [0,2) RW
+    at s = 0: V1 is whole (no split) and becomes rw-p with VM_ACCOUNT; V2 needs a split at 2 ->
+    split_limit fails. V1 keeps its new protection (PARTIAL, mc unchanged); ideal is clean."""
+    mm = new_mm(kernel, max_map_count=2)
+    anon(mm, 0, 1, R)
+    anon(mm, 1, 3, R, SHARED)
+    out = classify(mm, "mprotect", at(0), 2 * P, RW)
+    assert out.check == SPLIT and out.mc_after == 2
+    assert out.kind == (CLEAN if kernel == "ideal" else PARTIAL)
+    with pytest.raises(mmsim.MMError):
+        mm.mprotect(at(0), 2 * P, RW)
+    first = L(0, 1, "r--p", pg(0), None, False) if kernel == "ideal" else L(0, 1, "rw-p", pg(0), None, True)
+    assert layout(mm) == [first, L(1, 4, "r--s", 0, None, False)]
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_a_process_reaches_max_plus_one_then_mmap_fails(kernel):
+    """§0/§3.1: mmap_limit is mc > max. With max 3 and 3 separate VMAs (s = 0) a 4th maps (mc 4 =
+    max + 1, s = -1); the 5th fails with ENOMEM from mmap_limit and changes nothing. A hole punch
+    fails there too (mc >= max); a whole-VMA munmap works and brings mc back to max."""
+    mm = new_mm(kernel, max_map_count=3)
+    for i in range(3):
+        anon(mm, 2 * i, 1)
+    anon(mm, 6, 3)
+    assert mm.map_count == 4 and mm.free_slots == -1
+    before = mm.vmas()
+    with pytest.raises(mmsim.MMError) as ei:
+        anon(mm, 20, 1)
+    assert ei.value.errno == E.ENOMEM and ei.value.check == MMAP
+    assert mm.vmas() == before
+    assert mm.trace.failure.expr == "4 > 3"
+    with pytest.raises(mmsim.MMError) as ei:
+        mm.munmap(at(7), P)
+    assert ei.value.check == PUNCH and mm.vmas() == before
+    mm.munmap(at(0), P)
+    assert mm.map_count == 3
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_max_map_count_zero(kernel):
+    """§1.2: max may be 0. mc 0 > 0 is false, so one mmap succeeds (mc 1); the next fails."""
+    mm = new_mm(kernel, max_map_count=0)
+    anon(mm, 0, 1)
+    with pytest.raises(mmsim.MMError) as ei:
+        anon(mm, 5, 1)
+    assert ei.value.check == MMAP and mm.map_count == 1
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_lowering_max_removes_nothing_and_only_blocks_growth(kernel):
+    """§1.2: lowering max never removes VMAs; each check reads the current value. Scene [0,4) RW,
+    [4,6) R (adjacent), [10,11), [12,13); max lowered to 1 (s = -3): mmap fails (mmap_limit), an
+    interior mprotect fails at its first split (split_limit), but a whole munmap (-1), a pure
+    mprotect merge of [4,6) into [0,4) (-1, no check, §2.4) and a tail trim (0) succeed. Raising max
+    to 2 (s = 0) lets a mmap at page 5 through, and it merges with [0,5): still 2."""
+    mm = new_mm(kernel)
+    anon(mm, 0, 4, RW)
+    anon(mm, 4, 2, R)
+    anon(mm, 10, 1)
+    anon(mm, 12, 1)
+    mm.max_map_count = 1
+    assert mm.map_count == 4
+    with pytest.raises(mmsim.MMError) as ei:
+        anon(mm, 20, 1)
+    assert ei.value.check == MMAP
+    with pytest.raises(mmsim.MMError) as ei:
+        mm.mprotect(at(1), P, R)
+    assert ei.value.check == SPLIT
+    assert mm.map_count == 4
+    mm.munmap(at(12), P)
+    mm.mprotect(at(4), 2 * P, RW)
+    mm.munmap(at(5), P)
+    assert mm.map_count == 2
+    assert layout(mm) == [L(0, 5, "rw-p", pg(0), None, True), L(10, 11, "rw-p", pg(10), None, True)]
+    mm.max_map_count = 2
+    anon(mm, 5, 1)
+    assert mm.map_count == 2
+    assert layout(mm) == [L(0, 6, "rw-p", pg(0), None, True), L(10, 11, "rw-p", pg(10), None, True)]
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_munmap_punch_at_max_fails_and_at_max_minus_one_succeeds(kernel):
+    """§3.2 LIVE: a punch fails at mc = max and succeeds at max - 1 (+1 -> max); a head trim
+    succeeds at max (±0)."""
+    mm = new_mm(kernel, max_map_count=2)
+    anon(mm, 0, 10)
+    anon(mm, 20, 1)
+    before = mm.vmas()
+    with pytest.raises(mmsim.MMError) as ei:
+        mm.munmap(at(4), P)
+    assert (ei.value.errno, ei.value.check) == (E.ENOMEM, PUNCH) and mm.vmas() == before
+    mm.munmap(at(0), P)
+    assert mm.map_count == 2
+    mm.max_map_count = 3
+    mm.munmap(at(4), P)
+    assert mm.map_count == 3
+    assert layout(mm)[:2] == [L(1, 4, "rw-p", pg(1), None, True), L(5, 10, "rw-p", pg(5), None, True)]
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_touch_never_checks_the_limit(kernel):
+    """§3.4 / §4 row 3: touch at s = -1 attaches anon_vmas and leaves mc alone."""
+    mm = new_mm(kernel, max_map_count=0)
+    anon(mm, 0, 3)
+    mm.touch(at(0), 3 * P)
+    assert mm.map_count == 1
+    assert layout(mm) == [L(0, 3, "rw-p", pg(0), "A", True)]
