@@ -555,7 +555,13 @@ class AddressSpace:
         return None
 
     def _get_unmapped_area(self, addr: int, length: int, fixed: bool, fn: str) -> int:
-        """get_unmapped_area() (spec §2.8): MAP_FIXED exact; a free hint; else top-down first fit."""
+        """get_unmapped_area() (spec §2.8): MAP_FIXED exact; a free hint; else top-down first fit.
+
+        Two points follow the source where spec §2.8 says otherwise: x86's
+        arch_get_unmapped_area_topdown() rounds a hint *down* (``addr &= PAGE_MASK``), and
+        __get_unmapped_area()@6.18 checks ``addr > TASK_SIZE - len`` (ENOMEM) before
+        ``offset_in_page(addr)`` (EINVAL) for MAP_FIXED.
+        """
         if length > TASK_SIZE:
             raise self._fail(E.ENOMEM, "len_too_big", fn, f"len {length:#x} > TASK_SIZE")
         if fixed:
