@@ -503,11 +503,15 @@ def plot_fp_rate(df: pd.DataFrame, *, kernels: Sequence[str] | None = None, titl
 
 
 def figure_png(fig: Figure, dpi: int = 100) -> bytes:
-    """The figure as PNG bytes (tight bounding box, so legends outside the axes are kept)."""
+    """The figure as PNG bytes.
+
+    No ``bbox_inches="tight"``: every figure here uses constrained layout with ``"outside"`` legends, which
+    already keeps legends inside the canvas, and a tight bounding box would draw the figure twice.
+    """
     import io
 
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+    fig.savefig(buf, format="png", dpi=dpi)
     return buf.getvalue()
 
 
