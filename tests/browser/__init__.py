@@ -1,0 +1,1 @@
+"""Real-browser tests: the course run in JupyterLab, driven through headless chromium."""
