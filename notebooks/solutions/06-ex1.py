@@ -1,0 +1,8 @@
+# Solution to 06-false-positives, exercise 1: 5.1's false-positive rate over the catalogue.
+#
+# false_positive_rate() is the share of a kernel's rows whose outcome is FALSE_POSITIVE: refused by an
+# anticipatory check, nothing changed, and the same call with that check disabled fits within the limits.
+from mmsim.experiments import false_positive_rate, sweep
+
+df = sweep(None, kernels="5.1", slacks=range(0, 11), progress=False)  # None = the whole catalogue
+answer = false_positive_rate(df)["5.1"]
