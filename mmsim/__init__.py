@@ -31,8 +31,8 @@ from .constants import (
 from .errors import MMError
 from .outcome import OUTCOMES, Outcome, classify
 from .profiles import KERNELS, PROFILES, Profile
-from .trace import Step, Trace
 from .scenarios import CATALOGUE, Scenario
+from .trace import Step, Trace
 from .vma import VMA, File
 
 __version__ = "0.1.0"

@@ -182,14 +182,10 @@ class AddressSpace:
     def find_vma(self, addr: int) -> VMA | None:
         """find_vma(): the first VMA with ``end > addr``, or None. O(log n)."""
         t = self._tree
-        i = t.bisect_right(addr)
-        if i:
-            v = t.at(i - 1)
-            if v.end > addr:
-                return v
-        if i < len(t):
-            return t.at(i)
-        return None
+        v = t.floor(addr)
+        if v is not None and v.end > addr:
+            return v
+        return t.ceiling(addr + 1)
 
     def vma_at(self, addr: int) -> VMA | None:
         """vma_lookup(): the VMA containing ``addr``, or None. O(log n)."""
@@ -206,15 +202,11 @@ class AddressSpace:
 
     def _prev_of(self, addr: int) -> VMA | None:
         """The VMA with the highest start below ``addr``."""
-        t = self._tree
-        i = t.bisect_left(addr)
-        return t.at(i - 1) if i else None
+        return self._tree.below(addr)
 
     def _next_from(self, addr: int) -> VMA | None:
         """The VMA with the lowest start at or above ``addr``."""
-        t = self._tree
-        i = t.bisect_left(addr)
-        return t.at(i) if i < len(t) else None
+        return self._tree.ceiling(addr)
 
     # ---- files ----------------------------------------------------------------------------
     def open(self, name: str, size: int = 0, *, readable: bool = True, writable: bool = True) -> int:
@@ -528,12 +520,11 @@ class AddressSpace:
         floor = max(P, self.mmap_min_addr)
         top = self.mmap_base
         t = self._tree
-        i = t.bisect_left(top)
+        below = t.below(top)
         while True:
-            below = t.at(i - 1) if i else None
             if below is not None and below.end > top:  # straddles the current top
                 top = below.start
-                i -= 1
+                below = t.below(top)
                 continue
             lo = below.end if below is not None else 0
             lo = max(lo, floor)
@@ -542,7 +533,7 @@ class AddressSpace:
             if below is None or below.start <= floor:
                 return None
             top = below.start
-            i -= 1
+            below = t.below(top)
 
     def _search_bottomup(self, length: int) -> int | None:
         """vm_unmapped_area() bottom-up from TASK_UNMAPPED_BASE (the top-down fallback)."""

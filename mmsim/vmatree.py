@@ -8,6 +8,7 @@ sublists directly, so a copy of a million-VMA tree costs a few tens of milliseco
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterator, Mapping
 
 from sortedcontainers import SortedList
@@ -58,6 +59,45 @@ class VMATree:
         """Bulk insert (new starts only). O((n + m) log(n + m)) at worst, linear for sorted input."""
         self._d.update(items)
         self._keys.update(items.keys())
+
+    # Neighbour lookups straight on the SortedList's sublists: two C bisects, no positional index. (Positional
+    # access, ``SortedList[i]``, needs an index that sortedcontainers rebuilds in O(n / 1000) after sublists
+    # split or merge: at a million VMAs that rebuild would dominate every call.)
+    def floor(self, addr: int) -> VMA | None:
+        """The VMA with the highest start <= addr, or None. O(log n)."""
+        keys = self._keys
+        maxes = keys._maxes
+        pos = bisect_left(maxes, addr)
+        if pos == len(maxes):
+            return self._d[maxes[-1]] if maxes else None
+        sub = keys._lists[pos]
+        i = bisect_right(sub, addr)
+        if i:
+            return self._d[sub[i - 1]]
+        return self._d[maxes[pos - 1]] if pos else None
+
+    def below(self, addr: int) -> VMA | None:
+        """The VMA with the highest start < addr, or None. O(log n)."""
+        keys = self._keys
+        maxes = keys._maxes
+        pos = bisect_left(maxes, addr)
+        if pos == len(maxes):
+            return self._d[maxes[-1]] if maxes else None
+        sub = keys._lists[pos]
+        i = bisect_left(sub, addr)
+        if i:
+            return self._d[sub[i - 1]]
+        return self._d[maxes[pos - 1]] if pos else None
+
+    def ceiling(self, addr: int) -> VMA | None:
+        """The VMA with the lowest start >= addr, or None. O(log n)."""
+        keys = self._keys
+        maxes = keys._maxes
+        pos = bisect_left(maxes, addr)
+        if pos == len(maxes):
+            return None
+        sub = keys._lists[pos]
+        return self._d[sub[bisect_left(sub, addr)]]
 
     def bisect_left(self, addr: int) -> int:
         """Index of the first start >= addr."""
