@@ -63,31 +63,26 @@ class VMATree:
     # Neighbour lookups straight on the SortedList's sublists: two C bisects, no positional index. (Positional
     # access, ``SortedList[i]``, needs an index that sortedcontainers rebuilds in O(n / 1000) after sublists
     # split or merge: at a million VMAs that rebuild would dominate every call.)
-    def floor(self, addr: int) -> VMA | None:
-        """The VMA with the highest start <= addr, or None. O(log n)."""
+    def _last_before(self, addr: int, cut) -> VMA | None:
+        """The VMA with the highest start left of ``cut(sublist, addr)`` (bisect_right: <=, bisect_left: <)."""
         keys = self._keys
         maxes = keys._maxes
         pos = bisect_left(maxes, addr)
         if pos == len(maxes):
             return self._d[maxes[-1]] if maxes else None
         sub = keys._lists[pos]
-        i = bisect_right(sub, addr)
+        i = cut(sub, addr)
         if i:
             return self._d[sub[i - 1]]
         return self._d[maxes[pos - 1]] if pos else None
 
+    def floor(self, addr: int) -> VMA | None:
+        """The VMA with the highest start <= addr, or None. O(log n)."""
+        return self._last_before(addr, bisect_right)
+
     def below(self, addr: int) -> VMA | None:
         """The VMA with the highest start < addr, or None. O(log n)."""
-        keys = self._keys
-        maxes = keys._maxes
-        pos = bisect_left(maxes, addr)
-        if pos == len(maxes):
-            return self._d[maxes[-1]] if maxes else None
-        sub = keys._lists[pos]
-        i = bisect_left(sub, addr)
-        if i:
-            return self._d[sub[i - 1]]
-        return self._d[maxes[pos - 1]] if pos else None
+        return self._last_before(addr, bisect_left)
 
     def ceiling(self, addr: int) -> VMA | None:
         """The VMA with the lowest start >= addr, or None. O(log n)."""
