@@ -115,6 +115,19 @@ class VMATree:
         d = self._d
         return (d[k] for k in self._keys)
 
+    def check(self) -> None:
+        """Assert the tree's invariants; ``AssertionError`` names the broken one. O(n).
+
+        >>> from mmsim.vma import VMA
+        >>> t = VMATree(); t[0x1000] = VMA(0x1000, 0x2000, 1); t.check()
+        """
+        keys = list(self._keys)
+        assert len(keys) == len(self._d), f"tree: {len(keys)} ordered keys but {len(self._d)} VMAs"
+        assert all(a < b for a, b in zip(keys, keys[1:], strict=False)), "tree: keys not strictly increasing"
+        assert set(keys) == self._d.keys(), "tree: ordered keys and the start -> VMA map differ"
+        for k in keys:
+            assert self._d[k].start == k, f"tree: key {k:#x} holds a VMA starting at {self._d[k].start:#x}"
+
     def copy(self) -> VMATree:
         """An independent tree sharing the (immutable) VMA records. O(n) with small constants."""
         new = VMATree.__new__(VMATree)
