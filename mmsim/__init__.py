@@ -8,7 +8,8 @@ The public surface is small; everything else lives in one module per concept:
 * :data:`KERNELS` (:mod:`mmsim.profiles`) — the modelled kernels.
 """
 
-from .addrspace import AddressSpace
+from .addrspace import AddressSpace, Trial
+from .checks import CHECKS, Check
 from .constants import (
     DEFAULT_MAX_MAP_COUNT,
     MAP_ANONYMOUS,
@@ -30,7 +31,8 @@ from .constants import (
 )
 from .errors import MMError
 from .outcome import OUTCOMES, Outcome, classify
-from .profiles import KERNELS, PROFILES, Profile
+from .ops import OPS
+from .profiles import FEATURES, KERNELS, PROFILES, Profile
 from .scenarios import CATALOGUE, Scenario
 from .trace import Step, Trace
 from .vma import VMA, File
@@ -38,7 +40,7 @@ from .vma import VMA, File
 __version__ = "0.1.0"
 
 # Modules that import pandas, matplotlib or ipywidgets load on first use, so `import mmsim` stays light.
-_LAZY = {"experiments", "plots", "widgets", "live", "procmaps", "scenarios", "exercises"}
+_LAZY = {"experiments", "plots", "widgets", "live", "procmaps", "exercises", "cli"}
 _LAZY_ATTRS = {"sweep": "experiments"}
 
 
@@ -53,7 +55,8 @@ def __getattr__(name: str):
 
 
 __all__ = [
-    "AddressSpace", "VMA", "File", "MMError", "Trace", "Step", "Profile", "PROFILES", "KERNELS",
+    "AddressSpace", "Trial", "VMA", "File", "MMError", "Trace", "Step", "Profile", "PROFILES", "KERNELS",
+    "FEATURES", "CHECKS", "Check", "OPS",
     "classify", "Outcome", "OUTCOMES", "CATALOGUE", "Scenario", "sweep",
     "PAGE_SIZE", "TASK_SIZE", "DEFAULT_MAX_MAP_COUNT",
     "PROT_NONE", "PROT_READ", "PROT_WRITE", "PROT_EXEC",

@@ -1,8 +1,8 @@
-"""Outcome classes of one call: OK, CLEAN_FAIL, PARTIAL_FAIL, FALSE_POSITIVE (spec §6).
+"""Outcome classes of one call: OK, CLEAN_FAIL, PARTIAL_FAIL, FALSE_POSITIVE (semantics §6).
 
-:func:`classify` runs the call, and up to two reference runs, on the address space itself and
-undoes every run through the call's undo log, so the caller's state is never changed and the cost
-is O(k log n) for a call touching k VMAs, not O(n) for a copy.
+:func:`classify` runs the call, and up to two reference runs, with :meth:`mmsim.AddressSpace.trial`: on
+the address space itself, undoing every run through the call's undo log, so the caller's state is never
+changed and the cost is O(k log n) for a call touching k VMAs, not O(n) for a copy.
 """
 
 from __future__ import annotations
@@ -11,21 +11,20 @@ import errno as _errno
 from dataclasses import dataclass, field
 from typing import Any
 
-from .addrspace import AddressSpace
-from .errors import MMError
-from .trace import A_CHECKS, E_CHECKS, Trace
+from .addrspace import AddressSpace, Trial
+from .checks import A_CHECKS, E_CHECKS
+from .ops import SYSCALLS
+from .trace import Trace
 
-__all__ = ["Outcome", "classify", "OUTCOMES", "within_limits", "OPS"]
+__all__ = ["Outcome", "classify", "OUTCOMES", "within_limits"]
 
 #: The four classes, in the order plots use.
 OUTCOMES = ("OK", "FALSE_POSITIVE", "CLEAN_FAIL", "PARTIAL_FAIL")
-#: Operations :func:`classify` accepts (AddressSpace method names).
-OPS = ("mmap", "munmap", "mprotect", "touch", "mremap")
 
 
 @dataclass
 class Outcome:
-    """What one call did, classified (spec §6).
+    """What one call did, classified (semantics §6).
 
     ``kind`` is one of :data:`OUTCOMES`. ``check`` names the failing record (a check such as
     ``"move_vma_limit"`` or a validation such as ``"validate.crosses_vma_end"``) and ``where`` the
@@ -88,8 +87,8 @@ def _fired_e_check(trace: Trace) -> bool:
 
 
 def within_limits(trace: Trace, ok: bool, op: str, mc_before: int, mc_after: int, max_map_count: int) -> bool:
-    """Spec §6: R1 success and no E-check fired; R2 no swallowed ENOMEM; R3 (mremap) final count
-    within max, or not increased."""
+    """Semantics §6: R1 success and no enforcing check fired; R2 no swallowed ENOMEM; R3 (mremap) the final
+    count is within max, or not increased. (R1-R3 are the project's definition.)"""
     if not ok or _fired_e_check(trace):
         return False
     if any(s.swallowed and s.errno == _errno.ENOMEM for s in trace):
@@ -99,28 +98,12 @@ def within_limits(trace: Trace, ok: bool, op: str, mc_before: int, mc_after: int
     return True
 
 
-def _run(mm: AddressSpace, op: str, args: tuple, kwargs: dict, disabled: frozenset):
-    """Run one call with ``disabled`` checks; return (ok, result, error, trace, mc_after, changed); undo it."""
-    saved_disabled, saved_trace, saved_anon = mm._disabled, mm.trace, mm._next_anon
-    mm._disabled = disabled
-    ok, result, err = True, None, None
-    try:
-        result = getattr(mm, op)(*args, **kwargs)
-    except MMError as e:
-        ok, err = False, e
-    finally:
-        mm._disabled = saved_disabled
-    trace, log = mm.trace, mm.last_log
-    mc_after = mm.map_count
-    changed = mm._changed(log)
-    mm._rollback(log)
-    mm._next_anon = saved_anon
-    mm.trace = saved_trace
-    return ok, result, err, trace, mc_after, changed
+def _fits(t: Trial, op: str, max_map_count: int) -> bool:
+    return within_limits(t.trace, t.ok, op, t.map_count_before, t.map_count_after, max_map_count)
 
 
 def classify(mm: AddressSpace, op: str, *args: Any, **kwargs: Any) -> Outcome:
-    """Run ``mm.<op>(*args, **kwargs)`` without changing ``mm`` and classify it (spec §6).
+    """Run ``mm.<op>(*args, **kwargs)`` without changing ``mm`` and classify it (semantics §6).
 
     * ``OK``: success (``degraded`` if a swallowed source-unmap ENOMEM occurred).
     * ``FALSE_POSITIVE``: error, state unchanged, and the reference run (the same profile with only
@@ -130,14 +113,15 @@ def classify(mm: AddressSpace, op: str, *args: Any, **kwargs: Any) -> Outcome:
 
     Raises ``ValueError`` for an unknown ``op``.
     """
-    if op not in OPS:
-        raise ValueError(f"unknown operation {op!r}; choose one of {', '.join(OPS)}")
-    base = mm._disabled
-    mc0 = mm.map_count
-    ok, result, err, trace, mc1, changed = _run(mm, op, args, kwargs, base)
+    if op not in SYSCALLS:
+        raise ValueError(f"unknown operation {op!r}; choose one of {', '.join(SYSCALLS)}")
     mx = mm.max_map_count
-    errno = None if ok else err.errno
-    check = None if ok else err.check
+    anticipatory = A_CHECKS | mm.profile.a_checks
+    run = mm.trial(op, *args, **kwargs)
+    trace, ok, mc0, mc1 = run.trace, run.ok, run.map_count_before, run.map_count_after
+    err = run.error
+    errno = None if err is None else err.errno
+    check = None if err is None else err.check
     where = None
     if not ok:
         fail = trace.failure
@@ -146,23 +130,20 @@ def classify(mm: AddressSpace, op: str, *args: Any, **kwargs: Any) -> Outcome:
         elif fail is not None:
             where = fail.step
     fp = False
-    a_failed = not ok and errno == _errno.ENOMEM and check in A_CHECKS
+    a_failed = not ok and errno == _errno.ENOMEM and check in anticipatory
     if a_failed:
-        r_ok, _, _, r_trace, r_mc, _ = _run(mm, op, args, kwargs, base | {check})
-        fp = within_limits(r_trace, r_ok, op, mc0, r_mc, mx)
-    if a_failed and not base >= A_CHECKS:
-        i_ok, _, _, i_trace, i_mc, _ = _run(mm, op, args, kwargs, base | A_CHECKS)
-        ideal_ok = within_limits(i_trace, i_ok, op, mc0, i_mc, mx)
+        fp = _fits(mm.trial(op, *args, disabled={check}, **kwargs), op, mx)  # type: ignore[arg-type]
+        ideal_ok = _fits(mm.trial(op, *args, disabled=anticipatory, **kwargs), op, mx)
     else:
-        # Checks only ever raise: unless an A-check is what stopped the call, the run with every
-        # A-check disabled takes exactly the same steps, so it is within the limits iff this one is.
-        ideal_ok = within_limits(trace, ok, op, mc0, mc1, mx)
+        # Checks only ever raise: unless an anticipatory check is what stopped the call, the run with every
+        # anticipatory check disabled takes exactly the same steps, so it is within the limits iff this one is.
+        ideal_ok = _fits(run, op, mx)
     degraded = ok and any(s.swallowed and s.errno == _errno.ENOMEM for s in trace)
     if ok:
         kind = "OK"
-    elif changed or mc1 != mc0:
+    elif run.changed or mc1 != mc0:
         kind = "PARTIAL_FAIL"
     else:
         kind = "FALSE_POSITIVE" if fp else "CLEAN_FAIL"
     return Outcome(kind, mm.kernel, op, args, errno, check, where, mc0, mc1, max(mc0, trace.peak() or mc0), mx, fp,
-                   ideal_ok, degraded, result, len(trace.top()), trace)
+                   ideal_ok, degraded, run.result, len(trace.top()), trace)

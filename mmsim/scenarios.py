@@ -42,6 +42,8 @@ from .constants import (
     PROT_READ,
     PROT_WRITE,
 )
+from . import ops
+from .ops import SYSCALLS
 from .outcome import Outcome, classify
 
 __all__ = [
@@ -71,21 +73,6 @@ MAYMOVE, FIXED, DONTUNMAP = MREMAP_MAYMOVE, MREMAP_FIXED, MREMAP_DONTUNMAP
 #: above the filler VMAs of :meth:`AddressSpace.pad`, so neither placement searches nor filler touch it.
 BASE = 0x7E0000000000
 
-#: Parameter names of each operation, in the order of the AddressSpace methods (and of mmsim.live.OPS).
-OP_PARAMS: dict[str, tuple[str, ...]] = {
-    "mmap": ("addr", "length", "prot", "flags", "fd", "offset"),
-    "munmap": ("addr", "length"),
-    "mprotect": ("addr", "length", "prot"),
-    "touch": ("addr", "length"),
-    "mremap": ("old_address", "old_size", "new_size", "flags", "new_address"),
-}
-_DEFAULTS: dict[str, dict[str, Any]] = {
-    "mmap": {"fd": -1, "offset": 0},
-    "touch": {"length": P},
-    "mremap": {"flags": 0, "new_address": None},
-}
-_ADDRESS_PARAMS = frozenset({"addr", "old_address", "new_address"})
-
 #: Scenario families, in display order (the dropdown of :func:`mmsim.widgets.outcome_map_explorer`).
 FAMILIES: tuple[str, ...] = (
     "seed", "fixed", "in-place", "move", "dontunmap", "multi-vma", "mprotect", "munmap", "mmap", "random",
@@ -95,41 +82,21 @@ Op = tuple[str, Mapping[str, Any]]
 
 
 def _normalise(name: str, kwargs: Mapping[str, Any]) -> Mapping[str, Any]:
-    """Check an operation's name and arguments and fill in defaults (read-only mapping)."""
-    if name not in OP_PARAMS:
-        raise ValueError(f"unknown operation {name!r}; choose one of {', '.join(OP_PARAMS)}")
-    params = OP_PARAMS[name]
-    unknown = set(kwargs) - set(params)
-    if unknown:
-        raise ValueError(f"{name}: unexpected argument(s) {', '.join(sorted(unknown))}; takes {', '.join(params)}")
-    out = dict(_DEFAULTS.get(name, {}))
-    out.update(kwargs)
-    missing = [p for p in params if p not in out]
-    if missing:
-        raise ValueError(f"{name}: missing argument(s) {', '.join(missing)}")
-    return MappingProxyType({p: out[p] for p in params})
+    """Check a scenario operation's name and arguments and fill in defaults (read-only mapping)."""
+    if name not in SYSCALLS:
+        raise ValueError(f"unknown operation {name!r}; choose one of {', '.join(SYSCALLS)}")
+    return MappingProxyType(ops.normalize(name, kwargs))
 
 
-def _absolute(kwargs: Mapping[str, Any], base: int) -> tuple:
-    """Positional arguments for the AddressSpace method: relative addresses become ``base + offset``
-    and ``None`` (no address / no hint) becomes 0."""
-    args = []
-    for k, v in kwargs.items():
-        if k in _ADDRESS_PARAMS:
-            v = 0 if v is None else base + v
-        args.append(v)
-    return tuple(args)
-
-
-def _replay(mm: AddressSpace, ops: Iterable[Op], base: int) -> None:
-    for name, kw in ops:
-        getattr(mm, name)(*_absolute(kw, base))
+def _replay(mm: AddressSpace, setup: Iterable[Op], base: int) -> None:
+    for name, kw in setup:
+        ops.apply(mm, name, kw, base)
 
 
 def _op_ranges(name: str, kw: Mapping[str, Any]) -> tuple[tuple[int, int] | None, tuple[int, int] | None]:
     """(old range, new range) of an operation, relative to the base; None where there is none."""
     if name == "mremap":
-        a, old, new, flags, na = (kw[p] for p in OP_PARAMS["mremap"])
+        a, old, new, flags, na = (kw[p] for p in ops.OPS["mremap"].names)
         old_r = (a, a + max(old, 0)) if old else (a, a)
         new_r = (na, na + new) if na is not None and flags & (FIXED | DONTUNMAP) else None
         return old_r, new_r
@@ -231,8 +198,10 @@ class Scenario:
         if self.op_kwargs is None:
             return f"{self.op}{self.args!r}"
         parts = []
+        address_params = ops.OPS[self.op].address_params
+        mmap_defaults = {p.name: p.default for p in ops.OPS["mmap"].params}
         for k, v in self.op_kwargs.items():
-            if k in _ADDRESS_PARAMS:
+            if k in address_params:
                 text = "NULL" if v is None else f"base+{v // P}P"
             elif k in ("length", "old_size", "new_size"):
                 text = f"{v // P}P" if v % P == 0 else f"{v:#x}"
@@ -245,7 +214,7 @@ class Scenario:
                 text = "|".join(names) or "0"
             elif k == "prot":
                 text = "|".join(n for bit, n in ((R, "READ"), (PROT_WRITE, "WRITE")) if v & bit) or "NONE"
-            elif k in ("fd", "offset") and v == _DEFAULTS["mmap"][k]:
+            elif k in ("fd", "offset") and v == mmap_defaults[k]:
                 continue
             else:
                 text = f"{v:#x}" if isinstance(v, int) else str(v)
@@ -315,7 +284,7 @@ def scenario_from_ops(
         mm.trace.clear()
         return mm
 
-    sc = Scenario(name, description, family, build, op, _absolute(okw, base), setup_ops, okw, base, window,
+    sc = Scenario(name, description, family, build, op, ops.positional(op, okw, base), setup_ops, okw, base, window,
                   MappingProxyType(dict(params or {})))
     try:
         sc.build("6.18", DEFAULT_MAX_MAP_COUNT)

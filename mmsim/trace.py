@@ -11,14 +11,7 @@ import errno as _errno
 from dataclasses import asdict, dataclass
 from typing import Any
 
-__all__ = ["Step", "Trace", "E_CHECKS", "A_CHECKS"]
-
-#: Enforcing checks: where a VMA is actually created (spec §0).
-E_CHECKS = frozenset({"mmap_limit", "split_limit", "munmap_punch_limit"})
-#: Anticipatory checks (mremap only): they predict later growth (spec §0).
-A_CHECKS = frozenset(
-    {"mremap_early", "move_vma_limit", "mremap_early_v7", "move_vma_limit_v7", "alt_early"}
-)
+__all__ = ["Step", "Trace"]
 
 
 @dataclass(slots=True)

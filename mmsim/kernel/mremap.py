@@ -1,0 +1,339 @@
+"""mremap(2) under every profile: the flows of mm/mremap.c, step by step (semantics §3.5).
+
+Two flows share the move machinery (:func:`move_vma`) and the primitives of :mod:`mmsim.kernel.vma`;
+the profile's ``validate_first`` feature chooses between them:
+
+* :func:`sys_mremap_v5` mirrors ``sys_mremap()``/``mremap_to()``/``vma_to_resize()`` of v5.0 and v5.1
+  (profiles ``5.0``, ``5.1``, ``5.1-alt``, ``ideal``): MREMAP_FIXED unmaps the destination and the shrunk
+  tail *before* validating the old range.
+* :func:`do_mremap_v6` mirrors ``do_mremap()``/``check_mremap_params()``/``check_prep_vma()``/
+  ``remap_move()``/``mremap_to()``/``mremap_at()`` of 6.17-7.0 (profile ``6.18``) and 7.1: lookups and
+  validation before any unmap, multi-VMA FIXED moves (``multi_vma_move``), MREMAP_DONTUNMAP, grow in
+  place with merge.
+
+Which anticipatory map_count checks run, and where, is the profile's data: the flows only name the
+places (:data:`mmsim.checks.HOOKS`: ``mremap_to``, ``check_mremap_params``, ``do_mremap``, ``move_vma``)
+and :meth:`~mmsim.kernel.call.Call.run_hook` evaluates what the profile puts there. Sources: mm/mremap.c
+at v5.0.1, v5.1.15, v6.18.2, v7.1.5.
+"""
+
+from __future__ import annotations
+
+import errno as E
+from typing import TYPE_CHECKING
+
+from ..checks import MremapArgs
+from ..constants import (
+    MREMAP_DONTUNMAP,
+    MREMAP_FIXED,
+    MREMAP_MAYMOVE,
+    PAGE_SHIFT,
+    PAGE_SIZE,
+    TASK_SIZE,
+    ULONG_MASK,
+    page_align,
+)
+from ..errors import MMError
+from ..vma import VMA
+from .mmap import get_unmapped_area
+from .vma import new_range, range_free, unmap, vma_at, vmas_in
+
+if TYPE_CHECKING:
+    from .call import Call
+
+__all__ = ["do_mremap", "do_mremap_v6", "move_vma", "mremap_at", "mremap_to_v5", "mremap_to_v6", "remap_move",
+           "sys_mremap_v5", "vma_to_resize", "check_prep_vma"]
+
+P = PAGE_SIZE
+_NO_EXPAND = frozenset({"DONTEXPAND", "PFNMAP"})
+
+
+def do_mremap(call: Call, addr: int, old_len: int, new_len: int, flags: int, new_addr: int) -> int:
+    """Run the profile's mremap flow. Arguments are already unsigned longs."""
+    if call.profile.has("validate_first"):
+        return do_mremap_v6(call, addr, old_len, new_len, flags, new_addr)
+    return sys_mremap_v5(call, addr, old_len, new_len, flags, new_addr)
+
+
+# ---- shared machinery ----------------------------------------------------------------------
+
+
+def _munmap_checked(call: Call, a: int, length: int, step: str, fn: str) -> None:
+    """do_munmap() as mremap calls it for a tail: its own argument checks, then the unmap engine."""
+    if a % P or a > TASK_SIZE or length > TASK_SIZE - a:
+        raise call.fail(E.EINVAL, f"{step}_range", fn, f"[{a:#x}, +{length:#x})")
+    unmap(call, a, a + length, step, fn)
+
+
+def _expandable(call: Call, v: VMA, delta: int) -> bool:
+    """vma_expandable(): nothing mapped in ``[v.end, v.end + delta)`` and it fits below TASK_SIZE."""
+    end = v.end + delta
+    if end > ULONG_MASK or end - v.start > TASK_SIZE or v.start > TASK_SIZE - (end - v.start):
+        return False
+    return range_free(call.tree, v.end, delta)
+
+
+def _place(call: Call, new_addr: int, new_len: int, fixed: bool) -> int:
+    """vrm_set_new_addr()/get_unmapped_area() for a move: FIXED exact, else hint then search."""
+    return get_unmapped_area(call, new_addr, new_len, fixed, "get_unmapped_area")
+
+
+def move_vma(call: Call, addr: int, old_len: int, new_len: int, new_addr: int,
+             dontunmap: bool = False) -> int:
+    """Move ``[addr, addr+old_len)`` to ``new_addr`` (spec §3.5.4).
+
+    Mirrors move_vma()@5.0/5.1 and prep_move_vma() + copy_vma_and_data() + unmap_source_vma() /
+    dontunmap_complete()@6.18/7.1:
+
+    1. the profile's move check(s) at the ``move_vma`` hook (anticipatory; once per moved VMA);
+    2. copy_vma(): pgoff reset to ``new_addr >> 12`` for an unfaulted private anon VMA; merge at the
+       destination or a new VMA (+1, never checked);
+    3. move_page_tables();
+    4. DONTUNMAP: the old VMA stays (never split), drops its anon_vma if it was moved whole;
+       otherwise unmap the source, and *swallow* a failure: mremap still returns ``new_addr`` and
+       the old VMA loses VM_ACCOUNT ("OOM: unable to split vma, just get accounts right").
+    """
+    call.run_hook("move_vma")
+    vma = vma_at(call.tree, addr)
+    assert vma is not None
+    pgoff = vma.pgoff_at(addr)
+    if vma.is_anonymous and vma.anon_vma is None:
+        pgoff = new_addr >> PAGE_SHIFT
+    tmpl = vma.with_(start=new_addr, end=new_addr + new_len, pgoff=pgoff)
+    parent = call.record("copy_vma", "step", "copy_vma", start=new_addr, end=new_addr + new_len)
+    mc0 = call.map_count
+    new = new_range(call, tmpl, "copy_vma", "copy_vma", depth=1, step_new="new_vma")
+    parent.delta, parent.map_count = call.map_count - mc0, call.map_count
+    call.record("move_page_tables", "step", "move_page_tables", 0, addr, addr + old_len)
+    if dontunmap:
+        old = vma_at(call.tree, addr)
+        call.record("dontunmap_complete", "step", "dontunmap_complete", 0, addr, addr + old_len)
+        if old is not None and old is not new and old.start == addr and old.end == addr + old_len:
+            call.put(old.with_(anon_vma=None))  # unlink_anon_vmas()
+        return new_addr
+    fn = call.profile.kfn("unmap_source")
+    if old_len == 0:
+        # The zero-length do_munmap() fails with EINVAL and is ignored: the duplicate path.
+        call.record("unmap_source", "step", fn, 0, addr, addr, errno=E.EINVAL, swallowed=True)
+        return new_addr
+    n0 = len(call.trace)
+    try:
+        unmap(call, addr, addr + old_len, "unmap_source", fn)
+    except MMError:
+        for s in call.trace[n0:]:
+            if s.errno is not None:
+                s.swallowed = True
+        call.trace[n0].swallowed = True
+        old = vma_at(call.tree, addr)
+        if old is not None and old.accounted:
+            call.put(old.with_(accounted=False))
+    return new_addr
+
+
+# ---- the v5.0 / v5.1 flow ------------------------------------------------------------------
+
+
+def vma_to_resize(call: Call, addr: int, old_len: int, new_len: int) -> VMA:
+    """vma_to_resize()@5.0/5.1: find and validate the VMA being remapped (spec §3.5.1)."""
+    fn = "vma_to_resize"
+    v = vma_at(call.tree, addr)
+    if v is None:
+        raise call.fail(E.EFAULT, "no_vma", fn, f"no VMA at {addr:#x}", addr, addr + old_len)
+    if old_len == 0 and not v.shared:
+        raise call.fail(E.EINVAL, "old_len_zero_private", fn, "old_len 0 on a private mapping")
+    if old_len > v.end - addr:
+        raise call.fail(E.EFAULT, "crosses_vma_end", fn,
+                       f"[{addr:#x}, +{old_len:#x}) crosses the VMA end {v.end:#x}", addr, addr + old_len)
+    if new_len != old_len:
+        if v.pgoff_at(addr) + (new_len >> PAGE_SHIFT) > ULONG_MASK:
+            raise call.fail(E.EINVAL, "pgoff_overflow", fn)
+        if v.special & _NO_EXPAND:
+            raise call.fail(E.EFAULT, "dontexpand", fn, "VM_DONTEXPAND/VM_PFNMAP cannot grow")
+    call.record("vma_to_resize", "step", fn, 0, addr, addr + old_len)
+    return v
+
+
+def sys_mremap_v5(call: Call, addr: int, old_len: int, new_len: int, flags: int, new_addr: int) -> int:
+    """sys_mremap()@5.0/5.1 (profiles 5.0, 5.1, 5.1-alt, ideal). Spec §3.5.1."""
+    fn = "sys_mremap"
+    if flags & ~(MREMAP_FIXED | MREMAP_MAYMOVE):
+        raise call.fail(E.EINVAL, "flags", fn, f"flags {flags:#x} (DONTUNMAP needs 5.7+)")
+    if flags & MREMAP_FIXED and not flags & MREMAP_MAYMOVE:
+        raise call.fail(E.EINVAL, "fixed_without_maymove", fn)
+    if addr % P:
+        raise call.fail(E.EINVAL, "addr_unaligned", fn, f"{addr:#x}")
+    old_len, new_len = page_align(old_len), page_align(new_len)
+    call.mremap_args = MremapArgs(addr, old_len, new_len, flags, new_addr)
+    if new_len == 0:
+        raise call.fail(E.EINVAL, "new_len_zero", fn)
+    if flags & MREMAP_FIXED:
+        return mremap_to_v5(call, addr, old_len, new_len, new_addr)
+    if old_len >= new_len:
+        if old_len != new_len:
+            _munmap_checked(call, (addr + new_len) & ULONG_MASK, old_len - new_len, "unmap_tail", "do_munmap")
+        return addr
+    v = vma_to_resize(call, addr, old_len, new_len)
+    if old_len == v.end - addr and _expandable(call, v, new_len - old_len):
+        call.put(v.with_(end=addr + new_len))  # vma_adjust(): no merge in 5.0/5.1
+        call.record("expand", "step", "vma_adjust", 0, v.start, addr + new_len)
+        return addr
+    if not flags & MREMAP_MAYMOVE:
+        raise call.fail(E.ENOMEM, "cannot_expand", fn, "cannot grow in place and MREMAP_MAYMOVE not given")
+    new_addr = _place(call, 0, new_len, fixed=False)
+    return move_vma(call, addr, old_len, new_len, new_addr)
+
+
+def mremap_to_v5(call: Call, addr: int, old_len: int, new_len: int, new_addr: int) -> int:
+    """mremap_to()@5.0/5.1: the MREMAP_FIXED path (spec §3.5.1 F1-F8).
+
+    In 5.0 the destination and the shrunk tail are unmapped before vma_to_resize() and before
+    move_vma()'s check: an error after them leaves the caller a half-changed address space (the
+    2019 bug). 5.1 adds ``mremap_early`` before the first unmap; 5.1-alt ``alt_early``.
+    """
+    fn = "mremap_to"
+    if new_addr % P:
+        raise call.fail(E.EINVAL, "new_addr_unaligned", fn, f"{new_addr:#x}")
+    if new_len > TASK_SIZE or new_addr > TASK_SIZE - new_len:
+        raise call.fail(E.EINVAL, "new_range", fn, f"[{new_addr:#x}, +{new_len:#x}) beyond TASK_SIZE")
+    if addr + old_len > new_addr and new_addr + new_len > addr:
+        raise call.fail(E.EINVAL, "overlap", fn, "old and new ranges overlap")
+    call.run_hook("mremap_to")  # 5.1: mremap_early (ea2c3f6f5545); 5.1-alt: alt_early
+    unmap(call, new_addr, new_addr + new_len, "unmap_destination", "do_munmap")
+    if old_len >= new_len:
+        if old_len != new_len:
+            _munmap_checked(call, addr + new_len, old_len - new_len, "unmap_tail", "do_munmap")
+        old_len = new_len
+    vma_to_resize(call, addr, old_len, new_len)
+    v = vma_at(call.tree, addr)
+    new_addr = _place(call, new_addr, new_len, fixed=True)
+    return move_vma(call, addr, old_len, new_len, new_addr)
+
+
+# ---- the 6.17+ flow (profiles 6.18 and 7.1) ---------------------------------------------------
+
+
+def check_prep_vma(call: Call, v: VMA, addr: int, old_len: int, new_len: int, flags: int) -> None:
+    """check_prep_vma()@6.18: validate the VMA before anything is unmapped (commit "check remap
+    conditions earlier", 6.17). A shrink validates ``new_len``; the part shrunk away may cross VMAs."""
+    fn = "check_prep_vma"
+    implies_new = flags & (MREMAP_FIXED | MREMAP_DONTUNMAP)
+    if new_len > old_len or implies_new:
+        if old_len == 0 and not v.shared:
+            raise call.fail(E.EINVAL, "old_len_zero_private", fn, "old_len 0 on a private mapping")
+        if flags & MREMAP_DONTUNMAP and v.special & _NO_EXPAND:
+            raise call.fail(E.EINVAL, "dontunmap_special", fn, "MREMAP_DONTUNMAP on VM_DONTEXPAND/VM_PFNMAP")
+        eff = new_len if new_len < old_len else old_len
+        if eff > v.end - addr:
+            raise call.fail(E.EFAULT, "crosses_vma_end", fn,
+                           f"[{addr:#x}, +{eff:#x}) crosses the VMA end {v.end:#x}", addr, addr + eff)
+        if new_len > old_len:
+            if v.pgoff_at(addr) + (new_len >> PAGE_SHIFT) > ULONG_MASK:
+                raise call.fail(E.EINVAL, "pgoff_overflow", fn)
+            if v.special & _NO_EXPAND:
+                raise call.fail(E.EFAULT, "dontexpand", fn, "VM_DONTEXPAND/VM_PFNMAP cannot grow")
+    call.record("check_prep_vma", "step", fn, 0, addr, addr + old_len)
+
+
+def do_mremap_v6(call: Call, addr: int, old_len: int, new_len: int, flags: int, new_addr: int) -> int:
+    """do_mremap()@6.18/7.1 (spec §3.5.2)."""
+    fn = "check_mremap_params"
+    old_len, new_len = page_align(old_len), page_align(new_len)
+    call.mremap_args = MremapArgs(addr, old_len, new_len, flags, new_addr)
+    if flags & ~(MREMAP_FIXED | MREMAP_MAYMOVE | MREMAP_DONTUNMAP):
+        raise call.fail(E.EINVAL, "flags", fn, f"flags {flags:#x}")
+    if addr % P:
+        raise call.fail(E.EINVAL, "addr_unaligned", fn, f"{addr:#x}")
+    if new_len == 0:
+        raise call.fail(E.EINVAL, "new_len_zero", fn)
+    if new_len > TASK_SIZE:
+        raise call.fail(E.EINVAL, "new_len_too_big", fn)
+    implies_new = bool(flags & (MREMAP_FIXED | MREMAP_DONTUNMAP))
+    if implies_new:
+        if new_addr > TASK_SIZE - new_len:
+            raise call.fail(E.EINVAL, "new_range", fn, f"[{new_addr:#x}, +{new_len:#x}) beyond TASK_SIZE")
+        if new_addr % P:
+            raise call.fail(E.EINVAL, "new_addr_unaligned", fn, f"{new_addr:#x}")
+        if not flags & MREMAP_MAYMOVE:
+            raise call.fail(E.EINVAL, "fixed_without_maymove", fn)
+        if flags & MREMAP_DONTUNMAP and old_len != new_len:
+            raise call.fail(E.EINVAL, "dontunmap_resize", fn, "MREMAP_DONTUNMAP needs old_len == new_len")
+        if addr + old_len > new_addr and new_addr + new_len > addr:
+            raise call.fail(E.EINVAL, "overlap", fn, "old and new ranges overlap")
+        call.run_hook("check_mremap_params")  # 6.18: mremap_early
+    call.run_hook("do_mremap")  # 7.1: mremap_early_v7, for every call, under the mmap lock
+    if flags & MREMAP_FIXED and old_len == new_len and call.profile.has("multi_vma_move"):
+        return remap_move(call, addr, old_len, new_addr, flags)
+    v = vma_at(call.tree, addr)
+    if v is None:
+        raise call.fail(E.EFAULT, "no_vma", "vma_lookup", f"no VMA at {addr:#x}", addr, addr + old_len)
+    call.record("vma_lookup", "step", "vma_lookup", 0, v.start, v.end)
+    check_prep_vma(call, v, addr, old_len, new_len, flags)
+    if implies_new:
+        return mremap_to_v6(call, addr, old_len, new_len, new_addr, flags)
+    return mremap_at(call, addr, old_len, new_len, flags)
+
+
+def mremap_to_v6(call: Call, addr: int, old_len: int, new_len: int, new_addr: int, flags: int) -> int:
+    """mremap_to()@6.18/7.1: FIXED unmaps the destination (and a shrunk tail); DONTUNMAP uses the
+    address as a hint. Everything that can fail validation has been checked before."""
+    fn = "mremap_to"
+    fixed = bool(flags & MREMAP_FIXED)
+    if fixed:
+        unmap(call, new_addr, new_addr + new_len, "unmap_destination", "do_munmap")
+        if vma_at(call.tree, addr) is None:  # cannot happen: the ranges do not overlap
+            raise call.fail(E.EFAULT, "relookup", fn)
+        call.record("relookup", "step", "vma_lookup", 0, addr, addr + old_len)
+    if old_len > new_len:
+        _munmap_checked(call, addr + new_len, old_len - new_len, "unmap_tail", "shrink_vma")
+        old_len = new_len
+    v = vma_at(call.tree, addr)
+    new_addr = _place(call, new_addr, new_len, fixed=fixed)
+    return move_vma(call, addr, old_len, new_len, new_addr, dontunmap=bool(flags & MREMAP_DONTUNMAP))
+
+
+def mremap_at(call: Call, addr: int, old_len: int, new_len: int, flags: int) -> int:
+    """mremap_at()@6.18/7.1: no-op, shrink, grow in place (vma_merge_extend()), or relocate."""
+    if old_len == new_len:
+        return addr
+    if old_len > new_len:
+        _munmap_checked(call, addr + new_len, old_len - new_len, "unmap_tail", "shrink_vma")
+        return addr
+    v = vma_at(call.tree, addr)
+    delta = new_len - old_len
+    if v.end - addr == old_len and _expandable(call, v, delta):
+        if v.special:
+            raise call.fail(E.ENOMEM, "extend_special", "vma_merge_extend", "VM_SPECIAL VMA cannot be extended")
+        parent = call.record("extend", "step", "vma_merge_extend", 0, v.start, v.end + delta)
+        mc0 = call.map_count
+        ext = v.with_(start=v.end, end=v.end + delta, pgoff=v.pgoff_at(v.end))
+        res = new_range(call, ext, "vma_merge_extend", "vma_merge_extend", depth=1)
+        parent.delta, parent.map_count, parent.end = call.map_count - mc0, call.map_count, res.end
+        return addr
+    if not flags & MREMAP_MAYMOVE:
+        raise call.fail(E.ENOMEM, "cannot_expand", "expand_vma", "cannot grow in place without MREMAP_MAYMOVE")
+    new_addr = _place(call, 0, new_len, fixed=False)
+    return move_vma(call, addr, old_len, new_len, new_addr)
+
+
+def remap_move(call: Call, addr: int, length: int, new_addr: int, flags: int) -> int:
+    """remap_move()@6.18 (commit d23cb648e365, 6.17): a same-size FIXED move of every VMA in the range.
+
+    Each VMA, clipped to the range, moves to ``new_addr + (its start - addr)`` so gaps are kept.
+    Per piece: check_prep_vma(), unmap that piece's destination, move_vma() with its own move
+    check. The first error returns at once; earlier pieces stay moved (spec §3.5.5).
+    """
+    end = addr + length
+    vmas = vmas_in(call.tree, addr, end)
+    if not vmas or vmas[0].start > addr:
+        raise call.fail(E.EFAULT, "no_vma", "remap_move", f"no VMA at {addr:#x}", addr, end)
+    call.record("vma_lookup", "step", "vma_lookup", 0, vmas[0].start, vmas[0].end)
+    pieces = [(max(v.start, addr), min(v.end, end)) for v in vmas]
+    multi = len(pieces) > 1
+    for j, (s, e) in enumerate(pieces):
+        call.piece = j if multi else None
+        v = vma_at(call.tree, s)
+        target = new_addr + (s - addr)
+        check_prep_vma(call, v, s, e - s, e - s, flags)
+        mremap_to_v6(call, s, e - s, e - s, target, flags)
+    call.piece = None
+    return new_addr

@@ -1,0 +1,259 @@
+"""The VMA primitives every flow shares (mm/vma.c in 6.x, mm/mmap.c in 5.x): lookups, split, unmap, merge.
+
+Each primitive takes the running :class:`~mmsim.kernel.call.Call`, changes the address space only
+through it, and records its trace record(s) (semantics §8: depth-0 steps, depth-1 primitives).
+
+* lookups: :func:`find_vma`, :func:`vma_at`, :func:`vmas_in`, :func:`range_free`, :func:`prev_of`,
+  :func:`next_from` — O(log n), on a :class:`~mmsim.vmatree.VMATree`;
+* :func:`split` (``__split_vma()``, unchecked) and :func:`checked_split` (``split_vma()``, semantics §2.1);
+* :func:`unmap` (the unmap engine, §2.2) and :func:`complete_unmap` (6.x deferred detach);
+* :func:`new_range` (merge a new range with its neighbours or create a VMA, §2.3-2.4) and
+  :func:`merge_existing` (mprotect's merge of a changed range, §2.4).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..checks import CHECKS
+from ..constants import PAGE_SHIFT
+from ..vma import VMA, anon_compatible, can_merge_after, can_merge_before
+
+if TYPE_CHECKING:
+    from ..vmatree import VMATree
+    from .call import Call
+
+__all__ = [
+    "checked_split",
+    "complete_unmap",
+    "find_vma",
+    "merge_existing",
+    "new_range",
+    "next_from",
+    "prev_of",
+    "range_free",
+    "split",
+    "unmap",
+    "vma_at",
+    "vmas_in",
+]
+
+_SPLIT_LIMIT = CHECKS["split_limit"]
+_PUNCH_LIMIT = CHECKS["munmap_punch_limit"]
+
+
+# ---- lookups -----------------------------------------------------------------------------------
+
+
+def find_vma(tree: VMATree, addr: int) -> VMA | None:
+    """find_vma(): the first VMA with ``end > addr``, or None. O(log n)."""
+    v = tree.floor(addr)
+    if v is not None and v.end > addr:
+        return v
+    return tree.ceiling(addr + 1)
+
+
+def vma_at(tree: VMATree, addr: int) -> VMA | None:
+    """vma_lookup(): the VMA containing ``addr``, or None. O(log n)."""
+    v = find_vma(tree, addr)
+    return v if v is not None and v.start <= addr else None
+
+
+def vmas_in(tree: VMATree, start: int, end: int) -> list[VMA]:
+    """The VMAs intersecting ``[start, end)``, in address order. O(k + log n)."""
+    first = find_vma(tree, start)
+    if first is None or first.start >= end:
+        return []
+    return [tree[k] for k in tree.starts(first.start, end)]
+
+
+def range_free(tree: VMATree, a: int, length: int) -> bool:
+    """Whether no VMA intersects ``[a, a + length)``. O(log n)."""
+    v = find_vma(tree, a)
+    return v is None or v.start >= a + length
+
+
+def prev_of(tree: VMATree, addr: int) -> VMA | None:
+    """The VMA with the highest start below ``addr`` (``vma_prev()``). O(log n)."""
+    return tree.below(addr)
+
+
+def next_from(tree: VMATree, addr: int) -> VMA | None:
+    """The VMA with the lowest start at or above ``addr`` (``vma_next()``). O(log n)."""
+    return tree.ceiling(addr)
+
+
+# ---- split ------------------------------------------------------------------------------------
+
+
+def split(call: Call, v: VMA, addr: int, depth: int = 1) -> tuple[VMA, VMA]:
+    """__split_vma() without the limit check: ``v`` becomes ``[start, addr)`` + ``[addr, end)``; +1.
+
+    Both pieces keep every attribute (the same file, the same anon_vma); the upper piece's pgoff
+    advances by the offset (semantics §2.1). O(log n).
+    """
+    lo, hi = v.head(addr), v.tail(addr)
+    call.put(lo)
+    call.put(hi)
+    call.record("split", "step", "__split_vma", +1, v.start, v.end, depth=depth)
+    return lo, hi
+
+
+def checked_split(call: Call, v: VMA, addr: int, depth: int = 0) -> tuple[VMA, VMA]:
+    """split_vma(): fails with ENOMEM (``split_limit``: ``map_count >= max``) before any change. O(log n)."""
+    call.check(_SPLIT_LIMIT, "split_vma", depth=depth, start=v.start, end=v.end)
+    return split(call, v, addr, depth=depth)
+
+
+# ---- unmap ------------------------------------------------------------------------------------
+
+
+def unmap(call: Call, a: int, b: int, step: str, fn: str, defer: bool = False) -> int:
+    """The unmap engine (semantics §2.2): ``__do_munmap()``@5.0, ``do_vmi_align_munmap()``@6.18.
+
+    Records a depth-0 ``step`` whose children are the punch check, the splits and the detach. Fails
+    with ENOMEM (``munmap_punch_limit``) only for a hole punch at ``map_count >= max``, before anything
+    changed. Never merges. With ``defer`` (6.x MAP_FIXED) the detached VMAs stay counted until
+    :func:`complete_unmap`, as vms_complete_munmap_vmas() does; returns how many are pending.
+    O((k + 1) log n) for k VMAs in the range.
+    """
+    tree = call.tree
+    parent = call.record(step, "step", fn, start=a, end=b)
+    mc_before = call.map_count
+    v = find_vma(tree, a)
+    if v is not None and v.start < b:
+        if a > v.start:
+            if b < v.end:
+                call.check(_PUNCH_LIMIT, fn, depth=1, start=a, end=b)
+            v = split(call, v, a)[1]
+        last = tree.below(b)
+        if last is not None and last.start < b < last.end:
+            split(call, last, b)
+        doomed = tree.starts(a, b)
+        for k in doomed:
+            call.delete(k)
+        if defer:
+            call.pending += len(doomed)
+            parent.delta = call.map_count - mc_before
+            parent.map_count = call.map_count
+            return len(doomed)
+        if doomed:
+            call.record("detach", "step", call.profile.kfn("detach"), -len(doomed), a, b, depth=1)
+    parent.delta = call.map_count - mc_before
+    parent.map_count = call.map_count
+    return 0
+
+
+def complete_unmap(call: Call, a: int, b: int, n: int) -> None:
+    """vms_complete_munmap_vmas()@6.18: the deferred detach of a MAP_FIXED overlap (``n`` VMAs)."""
+    if n:
+        call.pending -= n
+        call.record("complete", "step", "vms_complete_munmap_vmas", -n, a, b)
+
+
+# ---- merge ------------------------------------------------------------------------------------
+
+
+def new_range(call: Call, tmpl: VMA, fn_merge: str, fn_new: str, depth: int = 0, step_new: str = "new_vma") -> VMA:
+    """Map a new range: merge with prev/next if the kernel would (semantics §2.3-2.4), else a new VMA.
+
+    Mirrors vma_merge_new_range()@6.18 / vma_merge()@5.0 followed by vma_link(). The new VMA is created
+    without any map_count check, in every profile. Returns the VMA now covering ``tmpl.start``. O(log n).
+    """
+    tree = call.tree
+    start, end, pgoff, file, anon_vma = tmpl.start, tmpl.end, tmpl.pgoff, tmpl.file, tmpl.anon_vma
+    flags = tmpl.flags_key()
+    pages = (end - start) >> PAGE_SHIFT
+    prev = tree.below(start)
+    if prev is not None and prev.end != start:
+        prev = None
+    nxt = tree.ceiling(end)
+    if nxt is not None and nxt.start != end:
+        nxt = None
+    left = right = False
+    if not tmpl.special:
+        left = prev is not None and can_merge_after(prev, flags, file, anon_vma, pgoff)
+        right = nxt is not None and can_merge_before(nxt, flags, file, anon_vma, pgoff, pages)
+    if left and right and not anon_compatible(prev.anon_vma, nxt.anon_vma):  # type: ignore[union-attr]
+        right = False
+    if left or right:
+        av = anon_vma
+        if left:
+            assert prev is not None
+            av = prev.anon_vma if prev.anon_vma is not None else av
+        if right:
+            assert nxt is not None
+            av = nxt.anon_vma if av is None else av
+        if left and right:
+            assert prev is not None and nxt is not None
+            call.delete(nxt.start)
+            merged = prev.with_(end=nxt.end, anon_vma=av)
+        elif left:
+            assert prev is not None
+            merged = prev.with_(end=end, anon_vma=av)
+        else:
+            assert nxt is not None
+            call.delete(nxt.start)
+            merged = nxt.with_(start=start, pgoff=pgoff, anon_vma=av)
+        call.put(merged)
+        call.record("merge", "step", fn_merge, -1 if (left and right) else 0, merged.start, merged.end, depth=depth)
+        return merged
+    call.put(tmpl)
+    call.record(step_new, "step", fn_new, +1, start, end, depth=depth)
+    return tmpl
+
+
+def merge_existing(call: Call, v: VMA, start: int, end: int, prot: int, accounted: bool) -> VMA | None:
+    """vma_merge_existing_range()@6.18 / vma_merge()@5.0 as mprotect calls it (semantics §2.4).
+
+    Only tried when the range starts at v's start (candidate prev) or ends at v's end (candidate next).
+    Returns the VMA now covering ``start``, or None if nothing merged. O(log n).
+    """
+    tree = call.tree
+    flags = (prot, v.shared, accounted, v.noreserve, v.special, v.maxprot)
+    pgoff = v.pgoff_at(start)
+    pages = (end - start) >> PAGE_SHIFT
+    prev = tree.below(v.start) if start == v.start else None
+    if prev is not None and prev.end != start:
+        prev = None
+    nxt = tree.ceiling(v.end) if end == v.end else None
+    if nxt is not None and nxt.start != end:
+        nxt = None
+    if v.special:
+        return None
+    left = prev is not None and can_merge_after(prev, flags, v.file, v.anon_vma, pgoff)
+    right = nxt is not None and can_merge_before(nxt, flags, v.file, v.anon_vma, pgoff, pages)
+    if left and right and not anon_compatible(prev.anon_vma, nxt.anon_vma):  # type: ignore[union-attr]
+        right = False
+    if not (left or right):
+        return None
+    mc0 = call.map_count
+    av = v.anon_vma
+    if left and prev is not None and prev.anon_vma is not None:
+        av = prev.anon_vma
+    if right and av is None and nxt is not None:
+        av = nxt.anon_vma
+    fn = call.profile.kfn("merge_existing")
+    if left and right:  # prev + whole v + next
+        assert prev is not None and nxt is not None
+        call.delete(v.start)
+        call.delete(nxt.start)
+        res = prev.with_(end=nxt.end, anon_vma=av)
+        call.put(res)
+    elif left:
+        assert prev is not None
+        call.delete(v.start)
+        res = prev.with_(end=end, anon_vma=av)
+        call.put(res)
+        if end < v.end:
+            call.put(v.tail(end).with_(anon_vma=v.anon_vma))
+    else:
+        assert nxt is not None
+        call.delete(nxt.start)
+        call.delete(v.start)
+        if start > v.start:
+            call.put(v.head(start))
+        res = nxt.with_(start=start, pgoff=pgoff, anon_vma=av)
+        call.put(res)
+    call.record("merge", "step", fn, call.map_count - mc0, res.start, res.end)
+    return res
