@@ -30,8 +30,8 @@ from .constants import (
     TASK_SIZE,
 )
 from .errors import MMError
-from .outcome import OUTCOMES, Outcome, classify
 from .ops import OPS
+from .outcome import OUTCOMES, Outcome, classify
 from .profiles import FEATURES, KERNELS, PROFILES, Profile
 from .scenarios import CATALOGUE, Scenario
 from .trace import Step, Trace

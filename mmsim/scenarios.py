@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from . import ops
 from .addrspace import AddressSpace
 from .constants import (
     DEFAULT_MAX_MAP_COUNT,
@@ -42,7 +43,6 @@ from .constants import (
     PROT_READ,
     PROT_WRITE,
 )
-from . import ops
 from .ops import SYSCALLS
 from .outcome import Outcome, classify
 

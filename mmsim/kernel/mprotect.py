@@ -93,7 +93,6 @@ def mprotect_fixup(call: Call, v: VMA, start: int, end: int, prot: int) -> VMA:
     NORESERVE; with the ``mprotect_unaccount`` feature (6.7, 9b9143298585) becoming non-writable clears it
     on an unfaulted private anonymous VMA.
     """
-    fn = "mprotect_fixup"
     if prot == v.prot:
         return v
     accounted = v.accounted

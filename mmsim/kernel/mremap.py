@@ -204,7 +204,6 @@ def mremap_to_v5(call: Call, addr: int, old_len: int, new_len: int, new_addr: in
             _munmap_checked(call, addr + new_len, old_len - new_len, "unmap_tail", "do_munmap")
         old_len = new_len
     vma_to_resize(call, addr, old_len, new_len)
-    v = vma_at(call.tree, addr)
     new_addr = _place(call, new_addr, new_len, fixed=True)
     return move_vma(call, addr, old_len, new_len, new_addr)
 
@@ -286,7 +285,6 @@ def mremap_to_v6(call: Call, addr: int, old_len: int, new_len: int, new_addr: in
     if old_len > new_len:
         _munmap_checked(call, addr + new_len, old_len - new_len, "unmap_tail", "shrink_vma")
         old_len = new_len
-    v = vma_at(call.tree, addr)
     new_addr = _place(call, new_addr, new_len, fixed=fixed)
     return move_vma(call, addr, old_len, new_len, new_addr, dontunmap=bool(flags & MREMAP_DONTUNMAP))
 
