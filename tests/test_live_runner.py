@@ -10,6 +10,7 @@ reads it.
 from __future__ import annotations
 
 import errno
+import os
 import subprocess
 import sys
 import types
@@ -209,11 +210,11 @@ def test_timeout_raises_live_error(host: live.KernelInfo) -> None:
 @pytest.mark.live
 def test_child_crash_raises_live_error_with_stderr(host: live.KernelInfo, monkeypatch) -> None:
     script = "import sys; sys.stderr.write('boom from the child'); sys.exit(3)"
-    monkeypatch.setattr(live, "_child_command", lambda: [sys.executable, "-c", script])
+    monkeypatch.setattr(live.runner, "child_command", lambda: [sys.executable, "-c", script])
     with pytest.raises(live.LiveError, match="status 3.*boom from the child"):
         live.run([("nop", {})])
     script = "import os, signal; os.kill(os.getpid(), signal.SIGSEGV)"
-    monkeypatch.setattr(live, "_child_command", lambda: [sys.executable, "-c", script])
+    monkeypatch.setattr(live.runner, "child_command", lambda: [sys.executable, "-c", script])
     with pytest.raises(live.LiveError, match="SIGSEGV"):
         live.run([("nop", {})])
 
@@ -279,7 +280,8 @@ def test_ops_positional_and_defaults() -> None:
     )
     assert norm[0] == ("mmap", {"addr": 0, "length": P, "prot": RW, "flags": FIXED, "fd": -1, "offset": 0})
     assert norm[1] == ("touch", {"addr": P, "length": P})
-    assert norm[2][1]["flags"] == 0 and norm[2][1]["new_address"] == 0
+    # One vocabulary (mmsim.ops): an omitted address is NULL (None), as for the model's scenarios.
+    assert norm[2][1]["flags"] == 0 and norm[2][1]["new_address"] is None
     assert norm[3] == ("nop", {})
     # A hint-only mmap may point anywhere (the kernel never replaces memory for a hint).
     assert live.normalize_ops([("mmap", {**M, "flags": MAP_PRIVATE | MAP_ANONYMOUS, "addr": None})], 1)
@@ -316,7 +318,7 @@ def _fake_uname(sysname: str, release: str, machine: str = "x86_64"):
 
 
 def test_kernel_info_off_linux(monkeypatch) -> None:
-    monkeypatch.setattr(live.os, "uname", _fake_uname("Darwin", "23.1.0", "arm64"))
+    monkeypatch.setattr(os, "uname", _fake_uname("Darwin", "23.1.0", "arm64"))
     info = live.kernel_info()
     assert not info.supported and not info.can_run
     assert info.reason == "live runs need Linux"
@@ -326,7 +328,7 @@ def test_kernel_info_off_linux(monkeypatch) -> None:
 
 
 def test_kernel_info_unknown_kernel(monkeypatch) -> None:
-    monkeypatch.setattr(live.os, "uname", _fake_uname("Linux", "6.1.0-13-amd64"))
+    monkeypatch.setattr(os, "uname", _fake_uname("Linux", "6.1.0-13-amd64"))
     info = live.kernel_info()
     if not info.can_run:
         pytest.skip(info.reason)
@@ -338,7 +340,7 @@ def test_kernel_info_unknown_kernel(monkeypatch) -> None:
 def test_kernel_info_of_this_host(host: live.KernelInfo) -> None:
     with open("/proc/sys/vm/max_map_count") as f:
         assert host.max_map_count == int(f.read())
-    assert host.release == live.os.uname().release
+    assert host.release == os.uname().release
     assert host.profile == live.profile_for_release(host.release) and host.reason == ""
     assert str(host).startswith("Linux ")
 
@@ -408,7 +410,7 @@ def _canned_run(results: list[dict], ops: list) -> live.LiveRun:
         r.setdefault("slack", None)
         r.setdefault("adjust_seconds", 0.0)
         r.setdefault("op_seconds", 0.0)
-    return live._build_run(out, norm)
+    return live.build_run(out, norm)
 
 
 def test_compare_run_flags_disagreements() -> None:

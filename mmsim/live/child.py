@@ -1,7 +1,8 @@
-"""Child process of :mod:`mmsim.live`: replays operations on the host kernel and prints JSON.
+"""The child process of :mod:`mmsim.live`: replays operations on the running kernel and prints JSON.
 
-Stdlib only, and deliberately independent of the rest of the package: ``mmsim.live.run`` starts it in a
-fresh interpreter, writes a JSON request on its stdin and reads one JSON object from its stdout.
+Stdlib only, and deliberately independent of the rest of the package (a test checks that its constants
+equal :mod:`mmsim.constants`): :func:`mmsim.live.run` starts it as a script in a fresh interpreter, writes a
+JSON request on its stdin and reads one JSON object from its stdout.
 
 The child must keep its own VMA count stable while it measures, so the parent starts it with
 ``PYTHONMALLOC=malloc`` and glibc malloc tunables that keep every allocation on the brk heap
@@ -24,10 +25,11 @@ Layout of the child's address space (all kernel-chosen, nothing outside the aren
     ``map_count >= max``, mm/vma.c), only by mmap (``do_mmap()`` fails only when ``map_count > max``,
     mm/mmap.c): one extra one-page shared anonymous mapping goes into the hole.
 
-Protocol: stdin ``{"ops": [[name, {arg: value}], ...], "arena_pages": n, "targets": [slack or null, ...],
-"alarm": seconds}`` with address arguments as arena offsets; stdout ``{"ok": true, ...}`` (see
-:func:`_run`) or ``{"ok": false, "error": "..."}``. Addresses in the output are absolute; the parent turns
-them into offsets.
+Protocol: stdin ``{"ops": [[name, [arg, ...], [address index, ...]], ...], "arena_pages": n,
+"targets": [slack or null, ...], "alarm": seconds}``: each operation's positional arguments in the order of
+:data:`mmsim.ops.OPS`, and which of them are addresses, given as arena offsets (``null`` = NULL). Stdout
+``{"ok": true, ...}`` (see :meth:`Runner.run`) or ``{"ok": false, "error": "..."}``. Addresses in the output
+are absolute; the parent turns them into offsets.
 """
 
 from __future__ import annotations
@@ -377,9 +379,6 @@ class Runner:
             f"map_count does not settle at {target} (last read {mc}): something else maps memory"
         )
 
-    def _abs(self, off: int | None) -> int:
-        return 0 if off is None else self.base + off
-
     def _touch(self, addr: int, length: int) -> tuple[int, int]:
         end = _page_align(addr + length)
         page = addr
@@ -394,29 +393,18 @@ class Runner:
             page = (page & ~(PAGE - 1)) + PAGE
         return 0, 0
 
-    def _op(self, name: str, a: dict) -> tuple[int, int]:
-        s = self.sys
-        if name == "mmap":
-            return s.mmap(
-                self._abs(a["addr"]), a["length"], a["prot"], a["flags"], a.get("fd", -1), a.get("offset", 0)
-            )
-        if name == "munmap":
-            return s.munmap(self._abs(a["addr"]), a["length"])
-        if name == "mprotect":
-            return s.mprotect(self._abs(a["addr"]), a["length"], a["prot"])
-        if name == "mremap":
-            return s.mremap(
-                self._abs(a["old_address"]),
-                a["old_size"],
-                a["new_size"],
-                a.get("flags", 0),
-                self._abs(a.get("new_address", 0)),
-            )
-        if name == "touch":
-            return self._touch(self._abs(a["addr"]), a.get("length", PAGE))
+    def _op(self, name: str, args: list, addresses: list) -> tuple[int, int]:
+        """Run one operation: its positional arguments, arena offsets at ``addresses`` made absolute."""
+        args = list(args)
+        for i in addresses:
+            args[i] = 0 if args[i] is None else self.base + args[i]
+        impl = {"mmap": self.sys.mmap, "munmap": self.sys.munmap, "mprotect": self.sys.mprotect,
+                "mremap": self.sys.mremap, "touch": self._touch}.get(name)
         if name == "nop":
             return 0, 0
-        raise ChildError(f"unknown operation {name!r}")
+        if impl is None:
+            raise ChildError(f"unknown operation {name!r}")
+        return impl(*args)
 
     def run(self) -> dict:
         t0 = time.perf_counter()
@@ -428,7 +416,7 @@ class Runner:
         setup_seconds = time.perf_counter() - t0
         results = []
         fill_seconds = None
-        for i, (name, args) in enumerate(self.ops):
+        for i, (name, args, addresses) in enumerate(self.ops):
             slack = self.slacks[i]
             adjust = 0.0
             if slack is not None:
@@ -440,7 +428,7 @@ class Runner:
             else:
                 before = self.maps.read()
             t1 = time.perf_counter()
-            ret, err = self._op(name, args)
+            ret, err = self._op(name, args, addresses)
             op_seconds = time.perf_counter() - t1
             after = self.maps.read()
             results.append(

@@ -1,0 +1,270 @@
+"""A live run next to the model: replay the same operations on a profile and line them up, operation by operation."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .. import ops as _ops
+from ..addrspace import AddressSpace
+from ..constants import MAP_ANONYMOUS, MAP_FIXED, MAP_NORESERVE, MAP_PRIVATE, PROT_NONE
+from ..errors import MMError
+from .results import LiveRun, errno_name, format_op
+from .runner import run
+
+__all__ = ["CompareRow", "Comparison", "compare", "compare_run"]
+
+Layout = tuple[tuple[int, int, str, int], ...]
+
+
+@dataclass(frozen=True)
+class CompareRow:
+    """One operation, live and in the model. ``mismatches`` names what differs ("errno", "layout", ...)."""
+
+    index: int
+    op: str
+    live_errno: int
+    model_errno: int | None
+    live_delta: int
+    model_delta: int | None
+    live_layout: Layout
+    model_layout: Layout | None
+    live_ret: int | None
+    model_ret: int | None
+    live_ret_in_arena: bool
+    map_count_before: int
+    model_error: str | None = None
+    mismatches: tuple[str, ...] = ()
+
+    @property
+    def match(self) -> bool:
+        """True when errno, arena layout, map_count delta (and an in-arena result) all agree."""
+        return not self.mismatches
+
+
+def _layout_str(layout: Layout | None) -> str:
+    if layout is None:
+        return "-"
+    return " ".join(f"[{s:#x},{e:#x}){p}@{g:#x}" for s, e, p, g in layout) or "(empty)"
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A live run next to the model's replay of the same operations (see :func:`compare`)."""
+
+    kernel: str
+    live: LiveRun
+    rows: tuple[CompareRow, ...]
+    initial_live_layout: Layout
+    initial_model_layout: Layout | None
+
+    @property
+    def initial_match(self) -> bool:
+        """True when the arena looks the same before the first operation."""
+        return self.initial_live_layout == self.initial_model_layout
+
+    @property
+    def n_ops(self) -> int:
+        """Number of operations compared."""
+        return len(self.rows)
+
+    @property
+    def n_matched(self) -> int:
+        """Number of operations whose live and model outcomes agree."""
+        return sum(r.match for r in self.rows)
+
+    @property
+    def all_match(self) -> bool:
+        """True when the initial arena and every operation agree."""
+        return self.initial_match and self.n_matched == self.n_ops
+
+    @property
+    def mismatched(self) -> tuple[CompareRow, ...]:
+        """The rows that do not match."""
+        return tuple(r for r in self.rows if not r.match)
+
+    def to_dataframe(self) -> Any:
+        """The rows as a pandas DataFrame (pandas is imported here, not at module import)."""
+        import pandas as pd
+
+        return pd.DataFrame(
+            [
+                {
+                    "op": r.op,
+                    "slack": self.live.max_map_count - r.map_count_before,
+                    "live_errno": errno_name(r.live_errno),
+                    "model_errno": errno_name(r.model_errno),
+                    "live_delta": r.live_delta,
+                    "model_delta": r.model_delta,
+                    "live_layout": _layout_str(r.live_layout),
+                    "model_layout": _layout_str(r.model_layout),
+                    "match": r.match,
+                    "mismatches": ", ".join(r.mismatches),
+                }
+                for r in self.rows
+            ],
+            index=pd.RangeIndex(len(self.rows), name="index"),
+        )
+
+    def _header(self) -> str:
+        return (
+            f"live Linux {self.live.release} vs mmsim profile {self.kernel}: {self.n_matched}/{self.n_ops} "
+            f"operations match (max_map_count={self.live.max_map_count}, arena {self.live.arena_pages} pages"
+            f" at {self.live.base:#x})"
+        )
+
+    def __str__(self) -> str:
+        lines = [self._header()]
+        if not self.initial_match:
+            lines.append(
+                f"  initial arena differs: live {_layout_str(self.initial_live_layout)}; "
+                f"model {_layout_str(self.initial_model_layout)}"
+            )
+        for r in self.rows:
+            slack = self.live.max_map_count - r.map_count_before
+            mark = "ok  " if r.match else "DIFF"
+            lines.append(
+                f"{mark} #{r.index} {r.op} [slack {slack}]: live {errno_name(r.live_errno)} "
+                f"{r.live_delta:+d}, model {errno_name(r.model_errno)} "
+                + ("-" if r.model_delta is None else f"{r.model_delta:+d}")
+            )
+            if not r.match:
+                lines.append(f"       differs in: {', '.join(r.mismatches)}")
+                if r.model_error:
+                    lines.append(f"       model raised: {r.model_error}")
+                if "layout" in r.mismatches:
+                    lines.append(f"       live : {_layout_str(r.live_layout)}")
+                    lines.append(f"       model: {_layout_str(r.model_layout)}")
+                if "ret" in r.mismatches:
+                    lines.append(f"       ret live {r.live_ret!r}, model {r.model_ret!r}")
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        esc = html.escape
+        head = (
+            "<tr><th>#</th><th>op</th><th>slack</th><th>live</th><th>model</th><th>live arena</th>"
+            "<th>model arena</th><th>match</th></tr>"
+        )
+        body = []
+        for r in self.rows:
+            style = "" if r.match else ' style="background:#fdd"'
+            slack = self.live.max_map_count - r.map_count_before
+            model = f"{errno_name(r.model_errno)} " + (
+                "-" if r.model_delta is None else f"{r.model_delta:+d}"
+            )
+            if r.model_error:
+                model += f" ({r.model_error})"
+            body.append(
+                f"<tr{style}><td>{r.index}</td><td><code>{esc(r.op)}</code></td><td>{slack}</td>"
+                f"<td>{errno_name(r.live_errno)} {r.live_delta:+d}</td><td>{esc(model)}</td>"
+                f"<td><code>{esc(_layout_str(r.live_layout))}</code></td>"
+                f"<td><code>{esc(_layout_str(r.model_layout))}</code></td>"
+                f"<td>{'&#10003;' if r.match else esc('differs: ' + ', '.join(r.mismatches))}</td></tr>"
+            )
+        return f"<p>{esc(self._header())}</p><table>{head}{''.join(body)}</table>"
+
+
+def _model_layout(mm: Any, base: int, size: int) -> Layout:
+    """The model's arena as /proc/self/maps would show it (no offset for private anonymous VMAs)."""
+    return tuple(
+        (v.start - base, v.end - base, v.perms, v.pgoff if v.file is not None else 0)
+        for v in mm.vmas_in(base, base + size)
+    )
+
+
+def compare(
+    ops: Sequence[Any],
+    kernel: str = "6.18",
+    *,
+    slack: int | None = None,
+    slack_before: Mapping[int, int] | None = None,
+    arena_pages: int = 256,
+    timeout: float = 30.0,
+) -> Comparison:
+    """Run ``ops`` live, replay them on ``mmsim.AddressSpace(kernel=...)`` and compare them op by op.
+
+    ``compare(ops, k, ...)`` is ``compare_run(run(ops, ...), k)``: see :func:`compare_run` for what is
+    compared. Raises what :func:`run` raises.
+    """
+    live = run(ops, arena_pages=arena_pages, slack=slack, slack_before=slack_before, timeout=timeout)
+    return compare_run(live, kernel)
+
+
+def compare_run(live: LiveRun, kernel: str = "6.18") -> Comparison:
+    """Replay a finished live run on ``mmsim.AddressSpace(kernel=...)`` and compare it op by op.
+
+    The model gets the arena at the live base address (so private anonymous pgoffs agree) and, before every
+    operation, exactly the live process's map_count (``mm.pad``). For each operation the errno, the
+    arena's VMAs (offsets, perms, pgoff as /proc shows it) and the map_count delta are compared, and the
+    returned address when the live one lies inside the arena (a MAYMOVE relocation elsewhere is compared
+    only through the delta and the arena). An exception other than ``MMError`` from the model is recorded
+    in the row (``model_error``), not raised. One live run can be compared with several profiles.
+    """
+    base, size = live.base, live.arena_size
+    mm = AddressSpace(kernel=kernel, max_map_count=live.max_map_count)
+    if live.landing_roof is not None:
+        # The child keeps a free gap under a "roof" page above the arena; top-down placement (a MAYMOVE
+        # relocation, a hint-less mmap) lands right under the roof there, and in the model under mmap_base.
+        mm.mmap_base = live.landing_roof
+    mm.mmap(base, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED)
+    mm.pad(live.initial_map_count - mm.map_count)
+    initial_model = _model_layout(mm, base, size)
+    initial_live = tuple(v.key for v in live.initial_vmas)
+    rows = []
+    for r in live.results:
+        model_errno: int | None = 0
+        model_ret: Any = None
+        model_error = None
+        try:
+            mm.pad(r.map_count_before - mm.map_count)
+        except ValueError as e:  # the model has more VMAs of its own than the live process
+            model_error = f"cannot match map_count {r.map_count_before}: {e}"
+        before = mm.map_count
+        try:
+            model_ret = _ops.apply(mm, r.name, r.args, base)
+        except MMError as e:
+            model_errno = e.errno
+        except Exception as e:  # a model bug must show up in the comparison, not abort it
+            model_errno, model_error = None, f"{type(e).__name__}: {e}"
+        model_delta = mm.map_count - before
+        model_layout = _model_layout(mm, base, size)
+        model_abs = model_ret if isinstance(model_ret, int) else None
+        if r.name not in ("mmap", "mremap") or model_errno != 0 or not isinstance(model_ret, int):
+            model_ret = None
+        elif base <= model_ret < base + size:
+            model_ret -= base
+        mismatches = []
+        if model_error is not None:
+            mismatches.append("model error")
+        if model_errno != r.errno:
+            mismatches.append("errno")
+        if model_layout != r.layout:
+            mismatches.append("layout")
+        if model_delta != r.delta:
+            mismatches.append("map_count delta")
+        if r.ok and r.ret_in_arena and model_ret != r.ret:
+            mismatches.append("ret")
+        elif (r.ok and not r.ret_in_arena and live.landing_roof is not None and r.ret is not None
+              and base + size < r.ret < live.landing_roof and model_abs != r.ret):
+            mismatches.append("ret")  # placed in the landing gap: the model must pick the same address
+        rows.append(
+            CompareRow(
+                index=r.index,
+                op=format_op(r.name, r.args),
+                live_errno=r.errno,
+                model_errno=model_errno,
+                live_delta=r.delta,
+                model_delta=model_delta,
+                live_layout=r.layout,
+                model_layout=model_layout,
+                live_ret=r.ret,
+                model_ret=model_ret,
+                live_ret_in_arena=r.ret_in_arena,
+                map_count_before=r.map_count_before,
+                model_error=model_error,
+                mismatches=tuple(mismatches),
+            )
+        )
+    return Comparison(kernel, live, tuple(rows), initial_live, initial_model)
