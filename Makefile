@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 help:
 	@echo "make lab    - create .venv if needed and launch JupyterLab on notebooks/"
 	@echo "make test   - create .venv if needed and run every test (unit, property, live, notebooks, browser)"
-	@echo "make lint   - ruff check"
+	@echo "make lint   - ruff check and mypy"
 	@echo "make bench  - run the benchmarks"
 	@echo "make strip  - strip outputs from notebooks/*.ipynb"
 	@echo "make clean  - remove .venv and build/test debris"
@@ -46,9 +46,11 @@ browser-deps:
 # and pytest's exit 5 (no tests collected) is non-zero, so it fails too.
 test: venv browser-deps
 	$(BIN)/python -m pytest tests notebooks --nbval-lax --nbval-current-env
+	$(BIN)/python -m pytest --doctest-modules mmsim -q
 
 lint: venv
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 bench: venv
 	@if [ ! -f benchmarks/run_all.py ]; then echo "benchmarks/run_all.py does not exist yet"; exit 1; fi

@@ -108,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"vm.max_map_count of the model (default {DEFAULT_MAX_MAP_COUNT})")
 
     tr = sub.add_parser("trace", help="print the step trace of a scenario under one or more kernels",
-                        description="Classify a scenario's call and print its step trace (spec §8) per kernel.")
+                        description="Classify a scenario's call and print its step trace (semantics §8) per kernel.")
     scenario_args(tr)
     tr.add_argument("--kernel", "-k", action="append", type=_kernel_arg, metavar="K",
                     help=f"kernel profile, repeatable (default: all of {', '.join(KERNELS)})")

@@ -38,9 +38,9 @@ DEFAULT_MAX_MAP_COUNT = 65535 - 5
 
 # arch/x86/include/asm/page_64_types.h: TASK_SIZE_MAX for 4-level paging.
 TASK_SIZE = 0x7FFFFFFFF000
-# Default vm.mmap_min_addr on the project's machines (spec §1.2).
+# Default vm.mmap_min_addr on the project's machines (semantics §1.2).
 DEFAULT_MMAP_MIN_ADDR = 4096
-# A fixed stand-in for the randomised mmap_base (spec §1.2).
+# A fixed stand-in for the randomised mmap_base (semantics §1.2).
 DEFAULT_MMAP_BASE = 0x7F0000000000
 # TASK_UNMAPPED_BASE = PAGE_ALIGN(TASK_SIZE / 3)
 TASK_UNMAPPED_BASE = ((TASK_SIZE // 3) + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1)

@@ -21,4 +21,4 @@ class MMError(OSError):
         self.check = check
 
     def __str__(self) -> str:  # "[Errno 12] ENOMEM from split_limit: ..." reads like the kernel log
-        return f"[Errno {self.errno}] {self.strerror} ({os.strerror(self.errno)})"
+        return f"[Errno {self.errno}] {self.strerror} ({os.strerror(self.errno or 0)})"

@@ -1,13 +1,13 @@
 """Sweeps: classify scenarios under every kernel profile and many free-slot counts, as a tidy DataFrame.
 
 :func:`sweep` is the workhorse: one row per (scenario, kernel, free slots) with the outcome class of
-:func:`mmsim.classify` (spec §6). :func:`false_positive_rate`, :func:`partial_failure_rate` and
+:func:`mmsim.classify` (semantics §6). :func:`false_positive_rate`, :func:`partial_failure_rate` and
 :func:`outcome_counts` summarise a sweep per kernel. :class:`Runner` classifies single cases at the full
 ``vm.max_map_count`` (65530) quickly, by caching padded address spaces; the widgets and the CLI use it.
 
 Why a sweep need not pad 65,530 filler VMAs per case: every map-count check of the model compares
 ``map_count`` with ``max_map_count`` plus a constant (``mc >= max``, ``mc + 2 >= max - 3``, ``mc + 4 > max``,
-``mc > max`` ..., spec §3) and the commit rule R3 compares ``mc_after`` with ``max`` and ``mc_before``
+``mc > max`` ..., semantics §3) and the commit rule R3 compares ``mc_after`` with ``max`` and ``mc_before``
 (§6). Filler VMAs lie far from every scenario. So a case depends on the free slots only: running it with
 ``max_map_count = R`` and shifting ``mc_before``, ``mc_after`` and ``peak`` by ``M - R`` gives exactly the
 row of ``max_map_count = M``. ``sweep`` runs each scenario at a small ``R`` (its own VMAs plus the largest
@@ -100,7 +100,7 @@ def settled(o: Outcome) -> bool:
     """True when the same call with more free slots must give the same result, shifted.
 
     In the model only map-count checks depend on the count, and each fails only when ``map_count + c``
-    reaches ``max_map_count`` (spec §3; the ``ideal`` commit rule R3 likewise), so with more free slots a
+    reaches ``max_map_count`` (semantics §3; the ``ideal`` commit rule R3 likewise), so with more free slots a
     check that passed passes again. A call in which no check failed (not even a swallowed one) therefore
     takes the same path with one more free slot: same class, errno, check, deltas and steps. That settles
 
@@ -197,8 +197,8 @@ def sweep(
         for sc in scs:
             for k in ks:
                 if runner is not None:
-                    got = {s: (runner.run(sc, k, s, max_map_count), 0) for s in order}
-                    rows.extend(_row(sc, got[s][0], max_map_count, s, 0) for s in sl)
+                    exact_rows = {s: runner.run(sc, k, s, max_map_count) for s in order}
+                    rows.extend(_row(sc, exact_rows[s], max_map_count, s, 0) for s in sl)
                     bar.update(len(sl))
                     continue
                 mm = sc.build(k, max_map_count)
@@ -274,7 +274,7 @@ def false_positive_rate(df: pd.DataFrame, by: str = "kernel", *, include_partial
     """Share of cases refused needlessly, per ``by`` (default: kernel; KERNELS order).
 
     A case counts when its outcome is ``FALSE_POSITIVE`` (an anticipatory check refused a call that would
-    have completed within the limits, with nothing changed; spec §6). With ``include_partial`` a
+    have completed within the limits, with nothing changed; semantics §6). With ``include_partial`` a
     ``PARTIAL_FAIL`` whose reference run fits (``fp`` True: 5.0's move check after the unmaps) counts too.
     """
     _check_frame(df, by)

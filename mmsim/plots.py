@@ -5,7 +5,7 @@ are never registered with pyplot, never accumulate, and need no ``plt.close``. I
 displays itself as the cell's value; elsewhere use ``fig.savefig("out.png")``.
 
 * :func:`plot_layout` — VMAs as bars on a page axis, before and after a call.
-* :func:`plot_trace` — map_count after each step of a call, one panel per kernel (spec §8).
+* :func:`plot_trace` — map_count after each step of a call, one panel per kernel (semantics §8).
 * :func:`plot_outcome_map` — outcome class per (scenario, free slots), one heatmap per kernel.
 * :func:`plot_fp_rate` — false-positive and partial-failure rates per kernel.
 """
@@ -26,6 +26,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from .addrspace import FILLER_BASE, AddressSpace
+from .checks import CHECKS
 from .constants import PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE
 from .outcome import OUTCOMES, Outcome
 from .profiles import KERNELS
@@ -45,7 +46,7 @@ __all__ = [
 
 P = PAGE_SIZE
 
-#: Fixed colours of the four outcome classes (spec §6).
+#: Fixed colours of the four outcome classes (semantics §6).
 OUTCOME_COLORS: dict[str, str] = {
     "OK": "#2ca25f",
     "FALSE_POSITIVE": "#f28e2b",
@@ -83,7 +84,7 @@ def _new_figure(width: float, height: float) -> Figure:
 
 
 def _filler_range(mm: AddressSpace) -> tuple[int, int]:
-    n = int(getattr(mm, "_nfill", 0) or 0)
+    n = mm.filler_count
     return FILLER_BASE, FILLER_BASE + 2 * P * n
 
 
@@ -233,18 +234,15 @@ def plot_layout(
 
 
 def check_threshold(name: str, max_map_count: int) -> int | None:
-    """The smallest map_count at which the named check fails (spec §3), or None if it has no fixed one."""
-    m = max_map_count
-    return {
-        "mmap_limit": m + 1,               # mc > max
-        "split_limit": m,                  # mc >= max
-        "munmap_punch_limit": m,           # mc >= max
-        "mremap_early": m - 5,             # mc + 2 >= max - 3
-        "alt_early": m - 5,                # its cheap trigger
-        "move_vma_limit": m - 3,           # mc >= max - 3
-        "mremap_early_v7": m - 3,          # mc + 4 > max
-        "move_vma_limit_v7": m - 1,        # mc + 2 > max
-    }.get(name)
+    """The smallest map_count at which the named check fails (semantics §3), or None if it has no fixed one.
+
+    Read from the registry of checks (:data:`mmsim.checks.CHECKS`); for ``alt_early`` it is its cheap trigger.
+
+    >>> check_threshold("move_vma_limit", 100), check_threshold("ideal_commit", 100)
+    (97, None)
+    """
+    c = CHECKS.get(name)
+    return None if c is None else c.threshold(max_map_count)
 
 
 def _as_outcomes(outcomes: Outcome | Mapping[str, Outcome] | Iterable[Outcome]) -> list[tuple[str, Outcome]]:
@@ -301,7 +299,7 @@ def plot_trace(
     (x tick labels = step names), the primitives inside a step as small grey dots (transient peaks), the
     lines ``max_map_count`` and ``max + 1``, each check's threshold (the map_count at which it fails) as a
     short bar at the check (green: passed, red: failed), and the failing record as a red X with its errno
-    and check (spec §8).
+    and check (semantics §8).
     """
     items = _as_outcomes(outcomes)
     n = len(items)
@@ -340,7 +338,7 @@ def plot_trace(
             (mark,) = ax.plot([x], [fail.map_count], ls="none", marker="X", ms=13, color="#d62728",
                               markeredgecolor="white", zorder=6, label="failure")
             mark.set_gid("failure")
-            name = _errno.errorcode.get(fail.errno, str(fail.errno))
+            name = _errno.errorcode.get(fail.errno or 0, str(fail.errno))
             ax.annotate(f"{name} at\n{fail.step}", (x, fail.map_count), xytext=(-8, 26), textcoords="offset points",
                         ha="right", va="bottom", fontsize=8.5, color="#b01c1c", zorder=7,
                         bbox={"boxstyle": "round,pad=0.25", "fc": "white", "ec": "#b01c1c", "lw": 0.6, "alpha": 0.9},
@@ -450,7 +448,7 @@ def plot_outcome_map(df: pd.DataFrame, *, kernels: Sequence[str] | None = None, 
             ax.set_xlabel("free slots (max_map_count − map_count)", fontsize=9)
     for n in range(len(ks), nrows * ncols):
         axes[n // ncols][n % ncols].set_visible(False)
-    handles = [Patch(facecolor=OUTCOME_COLORS[k], label=_OUTCOME_LABELS[k]) for k in OUTCOMES]
+    handles: list[Any] = [Patch(facecolor=OUTCOME_COLORS[k], label=_OUTCOME_LABELS[k]) for k in OUTCOMES]
     handles.append(Line2D([], [], ls="none", marker="o", ms=5, color="white", markeredgecolor="#5a0d0d",
                           label="PARTIAL_FAIL that is also\na false positive (fp)"))
     fig.legend(handles=handles, loc="outside right upper", fontsize=9, frameon=False, title="outcome")

@@ -24,7 +24,7 @@ refer to ``docs/semantics.md``.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
@@ -135,16 +135,19 @@ class Profile:
 
     name: str
     src: str
-    checks: Mapping[str, tuple[Check, ...]]
+    checks: Mapping[str, Sequence[str | Check]]
     features: frozenset[str] = frozenset()
     names: Mapping[str, str] = field(default_factory=lambda: NAMES_V5)
     transactional: bool = False
     releases: str = ""
     description: str = ""
+    _table: Mapping[str, tuple[Check, ...]] = field(init=False, repr=False, compare=False)
     _by_name: Mapping[str, Check] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "checks", _check_table(self.checks))
+        table = _check_table(self.checks)
+        object.__setattr__(self, "checks", table)
+        object.__setattr__(self, "_table", table)
         object.__setattr__(self, "features", frozenset(self.features))
         unknown = self.features - set(FEATURES)
         if unknown:
@@ -157,7 +160,7 @@ class Profile:
                              f"implement {', '.join(sorted(unsupported))}")
         if "multi_vma_move" in self.features and not flow:
             raise ValueError(f"profile {self.name!r}: multi_vma_move needs validate_first")
-        by_name = {c.name: c for cs in self.checks.values() for c in cs}
+        by_name = {c.name: c for cs in table.values() for c in cs}
         object.__setattr__(self, "_by_name", MappingProxyType(by_name))
 
     def has(self, feature: str) -> bool:
@@ -166,7 +169,7 @@ class Profile:
 
     def checks_at(self, hook: str) -> tuple[Check, ...]:
         """The anticipatory checks that run at ``hook`` (a key of :data:`mmsim.checks.HOOKS`). O(1)."""
-        return self.checks.get(hook, ())
+        return self._table.get(hook, ())
 
     def check_named(self, name: str) -> Check | None:
         """The profile's check of that name, or the registry's, or None. O(1)."""
@@ -193,7 +196,7 @@ class Profile:
         """
         return replace(
             self, name=name,
-            checks=self.checks if checks is None else checks,  # type: ignore[arg-type]
+            checks=self.checks if checks is None else {k: tuple(v) for k, v in checks.items()},
             features=self.features if features is None else frozenset(features),
             transactional=self.transactional if transactional is None else transactional,
             description=self.description if description is None else description,

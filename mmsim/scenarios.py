@@ -7,10 +7,10 @@ addresses relative to the layout's base, so that the same scenario can
 
 * build an :class:`~mmsim.AddressSpace` for any kernel profile (:meth:`Scenario.build`),
 * be padded with filler VMAs to a chosen number of free slots (:meth:`Scenario.setup`),
-* be classified (:meth:`Scenario.run`, spec §6), and
+* be classified (:meth:`Scenario.run`, semantics §6), and
 * be replayed on the running kernel inside an arena (:meth:`Scenario.live_ops`, for :mod:`mmsim.live`).
 
-The worked examples of the spec (shared/spec/kernel-semantics.md §7) are here under their spec names:
+The worked examples of the semantics reference (docs/semantics.md §7) are here under their names there:
 ``seed-W`` (§7.1), ``seed-S`` (§7.2), ``k-whole-1`` / ``k-whole-3`` (§7.3), ``mprotect-3way`` /
 ``mprotect-2way`` (§7.4) and ``multi-vma`` (§7.5); the other entries are rows of the §4 table.
 
@@ -158,7 +158,7 @@ class Scenario:
         return mm
 
     def run(self, kernel: str, slack: int, max_map_count: int = DEFAULT_MAX_MAP_COUNT) -> Outcome:
-        """Classify the operation on :meth:`setup` (spec §6). O(max_map_count) for the padding."""
+        """Classify the operation on :meth:`setup` (semantics §6). O(max_map_count) for the padding."""
         return classify(self.setup(kernel, max_map_count, slack), self.op, *self.args)
 
     def replay_setup(self, mm: AddressSpace) -> None:
@@ -322,7 +322,7 @@ def fixed_shrink(pages: int = 10, start: int = 2, old: int = 6, new: int = 3, de
     """MREMAP_FIXED from the interior of a ``pages``-page rw VMA O into the interior of a ``pages``-page
     r-- VMA D: ``mremap(O+start, old, new, MAYMOVE|FIXED, D+dest)`` (sizes in pages).
 
-    With the defaults it is seed-W (spec §7.1); with ``new == old`` it is seed-S (§7.2). ValueError if a
+    With the defaults it is seed-W (semantics §7.1); with ``new == old`` it is seed-S (§7.2). ValueError if a
     range is not strictly inside its VMA.
     """
     if not (0 < start and start + old < pages and 0 < new <= old and 0 < dest and dest + new < pages):
@@ -344,7 +344,7 @@ def fixed_shrink(pages: int = 10, start: int = 2, old: int = 6, new: int = 3, de
 
 
 def seed_w(pages: int = 10, start: int = 2, old: int = 6, new: int = 3, dest: int = 2) -> Scenario:
-    """Seed-W, the worst case (spec §7.1): ``mremap(O+2P, 6P, 3P, MAYMOVE|FIXED, D+2P)``; net +3 VMAs.
+    """Seed-W, the worst case (semantics §7.1): ``mremap(O+2P, 6P, 3P, MAYMOVE|FIXED, D+2P)``; net +3 VMAs.
 
     5.0 leaves a half-changed address space at 1-5 free slots; 5.1's early check refuses 0-5 cleanly.
     """
@@ -352,7 +352,7 @@ def seed_w(pages: int = 10, start: int = 2, old: int = 6, new: int = 3, dest: in
 
 
 def seed_s(pages: int = 10, start: int = 2, size: int = 6, dest: int = 2) -> Scenario:
-    """Seed-S (spec §7.2): the same move without shrinking, ``mremap(O+2P, 6P, 6P, MAYMOVE|FIXED, D+2P)``.
+    """Seed-S (semantics §7.2): the same move without shrinking, ``mremap(O+2P, 6P, 6P, MAYMOVE|FIXED, D+2P)``.
 
     5.1 rejects it at 5 free slots although it would fit: a false positive.
     """
@@ -419,14 +419,14 @@ def _catalogue() -> dict[str, Scenario]:
         "dontunmap", [_map(0, 4), _touch(0, 4), _map(6, 10, R)], "mremap",
         _mremap(0, 4, 4, MAYMOVE | FIXED | DONTUNMAP, 9))
     add("multi-vma",
-        "MREMAP_FIXED over three 1-page VMAs with gaps, into a 20-page VMA: 6.18/7.1 move them one by one (spec §7.5)",
+        "MREMAP_FIXED over three 1-page VMAs with gaps, into a 20-page VMA: 6.18/7.1 move them one by one",
         "multi-vma", [_map(0, 1), _map(2, 1), _map(4, 1), _map(8, 20, R)], "mremap",
         _mremap(0, 5, 5, MAYMOVE | FIXED, 13))
     add("mprotect-3way",
-        "mprotect one page in the middle of a 10-page VMA to read-only: two splits, +2 (spec §7.4)",
+        "mprotect one page in the middle of a 10-page VMA to read-only: two splits, +2",
         "mprotect", [_map(0, 10)], "mprotect", {"addr": 2 * P, "length": P, "prot": R})
     add("mprotect-2way",
-        "mprotect the first page of a 10-page VMA to read-only: one split, +1 (spec §7.4)",
+        "mprotect the first page of a 10-page VMA to read-only: one split, +1",
         "mprotect", [_map(0, 10)], "mprotect", {"addr": 0, "length": P, "prot": R})
     add("munmap-punch",
         "munmap one page in the middle of a 10-page VMA: a hole punch, +1, refused at the limit",

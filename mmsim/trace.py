@@ -1,6 +1,6 @@
 """Step traces: what a call did, one record per kernel step, with map_count after each.
 
-The record fields follow spec §8. Depth-0 records are syscall-level steps (a plot's x axis);
+The record fields follow semantics §8. Depth-0 records are syscall-level steps (a plot's x axis);
 depth-1 records are primitives (split, detach, new_vma, ...) inside them, which show transient
 peaks of map_count.
 """
@@ -16,7 +16,7 @@ __all__ = ["Step", "Trace"]
 
 @dataclass(slots=True)
 class Step:
-    """One record of a trace (spec §8).
+    """One record of a trace (semantics §8).
 
     ``kind`` is ``"check"``, ``"step"``, ``"validate"`` or ``"txn"``; ``fn`` names the mirrored
     kernel function with the version it was read from; ``map_count`` is the count after the step

@@ -274,7 +274,8 @@ def outcome_map_explorer(
     def render(slack_range: tuple[int, int], family: str, kernels: Sequence[str]) -> Figure:
         if not kernels:
             return message_figure("Select at least one kernel.")
-        return render_outcome_map(df, tuple(slack_range), family, list(kernels))
+        lo, hi = slack_range
+        return render_outcome_map(df, (lo, hi), family, list(kernels))
 
     def describe(slack_range: tuple[int, int], family: str, kernels: Sequence[str]) -> str:
         n = len(df[(df["slack"] >= slack_range[0]) & (df["slack"] <= slack_range[1])

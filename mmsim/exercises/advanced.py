@@ -169,11 +169,11 @@ def check_smaller_headroom_slack(answer: Any) -> bool:
     would such an early check let a MREMAP_FIXED call through?
 
     The expected value comes from the model: the growth of a hole punch (the ``munmap-punch`` scenario), once
-    for the destination and once for the tail, plus the free slots ``move_vma_limit_v7`` wants (from
-    :func:`mmsim.plots.check_threshold`).
+    for the destination and once for the tail, plus the free slots ``move_vma_limit_v7`` needs (from the
+    registry of checks, :data:`mmsim.checks.CHECKS`).
     """
-    from mmsim import DEFAULT_MAX_MAP_COUNT, classify
-    from mmsim.plots import check_threshold
+    from mmsim import classify
+    from mmsim.checks import CHECKS
     from mmsim.scenarios import get
 
     if _missing_answer(answer):
@@ -185,8 +185,8 @@ def check_smaller_headroom_slack(answer: Any) -> bool:
     mm.max_map_count = mm.map_count + 16
     o = classify(mm, punch.op, *punch.args)
     worst_unmap_growth = 2 * (o.mc_after - o.mc_before)  # the destination and the tail may each punch a hole
-    mx = DEFAULT_MAX_MAP_COUNT
-    move_needs = mx - check_threshold("move_vma_limit_v7", mx) + 1
+    move_needs = CHECKS["move_vma_limit_v7"].slots
+    assert move_needs is not None
     want = move_needs + worst_unmap_growth
     answer = int(answer)
     if answer == want:
@@ -378,4 +378,4 @@ def check_profile_for_release(answer: Any) -> bool:
         covered = sum(v is not None for v in want.values())
         return _verdict(True, f"Right: {covered} of the {len(EXERCISE_RELEASES)} releases are modelled by a profile.",
                         "")
-    return _verdict(False, "", f"Not quite: check {', '.join(wrong)} (see the spec's profile table).")
+    return _verdict(False, "", f"Not quite: check {', '.join(wrong)} (see the profile table in docs/semantics.md §0).")

@@ -93,6 +93,7 @@ class Call:
     def delete(self, start: int) -> VMA:
         """Remove and return the VMA starting at ``start``. O(log n)."""
         v = self.tree.pop(start)
+        assert v is not None
         self.log.append((start, v))
         return v
 

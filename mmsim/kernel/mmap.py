@@ -90,24 +90,26 @@ def get_unmapped_area(call: Call, addr: int, length: int, fixed: bool, fn: str) 
     mm = call.mm
     if length > TASK_SIZE:
         raise call.fail(E.ENOMEM, "len_too_big", fn, f"len {length:#x} > TASK_SIZE")
+    found: int | None
     if fixed:
         if addr > TASK_SIZE - length:
             raise call.fail(E.ENOMEM, "addr_beyond_task_size", fn, f"{addr:#x} + {length:#x} > TASK_SIZE")
         if addr % P:
             raise call.fail(E.EINVAL, "addr_unaligned", fn, f"MAP_FIXED address {addr:#x}")
-        res: int | None = addr
+        found = addr
     else:
-        res = None
+        found = None
         if addr:
             hint = addr & ~(P - 1)  # arch_get_unmapped_area_topdown()@x86: addr &= PAGE_MASK
             if hint <= TASK_SIZE - length and range_free(call.tree, hint, length):
-                res = hint
-        if res is None:
-            res = search_topdown(call, length)
-        if res is None:
-            res = search_bottomup(call, length)
-        if res is None:
+                found = hint
+        if found is None:
+            found = search_topdown(call, length)
+        if found is None:
+            found = search_bottomup(call, length)
+        if found is None:
             raise call.fail(E.ENOMEM, "no_space", fn, f"no free range of {length:#x} bytes")
+    res = found
     if res < mm.mmap_min_addr and not mm.privileged:
         raise call.fail(E.EPERM, "below_mmap_min_addr", "security_mmap_addr",
                         f"{res:#x} < mmap_min_addr {mm.mmap_min_addr:#x}")

@@ -80,7 +80,7 @@ def _place(call: Call, new_addr: int, new_len: int, fixed: bool) -> int:
 
 def move_vma(call: Call, addr: int, old_len: int, new_len: int, new_addr: int,
              dontunmap: bool = False) -> int:
-    """Move ``[addr, addr+old_len)`` to ``new_addr`` (spec §3.5.4).
+    """Move ``[addr, addr+old_len)`` to ``new_addr`` (semantics §3.5.4).
 
     Mirrors move_vma()@5.0/5.1 and prep_move_vma() + copy_vma_and_data() + unmap_source_vma() /
     dontunmap_complete()@6.18/7.1:
@@ -134,7 +134,7 @@ def move_vma(call: Call, addr: int, old_len: int, new_len: int, new_addr: int,
 
 
 def vma_to_resize(call: Call, addr: int, old_len: int, new_len: int) -> VMA:
-    """vma_to_resize()@5.0/5.1: find and validate the VMA being remapped (spec §3.5.1)."""
+    """vma_to_resize()@5.0/5.1: find and validate the VMA being remapped (semantics §3.5.1)."""
     fn = "vma_to_resize"
     v = vma_at(call.tree, addr)
     if v is None:
@@ -184,7 +184,7 @@ def sys_mremap_v5(call: Call, addr: int, old_len: int, new_len: int, flags: int,
 
 
 def mremap_to_v5(call: Call, addr: int, old_len: int, new_len: int, new_addr: int) -> int:
-    """mremap_to()@5.0/5.1: the MREMAP_FIXED path (spec §3.5.1 F1-F8).
+    """mremap_to()@5.0/5.1: the MREMAP_FIXED path (semantics §3.5.1 F1-F8).
 
     In 5.0 the destination and the shrunk tail are unmapped before vma_to_resize() and before
     move_vma()'s check: an error after them leaves the caller a half-changed address space (the
@@ -234,7 +234,7 @@ def check_prep_vma(call: Call, v: VMA, addr: int, old_len: int, new_len: int, fl
 
 
 def do_mremap_v6(call: Call, addr: int, old_len: int, new_len: int, flags: int, new_addr: int) -> int:
-    """do_mremap()@6.18/7.1 (spec §3.5.2)."""
+    """do_mremap()@6.18/7.1 (semantics §3.5.2)."""
     fn = "check_mremap_params"
     old_len, new_len = page_align(old_len), page_align(new_len)
     call.mremap_args = MremapArgs(addr, old_len, new_len, flags, new_addr)
@@ -297,6 +297,7 @@ def mremap_at(call: Call, addr: int, old_len: int, new_len: int, flags: int) -> 
         _munmap_checked(call, addr + new_len, old_len - new_len, "unmap_tail", "shrink_vma")
         return addr
     v = vma_at(call.tree, addr)
+    assert v is not None, "check_prep_vma() ran on this VMA"
     delta = new_len - old_len
     if v.end - addr == old_len and _expandable(call, v, delta):
         if v.special:
@@ -318,7 +319,7 @@ def remap_move(call: Call, addr: int, length: int, new_addr: int, flags: int) ->
 
     Each VMA, clipped to the range, moves to ``new_addr + (its start - addr)`` so gaps are kept.
     Per piece: check_prep_vma(), unmap that piece's destination, move_vma() with its own move
-    check. The first error returns at once; earlier pieces stay moved (spec §3.5.5).
+    check. The first error returns at once; earlier pieces stay moved (semantics §3.5.5).
     """
     end = addr + length
     vmas = vmas_in(call.tree, addr, end)
@@ -329,9 +330,10 @@ def remap_move(call: Call, addr: int, length: int, new_addr: int, flags: int) ->
     multi = len(pieces) > 1
     for j, (s, e) in enumerate(pieces):
         call.piece = j if multi else None
-        v = vma_at(call.tree, s)
+        w = vma_at(call.tree, s)
+        assert w is not None, "earlier pieces never unmap a later piece's source"
         target = new_addr + (s - addr)
-        check_prep_vma(call, v, s, e - s, e - s, flags)
+        check_prep_vma(call, w, s, e - s, e - s, flags)
         mremap_to_v6(call, s, e - s, e - s, target, flags)
     call.piece = None
     return new_addr

@@ -41,6 +41,7 @@ import platform
 import signal
 import sys
 import time
+from typing import Any
 
 PAGE = 4096
 PROT_NONE, PROT_READ = 0x0, 0x1
@@ -398,7 +399,7 @@ class Runner:
         args = list(args)
         for i in addresses:
             args[i] = 0 if args[i] is None else self.base + args[i]
-        impl = {"mmap": self.sys.mmap, "munmap": self.sys.munmap, "mprotect": self.sys.mprotect,
+        impl: Any = {"mmap": self.sys.mmap, "munmap": self.sys.munmap, "mprotect": self.sys.mprotect,
                 "mremap": self.sys.mremap, "touch": self._touch}.get(name)
         if name == "nop":
             return 0, 0
