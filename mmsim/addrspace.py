@@ -39,7 +39,7 @@ from .trace import Trace
 from .vma import VMA, File
 from .vmatree import VMATree
 
-__all__ = ["AddressSpace", "FILLER_BASE", "Trial"]
+__all__ = ["AddressSpace", "FILLER_BASE", "MAX_MAP_COUNT_LIMIT", "Trial"]
 
 P = PAGE_SIZE
 
@@ -47,14 +47,48 @@ P = PAGE_SIZE
 FILLER_BASE = 0x10000000
 
 
-def _ulong(name: str, value: Any) -> int:
-    """An ``unsigned long`` syscall argument: ints only, wrapped modulo 2**64 like C."""
-    if value is None:
-        return 0
+#: The sysctl's largest value: vm.max_map_count is a C int (proc_dointvec_minmax, minimum 0).
+MAX_MAP_COUNT_LIMIT = (1 << 31) - 1
+
+
+def _int(name: str, value: Any) -> int:
+    """A Python int argument: anything with ``__index__`` except bools; else TypeError naming it."""
+    if isinstance(value, bool) or value is None:
+        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
     try:
-        return operator.index(value) & ULONG_MASK
+        return operator.index(value)
     except TypeError:
         raise TypeError(f"{name} must be an int, not {type(value).__name__}") from None
+
+
+def _ulong(name: str, value: Any, *, nullable: bool = False) -> int:
+    """An ``unsigned long`` syscall argument, wrapped modulo 2**64 like C. ``None`` is NULL (0) only where
+    the C API takes a pointer that may be NULL (``nullable``: an mmap or mremap address hint)."""
+    if value is None and nullable:
+        return 0
+    return _int(name, value) & ULONG_MASK
+
+
+def _fd(value: Any) -> int | File:
+    """mmap's ``fd``: an int (a descriptor from :meth:`AddressSpace.open`, or -1) or a :class:`~mmsim.File`."""
+    if isinstance(value, File):
+        return value
+    return _int("fd", value)
+
+
+def _flag(name: str, value: Any) -> bool:
+    """A boolean argument: ``True``/``False`` (numpy's bool too); anything else is a TypeError."""
+    if isinstance(value, bool) or type(value).__name__ == "bool_":
+        return bool(value)
+    raise TypeError(f"{name} must be a bool, not {type(value).__name__}")
+
+
+def _address(name: str, value: Any) -> int:
+    """An address attribute of the address space: a page-aligned int in [0, TASK_SIZE]; else ValueError."""
+    v = _int(name, value)
+    if v < 0 or v > TASK_SIZE or v % P:
+        raise ValueError(f"{name} must be a page-aligned address in [0, TASK_SIZE = {TASK_SIZE:#x}], got {v:#x}")
+    return v
 
 
 @dataclass(frozen=True)
@@ -116,9 +150,10 @@ class AddressSpace:
         self._profile: Profile = get_profile(kernel)
         self._max = 0
         self.max_map_count = max_map_count
-        self.mmap_base = int(mmap_base)
-        self.mmap_min_addr = int(mmap_min_addr)
-        self.privileged = bool(privileged)
+        self._mmap_base = self._mmap_min_addr = 0
+        self.mmap_base = mmap_base
+        self.mmap_min_addr = mmap_min_addr
+        self.privileged = _flag("privileged", privileged)
         self._tree = VMATree()
         self._next_anon = 1
         self._fds: dict[int, File] = {}
@@ -147,10 +182,33 @@ class AddressSpace:
 
     @max_map_count.setter
     def max_map_count(self, value: int) -> None:
-        value = operator.index(value)
-        if value < 0:
-            raise ValueError(f"max_map_count must be >= 0 (the sysctl's minimum), got {value}")
+        value = _int("max_map_count", value)
+        if not 0 <= value <= MAX_MAP_COUNT_LIMIT:
+            raise ValueError(f"max_map_count must be in [0, {MAX_MAP_COUNT_LIMIT}] (the sysctl is a C int "
+                             f"with minimum 0), got {value}")
         self._max = value
+
+    @property
+    def mmap_base(self) -> int:
+        """Where hint-less placement starts searching (top-down: downwards from here). A page-aligned address
+        in [0, TASK_SIZE]; the real kernel randomises it (semantics §2.8)."""
+        return self._mmap_base
+
+    @mmap_base.setter
+    def mmap_base(self, value: int) -> None:
+        self._mmap_base = _address("mmap_base", value)
+
+    @property
+    def mmap_min_addr(self) -> int:
+        """``vm.mmap_min_addr``: MAP_FIXED below it needs ``privileged``; hints below it are raised to it."""
+        return self._mmap_min_addr
+
+    @mmap_min_addr.setter
+    def mmap_min_addr(self, value: int) -> None:
+        v = _int("mmap_min_addr", value)
+        if not 0 <= v <= TASK_SIZE:
+            raise ValueError(f"mmap_min_addr must be in [0, TASK_SIZE = {TASK_SIZE:#x}], got {v:#x}")
+        self._mmap_min_addr = v
 
     @property
     def map_count(self) -> int:
@@ -207,15 +265,15 @@ class AddressSpace:
 
     def find_vma(self, addr: int) -> VMA | None:
         """find_vma(): the first VMA with ``end > addr``, or None. O(log n)."""
-        return find_vma(self._tree, addr)
+        return find_vma(self._tree, _int("addr", addr))
 
     def vma_at(self, addr: int) -> VMA | None:
         """vma_lookup(): the VMA containing ``addr``, or None. O(log n)."""
-        return vma_at(self._tree, addr)
+        return vma_at(self._tree, _int("addr", addr))
 
     def vmas_in(self, start: int, end: int) -> list[VMA]:
         """The VMAs intersecting ``[start, end)``, in order. O(k + log n)."""
-        return vmas_in(self._tree, start, end)
+        return vmas_in(self._tree, _int("start", start), _int("end", end))
 
     # ---- files ----------------------------------------------------------------------------
     def open(self, name: str, size: int = 0, *, readable: bool = True, writable: bool = True) -> int:
@@ -277,7 +335,7 @@ class AddressSpace:
         >>> mm = AddressSpace(max_map_count=10); mm.pad(7); mm.free_slots
         3
         """
-        n = operator.index(n)
+        n = _int("n", n)
         if n >= 0:
             base = FILLER_BASE + 2 * P * self._nfill
             if n and not range_free(self._tree, base, 2 * P * n):
@@ -432,8 +490,8 @@ class AddressSpace:
         >>> hex(mm.mmap(0, PAGE_SIZE, PROT_READ, 0x22))   # MAP_PRIVATE | MAP_ANONYMOUS, top-down
         '0x7efffffff000'
         """
-        return self._run("mmap", mmap.do_mmap, _ulong("addr", addr), _ulong("length", length),
-                         _ulong("prot", prot), _ulong("flags", flags), fd, _ulong("offset", offset))
+        return self._run("mmap", mmap.do_mmap, _ulong("addr", addr, nullable=True), _ulong("length", length),
+                         _ulong("prot", prot), _ulong("flags", flags), _fd(fd), _ulong("offset", offset))
 
     def munmap(self, addr: int, length: int) -> None:
         """munmap(2). Mirrors __vm_munmap()@5.0 / do_vmi_munmap()@6.18 (semantics §3.2).
@@ -475,10 +533,11 @@ class AddressSpace:
         >>> mm = AddressSpace(); a = mm.mmap(0, PAGE_SIZE, 3, 0x22); mm.touch(a); mm.vma_at(a).faulted
         True
         """
-        self._run("touch", memory.handle_faults, _ulong("addr", addr), _ulong("length", length), bool(write))
+        self._run("touch", memory.handle_faults, _ulong("addr", addr), _ulong("length", length),
+                  _flag("write", write))
 
     def mremap(self, old_address: int, old_size: int, new_size: int, flags: int = 0,
-               new_address: int = 0) -> int:
+               new_address: int | None = 0) -> int:
         """mremap(2) under this profile (semantics §3.5; flows in :mod:`mmsim.kernel.mremap`). Returns the address.
 
         O((k + 1) log n) for k VMAs touched.
@@ -488,4 +547,5 @@ class AddressSpace:
         True
         """
         return self._run("mremap", mremap.do_mremap, _ulong("old_address", old_address), _ulong("old_size", old_size),
-                         _ulong("new_size", new_size), _ulong("flags", flags), _ulong("new_address", new_address))
+                         _ulong("new_size", new_size), _ulong("flags", flags),
+                         _ulong("new_address", new_address, nullable=True))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import errno as E
 from typing import TYPE_CHECKING
 
-from ..constants import PAGE_SIZE, PROT_READ, PROT_WRITE, page_align
+from ..constants import PAGE_SIZE, PROT_READ, PROT_WRITE
 from ..vma import VMA, anon_reusable
 from .vma import vma_at
 
@@ -27,7 +27,9 @@ P = PAGE_SIZE
 def handle_faults(call: Call, addr: int, length: int, write: bool) -> None:
     """Fault every page of ``[addr, addr + length)`` in, as handle_mm_fault() would, in address order."""
     start = addr & ~(P - 1)
-    end = page_align(addr + length) if length else start
+    # A program touching the range does not wrap at 2**64: it runs off the end of the address space,
+    # so the end is computed without the unsigned wrap (and the first page above TASK_SIZE faults).
+    end = (addr + length + P - 1) & ~(P - 1) if length else start
     need = PROT_WRITE if write else PROT_READ
     cur = start
     while cur < end:

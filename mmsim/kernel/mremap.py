@@ -65,6 +65,12 @@ def _munmap_checked(call: Call, a: int, length: int, step: str, fn: str) -> None
     unmap(call, a, a + length, step, fn)
 
 
+def _overlaps(addr: int, old_len: int, new_len: int, new_addr: int) -> bool:
+    """The kernel's overlap test (mremap_to()@5.0/5.1, vrm_overlaps()@6.18), in unsigned long arithmetic:
+    ``addr + old_len`` wraps modulo 2**64 as in C."""
+    return (addr + old_len) & ULONG_MASK > new_addr and (new_addr + new_len) & ULONG_MASK > addr
+
+
 def _expandable(call: Call, v: VMA, delta: int) -> bool:
     """vma_expandable(): nothing mapped in ``[v.end, v.end + delta)`` and it fits below TASK_SIZE."""
     end = v.end + delta
@@ -195,13 +201,13 @@ def mremap_to_v5(call: Call, addr: int, old_len: int, new_len: int, new_addr: in
         raise call.fail(E.EINVAL, "new_addr_unaligned", fn, f"{new_addr:#x}")
     if new_len > TASK_SIZE or new_addr > TASK_SIZE - new_len:
         raise call.fail(E.EINVAL, "new_range", fn, f"[{new_addr:#x}, +{new_len:#x}) beyond TASK_SIZE")
-    if addr + old_len > new_addr and new_addr + new_len > addr:
+    if _overlaps(addr, old_len, new_len, new_addr):
         raise call.fail(E.EINVAL, "overlap", fn, "old and new ranges overlap")
     call.run_hook("mremap_to")  # 5.1: mremap_early (ea2c3f6f5545); 5.1-alt: alt_early
     unmap(call, new_addr, new_addr + new_len, "unmap_destination", "do_munmap")
     if old_len >= new_len:
         if old_len != new_len:
-            _munmap_checked(call, addr + new_len, old_len - new_len, "unmap_tail", "do_munmap")
+            _munmap_checked(call, (addr + new_len) & ULONG_MASK, old_len - new_len, "unmap_tail", "do_munmap")
         old_len = new_len
     vma_to_resize(call, addr, old_len, new_len)
     new_addr = _place(call, new_addr, new_len, fixed=True)
@@ -256,7 +262,7 @@ def do_mremap_v6(call: Call, addr: int, old_len: int, new_len: int, flags: int, 
             raise call.fail(E.EINVAL, "fixed_without_maymove", fn)
         if flags & MREMAP_DONTUNMAP and old_len != new_len:
             raise call.fail(E.EINVAL, "dontunmap_resize", fn, "MREMAP_DONTUNMAP needs old_len == new_len")
-        if addr + old_len > new_addr and new_addr + new_len > addr:
+        if _overlaps(addr, old_len, new_len, new_addr):
             raise call.fail(E.EINVAL, "overlap", fn, "old and new ranges overlap")
         call.run_hook("check_mremap_params")  # 6.18: mremap_early
     call.run_hook("do_mremap")  # 7.1: mremap_early_v7, for every call, under the mmap lock
@@ -279,11 +285,13 @@ def mremap_to_v6(call: Call, addr: int, old_len: int, new_len: int, new_addr: in
     fixed = bool(flags & MREMAP_FIXED)
     if fixed:
         unmap(call, new_addr, new_addr + new_len, "unmap_destination", "do_munmap")
-        if vma_at(call.tree, addr) is None:  # cannot happen: the ranges do not overlap
-            raise call.fail(E.EFAULT, "relookup", fn)
+        # The overlap check does not see old_len 0: mremap(a, 0, n, MAYMOVE|FIXED, a) of a shared VMA
+        # unmaps its own source here, and the lookup fails after the unmap (semantics §5).
+        if vma_at(call.tree, addr) is None:
+            raise call.fail(E.EFAULT, "relookup", fn, f"no VMA at {addr:#x} after the destination unmap")
         call.record("relookup", "step", "vma_lookup", 0, addr, addr + old_len)
     if old_len > new_len:
-        _munmap_checked(call, addr + new_len, old_len - new_len, "unmap_tail", "shrink_vma")
+        _munmap_checked(call, (addr + new_len) & ULONG_MASK, old_len - new_len, "unmap_tail", "shrink_vma")
         old_len = new_len
     new_addr = _place(call, new_addr, new_len, fixed=fixed)
     return move_vma(call, addr, old_len, new_len, new_addr, dontunmap=bool(flags & MREMAP_DONTUNMAP))
@@ -294,7 +302,7 @@ def mremap_at(call: Call, addr: int, old_len: int, new_len: int, flags: int) -> 
     if old_len == new_len:
         return addr
     if old_len > new_len:
-        _munmap_checked(call, addr + new_len, old_len - new_len, "unmap_tail", "shrink_vma")
+        _munmap_checked(call, (addr + new_len) & ULONG_MASK, old_len - new_len, "unmap_tail", "shrink_vma")
         return addr
     v = vma_at(call.tree, addr)
     assert v is not None, "check_prep_vma() ran on this VMA"

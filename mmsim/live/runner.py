@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .. import ops as _ops
-from ..constants import MAP_FIXED, MAP_FIXED_NOREPLACE, MREMAP_FIXED, PAGE_SIZE
+from ..constants import MAP_FIXED, MAP_FIXED_NOREPLACE, MREMAP_FIXED, PAGE_SIZE, TASK_SIZE, page_align
 from .host import kernel_info
 from .results import LiveRun, LiveVMA, OpResult
 
@@ -49,10 +49,6 @@ _CHILD_ENV_DROP = (
 class LiveError(RuntimeError):
     """A live run could not be carried out: timeout, crash of the child, or a target it cannot reach."""
 
-
-
-def _page_align(n: int) -> int:
-    return (n + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1)
 
 
 def _check_int(op: str, name: str, value: Any, *, lo: int = 0, hi: int = _ULONG_MAX) -> int:
@@ -98,7 +94,7 @@ def normalize_ops(ops: Sequence[Any], arena_pages: int) -> list[tuple[str, dict[
                 args[p] = _check_int(where, p, v)
 
         def inside(addr: int | None, length: int, what: str, where: str = where) -> None:
-            if addr is None or addr + _page_align(length) > size:
+            if addr is None or addr + page_align(length) > size:
                 shown = "None" if addr is None else f"{addr:#x}"
                 raise ValueError(
                     f"{where}: {what} [{shown}, +{length:#x}) is not inside the {size:#x}-byte arena"
@@ -109,7 +105,14 @@ def normalize_ops(ops: Sequence[Any], arena_pages: int) -> list[tuple[str, dict[
         elif name in ("munmap", "mprotect", "touch"):
             inside(args["addr"], args["length"], "range")
         elif name == "mremap":
-            inside(args["old_address"], args["old_size"], "old range")
+            old_len = page_align(args["old_size"])
+            if old_len > TASK_SIZE:
+                # The kernel never unmaps or moves more than [addr, addr + new_len) of such an old range: the
+                # tail unmap [addr + new_len, addr + old_len) fails do_munmap()'s range check
+                # (len > TASK_SIZE - start) before it changes anything, and after a shrink old_len = new_len.
+                inside(args["old_address"], min(old_len, page_align(args["new_size"])), "old range")
+            else:
+                inside(args["old_address"], args["old_size"], "old range")
             if args["flags"] & MREMAP_FIXED:
                 inside(args["new_address"], args["new_size"], "MREMAP_FIXED target")
         out.append((name, args))
