@@ -39,7 +39,7 @@ from .trace import Trace
 from .vma import VMA, File
 from .vmatree import VMATree
 
-__all__ = ["AddressSpace", "FILLER_BASE", "MAX_MAP_COUNT_LIMIT", "Trial"]
+__all__ = ["AddressSpace", "FILLER_BASE", "LAYOUTS", "MAX_MAP_COUNT_LIMIT", "Trial"]
 
 P = PAGE_SIZE
 
@@ -83,12 +83,16 @@ def _flag(name: str, value: Any) -> bool:
     raise TypeError(f"{name} must be a bool, not {type(value).__name__}")
 
 
-def _address(name: str, value: Any) -> int:
+def _address(name: str, value: Any, task_size: int = TASK_SIZE) -> int:
     """An address attribute of the address space: a page-aligned int in [0, TASK_SIZE]; else ValueError."""
     v = _int(name, value)
-    if v < 0 or v > TASK_SIZE or v % P:
-        raise ValueError(f"{name} must be a page-aligned address in [0, TASK_SIZE = {TASK_SIZE:#x}], got {v:#x}")
+    if v < 0 or v > task_size or v % P:
+        raise ValueError(f"{name} must be a page-aligned address in [0, TASK_SIZE = {task_size:#x}], got {v:#x}")
     return v
+
+
+#: The placement layouts of :class:`AddressSpace`.
+LAYOUTS = ("topdown", "bottomup")
 
 
 @dataclass(frozen=True)
@@ -120,12 +124,21 @@ class AddressSpace:
         ``"5.1-alt"``, ``"ideal"``) or a :class:`~mmsim.Profile`.
     max_map_count:
         ``vm.max_map_count``; settable at any time through the attribute, like the sysctl.
+        ``"auto"`` picks the profile of the running kernel (:func:`mmsim.kernel_for_release`).
     mmap_base:
-        Top of the top-down placement search (the real kernel randomises it).
+        Where hint-less placement starts (the real kernel randomises it): the top of the top-down search,
+        or the bottom of the bottom-up one.
     mmap_min_addr:
         ``vm.mmap_min_addr``; MAP_FIXED below it needs ``privileged``.
     privileged:
         Whether the process has CAP_SYS_RAWIO (``security_mmap_addr``).
+    layout:
+        ``"topdown"`` (x86-64's default: the highest fitting gap below mmap_base) or ``"bottomup"``
+        (``generic_get_unmapped_area()``: the lowest fitting gap at or above mmap_base; x86-64's legacy
+        layout, and user-mode Linux's).
+    task_size:
+        TASK_SIZE of the modelled machine: x86-64 with 4-level paging (the default), or e.g. user-mode
+        Linux's 0x7fc0000000.
 
     Examples
     --------
@@ -146,8 +159,21 @@ class AddressSpace:
         mmap_base: int = DEFAULT_MMAP_BASE,
         mmap_min_addr: int = DEFAULT_MMAP_MIN_ADDR,
         privileged: bool = False,
+        layout: str = "topdown",
+        task_size: int = TASK_SIZE,
     ) -> None:
+        if kernel == "auto":
+            from .releases import host_profile
+
+            kernel = host_profile()
         self._profile: Profile = get_profile(kernel)
+        if layout not in LAYOUTS:
+            raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}, not {layout!r}")
+        self._layout = layout
+        ts = _int("task_size", task_size)
+        if not P <= ts <= TASK_SIZE or ts % P:
+            raise ValueError(f"task_size must be a page-aligned size in [{P:#x}, {TASK_SIZE:#x}], got {ts:#x}")
+        self._task_size = ts
         self._max = 0
         self.max_map_count = max_map_count
         self._mmap_base = self._mmap_min_addr = 0
@@ -189,6 +215,16 @@ class AddressSpace:
         self._max = value
 
     @property
+    def layout(self) -> str:
+        """The placement layout: ``"topdown"`` or ``"bottomup"``."""
+        return self._layout
+
+    @property
+    def task_size(self) -> int:
+        """TASK_SIZE of the modelled machine: the top of the user address space."""
+        return self._task_size
+
+    @property
     def mmap_base(self) -> int:
         """Where hint-less placement starts searching (top-down: downwards from here). A page-aligned address
         in [0, TASK_SIZE]; the real kernel randomises it (semantics §2.8)."""
@@ -196,7 +232,7 @@ class AddressSpace:
 
     @mmap_base.setter
     def mmap_base(self, value: int) -> None:
-        self._mmap_base = _address("mmap_base", value)
+        self._mmap_base = _address("mmap_base", value, self._task_size)
 
     @property
     def mmap_min_addr(self) -> int:
@@ -206,8 +242,8 @@ class AddressSpace:
     @mmap_min_addr.setter
     def mmap_min_addr(self, value: int) -> None:
         v = _int("mmap_min_addr", value)
-        if not 0 <= v <= TASK_SIZE:
-            raise ValueError(f"mmap_min_addr must be in [0, TASK_SIZE = {TASK_SIZE:#x}], got {v:#x}")
+        if not 0 <= v <= self._task_size:
+            raise ValueError(f"mmap_min_addr must be in [0, TASK_SIZE = {self._task_size:#x}], got {v:#x}")
         self._mmap_min_addr = v
 
     @property
@@ -264,15 +300,30 @@ class AddressSpace:
         return f"<AddressSpace kernel={self.kernel!r} map_count={self.map_count} max_map_count={self._max}>"
 
     def find_vma(self, addr: int) -> VMA | None:
-        """find_vma(): the first VMA with ``end > addr``, or None. O(log n)."""
+        """find_vma(): the first VMA with ``end > addr``, or None. O(log n).
+
+        >>> mm = AddressSpace(); a = mm.mmap(0x10000, PAGE_SIZE, PROT_READ, 0x32)
+        >>> mm.find_vma(0x1000).start == a, mm.find_vma(a + PAGE_SIZE)
+        (True, None)
+        """
         return find_vma(self._tree, _int("addr", addr))
 
     def vma_at(self, addr: int) -> VMA | None:
-        """vma_lookup(): the VMA containing ``addr``, or None. O(log n)."""
+        """vma_lookup(): the VMA containing ``addr``, or None. O(log n).
+
+        >>> mm = AddressSpace(); a = mm.mmap(0x10000, PAGE_SIZE, PROT_READ, 0x32)
+        >>> mm.vma_at(0x1000), mm.vma_at(a).start == a
+        (None, True)
+        """
         return vma_at(self._tree, _int("addr", addr))
 
     def vmas_in(self, start: int, end: int) -> list[VMA]:
-        """The VMAs intersecting ``[start, end)``, in order. O(k + log n)."""
+        """The VMAs intersecting ``[start, end)``, in order. O(k + log n).
+
+        >>> mm = AddressSpace(); mm.pad(3)
+        >>> len(mm.vmas_in(FILLER_BASE, FILLER_BASE + 3 * PAGE_SIZE))
+        2
+        """
         return vmas_in(self._tree, _int("start", start), _int("end", end))
 
     # ---- files ----------------------------------------------------------------------------
@@ -292,7 +343,11 @@ class AddressSpace:
         return fd
 
     def file_of(self, fd: int) -> File | None:
-        """The File behind a descriptor from :meth:`open`, or None. O(1)."""
+        """The File behind a descriptor from :meth:`open`, or None. O(1).
+
+        >>> AddressSpace().file_of(3) is None
+        True
+        """
         return self._fds.get(fd)
 
     # ---- construction helpers -----------------------------------------------------------
@@ -354,11 +409,19 @@ class AddressSpace:
             self._nfill += n
 
     def fill_to(self, map_count: int) -> None:
-        """Pad (or unpad) filler VMAs until ``map_count`` equals the target. O(|change| log n)."""
+        """Pad (or unpad) filler VMAs until ``map_count`` equals the target. O(|change| log n).
+
+        >>> mm = AddressSpace(); mm.fill_to(5); mm.fill_to(2); mm.map_count
+        2
+        """
         self.pad(map_count - self.map_count)
 
     def set_free_slots(self, slots: int) -> None:
-        """Pad so that ``max_map_count - map_count == slots`` (slots may be -1). O(|change| log n)."""
+        """Pad so that ``max_map_count - map_count == slots`` (slots may be -1). O(|change| log n).
+
+        >>> mm = AddressSpace(max_map_count=8); mm.set_free_slots(-1); mm.map_count
+        9
+        """
         self.fill_to(self._max - slots)
 
     def copy(self) -> AddressSpace:
@@ -377,37 +440,57 @@ class AddressSpace:
         return new
 
     def with_kernel(self, kernel: str | Profile) -> AddressSpace:
-        """A copy under another profile. O(n)."""
+        """A copy under another profile. O(n).
+
+        >>> AddressSpace("5.0").with_kernel("7.1").kernel
+        '7.1'
+        """
         new = self.copy()
         new._profile = get_profile(kernel)
         return new
 
     def state(self) -> tuple:
-        """A hashable snapshot of the VMA list (for equality tests). O(n)."""
+        """A hashable snapshot of the VMA list (for equality tests). O(n).
+
+        >>> mm = AddressSpace(); s = mm.state(); _ = mm.mmap(0, PAGE_SIZE, PROT_READ, 0x22); mm.state() == s
+        False
+        """
         return tuple(self._tree.values())
 
-    def check_invariants(self) -> None:
+    def check_invariants(self, start: int = 0, end: int | None = None) -> None:
         """Assert every invariant of the address space; ``AssertionError`` names the broken one.
 
         Checked (semantics §1): the tree's own indexes agree; VMAs are sorted, non-overlapping,
         page aligned, non-empty and below TASK_SIZE; anon_vma identities were handed out by this address
-        space; a shared VMA has no anon_vma and no VM_ACCOUNT; ``prot`` is within the VM_MAY* bits; no call
-        is half-way (no detached VMA still counted). Tests call it after every operation. O(n).
+        space; a shared VMA has no anon_vma and no VM_ACCOUNT; ``prot`` is within the VM_MAY* bits;
+        ``map_count`` equals the number of VMAs. Tests call it after every operation. O(n).
+
+        With ``start``/``end``, only the VMAs intersecting ``[start, end)`` (and the one before it) are
+        checked, plus the counts: O(k + log n), for checking a small region of a million-VMA address space.
 
         >>> import mmsim
         >>> mm = mmsim.AddressSpace()
         >>> _ = mm.mmap(0, 4 * mmsim.PAGE_SIZE, mmsim.PROT_READ, mmsim.MAP_PRIVATE | mmsim.MAP_ANONYMOUS)
         >>> mm.check_invariants()
         """
-        self._tree.check()
-        prev_end = 0
+        whole = start == 0 and end is None
+        if whole:
+            self._tree.check()
+            vmas: Iterable[VMA] = self._tree.values()
+            prev_end = 0
+        else:
+            before = self._tree.below(start)
+            vmas = ([before] if before is not None else []) + vmas_in(self._tree, start, self._task_size
+                                                                      if end is None else end)
+            prev_end = 0
         n = 0
-        for v in self._tree.values():
+        for v in vmas:
             where = f"VMA [{v.start:#x}, {v.end:#x})"
             assert v.start % P == 0 and v.end % P == 0, f"{where} is not page aligned"
             assert v.start < v.end, f"{where} is empty or inverted"
-            assert v.end <= TASK_SIZE, f"{where} ends above TASK_SIZE {TASK_SIZE:#x}"
+            assert v.end <= self._task_size, f"{where} ends above TASK_SIZE {self._task_size:#x}"
             assert v.start >= prev_end, f"{where} overlaps (or is not sorted after) the VMA ending at {prev_end:#x}"
+            assert self._tree.get(v.start) is v, f"{where} is not stored under its start"
             assert v.anon_vma is None or 0 < v.anon_vma < self._next_anon, \
                 f"{where} has anon_vma {v.anon_vma} that this address space never handed out"
             assert not (v.shared and v.anon_vma is not None), f"{where} is shared but has an anon_vma"
@@ -415,8 +498,10 @@ class AddressSpace:
             assert v.prot & ~v.maxprot == 0, f"{where} has prot {v.prot:#x} beyond its VM_MAY* bits {v.maxprot:#x}"
             prev_end = v.end
             n += 1
-        assert self.map_count == n, f"map_count {self.map_count} != {n} VMAs"
-        assert 0 <= self._nfill, f"filler count {self._nfill} is negative"
+        if whole:
+            assert self.map_count == n, f"map_count {self.map_count} != {n} VMAs"
+        assert self.map_count == len(self._tree), f"map_count {self.map_count} != {len(self._tree)} tree entries"
+        assert 0 <= self._nfill <= len(self._tree), f"filler count {self._nfill} out of range"
 
     # ---- running calls ----------------------------------------------------------------------
     def _run(self, op: str, impl: Callable[..., Any], *args: Any) -> Any:

@@ -50,6 +50,9 @@ class Feature:
     summary: str
     since: str
     commit: str = ""
+    #: The operations whose outcome (errno, layout, map_count) the behaviour can change; empty when only
+    #: the trace differs.
+    ops: frozenset[str] = frozenset({"mremap"})
 
 
 def _features(*fs: Feature) -> Mapping[str, Feature]:
@@ -62,12 +65,20 @@ FEATURES: Mapping[str, Feature] = _features(
             "e346b3813067"),
     Feature("dontunmap_any_vma", "MREMAP_DONTUNMAP on any mapping except VM_DONTEXPAND/VM_PFNMAP "
             "(5.7-5.12: private anonymous only)", "5.13", "a4609387859f"),
+    Feature("early_vma_lookup", "mremap looks up the VMA at the old address first, for every call: a no-op or "
+            "shrink at an unmapped address, or a FIXED move from one, fails with EFAULT before anything else",
+            "5.16", "550a7d60bd5e"),
     Feature("merge_on_grow", "mremap grow in place merges the VMA with the next one when they now touch",
             "6.1", "ca3d76b0aa80"),
     Feature("munmap_gather", "munmap and MAP_FIXED gather and split the VMAs first and detach them at "
-            "completion, so removed VMAs stay counted until then (vms_complete_munmap_vmas)", "6.12"),
+            "completion, so removed VMAs stay counted until then (vms_complete_munmap_vmas)", "6.12",
+            ops=frozenset()),
     Feature("mprotect_unaccount", "mprotect to non-writable drops VM_ACCOUNT of an unfaulted private "
-            "anonymous VMA", "6.7", "9b9143298585"),
+            "anonymous VMA", "6.7", "9b9143298585", ops=frozenset({"mprotect"})),
+    Feature("anon_merge_unfaulted_target", "a faulted range may merge into an unfaulted neighbour (before: "
+            "refused since 965f55dea0e3, because an unfaulted VMA's anon_vma_chain is not singular; "
+            "fixed by 'mm/vma: fix incorrectly disallowed anonymous VMA merges')", "6.16",
+            ops=frozenset({"mprotect", "mremap"})),
     Feature("validate_first", "mremap looks the old range up and validates it (vma_lookup, check_prep_vma) "
             "before anything is unmapped; new_len > TASK_SIZE is EINVAL for every call", "6.17"),
     Feature("multi_vma_move", "a same-size MREMAP_FIXED move of a range holding several VMAs moves them "
@@ -76,15 +87,22 @@ FEATURES: Mapping[str, Feature] = _features(
 
 #: Features each mremap flow implements (the flow is chosen by ``validate_first``).
 _FLOW_FEATURES = {
-    False: frozenset({"munmap_gather", "mprotect_unaccount"}),
+    False: frozenset(FEATURES) - {"validate_first", "multi_vma_move"},
     True: frozenset(FEATURES),
 }
+#: What the 6.17+ flow assumes its release has (it was written from 6.17+ sources).
+_FLOW_REQUIRES = {True: frozenset({"dontunmap", "dontunmap_any_vma", "early_vma_lookup", "merge_on_grow"})}
 
 #: Kernel function names that differ between releases, by role (the ``fn`` of trace records).
 NAMES_V5: Mapping[str, str] = MappingProxyType({
     "munmap": "__do_munmap", "detach": "detach_vmas_to_be_unmapped", "mmap_region": "mmap_region",
     "merge_new": "vma_merge", "merge_existing": "vma_merge", "set_flags": "mprotect_fixup",
     "unmap_overlap": "do_munmap", "unmap_source": "do_munmap", "move_vma": "move_vma",
+})
+NAMES_V6_1: Mapping[str, str] = MappingProxyType({
+    "munmap": "do_mas_munmap", "detach": "do_mas_align_munmap", "mmap_region": "mmap_region",
+    "merge_new": "vma_merge", "merge_existing": "vma_merge", "set_flags": "mprotect_fixup",
+    "unmap_overlap": "do_mas_munmap", "unmap_source": "do_munmap", "move_vma": "move_vma",
 })
 NAMES_V6_18: Mapping[str, str] = MappingProxyType({
     "munmap": "do_vmi_munmap", "detach": "vms_complete_munmap_vmas", "mmap_region": "__mmap_region",
@@ -158,8 +176,11 @@ class Profile:
         if unsupported:
             raise ValueError(f"profile {self.name!r}: the {'6.17+' if flow else '5.x'} mremap flow does not "
                              f"implement {', '.join(sorted(unsupported))}")
-        if "multi_vma_move" in self.features and not flow:
-            raise ValueError(f"profile {self.name!r}: multi_vma_move needs validate_first")
+        missing = _FLOW_REQUIRES.get(flow, frozenset()) - self.features
+        if missing:
+            raise ValueError(f"profile {self.name!r}: the 6.17+ mremap flow needs {', '.join(sorted(missing))}")
+        if "dontunmap_any_vma" in self.features and "dontunmap" not in self.features:
+            raise ValueError(f"profile {self.name!r}: dontunmap_any_vma needs dontunmap")
         by_name = {c.name: c for cs in table.values() for c in cs}
         object.__setattr__(self, "_by_name", MappingProxyType(by_name))
 
@@ -204,8 +225,9 @@ class Profile:
         )
 
 
-_V6 = frozenset({"dontunmap", "dontunmap_any_vma", "merge_on_grow", "munmap_gather", "mprotect_unaccount",
-                 "validate_first", "multi_vma_move"})
+_V6_1 = frozenset({"dontunmap", "dontunmap_any_vma", "early_vma_lookup", "merge_on_grow"})
+_V6 = _V6_1 | {"munmap_gather", "mprotect_unaccount", "anon_merge_unfaulted_target", "validate_first",
+               "multi_vma_move"}
 
 #: The modelled kernels, by name, in teaching order.
 PROFILES: Mapping[str, Profile] = MappingProxyType({
@@ -215,6 +237,10 @@ PROFILES: Mapping[str, Profile] = MappingProxyType({
                 description="v5.0, before ea2c3f6f5545: FIXED unmaps destination and tail before any check"),
         Profile("5.1", "5.1", {"mremap_to": ["mremap_early"], "move_vma": ["move_vma_limit"]}, releases="5.1",
                 description="v5.1: early worst-case check (map_count + 2) >= max - 3 for MREMAP_FIXED"),
+        Profile("6.1", "6.1", {"mremap_to": ["mremap_early"], "move_vma": ["move_vma_limit"]},
+                _V6_1, NAMES_V6_1, releases="6.1",
+                description="6.1 LTS: 5.1's unmap-then-validate mremap, plus DONTUNMAP, an early VMA lookup "
+                            "and grow-in-place merging"),
         Profile("6.18", "6.18", {"check_mremap_params": ["mremap_early"], "move_vma": ["move_vma_limit"]},
                 _V6, NAMES_V6_18, releases="6.17-7.0",
                 description="6.17-7.0: validation before unmaps, multi-VMA moves, DONTUNMAP"),
@@ -235,6 +261,7 @@ KERNELS: tuple[str, ...] = tuple(PROFILES)
 RELEASES: tuple[tuple[tuple[int, int], tuple[int, int], str], ...] = (
     ((5, 0), (5, 0), "5.0"),
     ((5, 1), (5, 1), "5.1"),
+    ((6, 1), (6, 6), "6.1"),
     ((6, 17), (7, 0), "6.18"),
     ((7, 1), (7, 1), "7.1"),
 )

@@ -144,30 +144,48 @@ class VMA(NamedTuple):
 
 
 def anon_compatible(a: int | None, b: int | None) -> bool:
-    """is_mergeable_anon_vma(): either side has none, or both have the same one (fork not modelled)."""
+    """Two anon_vmas that may end up in one VMA: either side has none, or both have the same one.
+
+    The test of the three-way merge between prev and next (``is_mergeable_anon_vma(prev, next, NULL)``
+    before 6.16, can_vma_merge_right()@6.18); fork is not modelled.
+    """
     return a is None or b is None or a == b
 
 
-def _mergeable(v: VMA, flags: tuple, file: File | None, anon_vma: int | None) -> bool:
+def anon_mergeable(proposed: int | None, target: int | None, any_target: bool = True) -> bool:
+    """is_mergeable_anon_vma(): a range carrying anon_vma ``proposed`` may join a VMA with ``target``.
+
+    From 6.16 ("mm/vma: fix incorrectly disallowed anonymous VMA merges", ``any_target``) either side may
+    have none. Before, since 965f55dea0e3 (2011), a side without one was accepted only if the *target*
+    VMA's anon_vma_chain is singular, and an unfaulted target's chain is empty: a faulted range could not
+    join an unfaulted VMA (semantics §2.3 rule 5; measured on 6.1.176).
+    """
+    if any_target:
+        return proposed is None or target is None or proposed == target
+    return proposed is None or proposed == target
+
+
+def _mergeable(v: VMA, flags: tuple, file: File | None, anon_vma: int | None, any_target: bool) -> bool:
     """is_mergeable_vma() + is_mergeable_anon_vma(): equal flags, same file, compatible anon_vma."""
     return (
         not v.special
         and v.flags_key() == flags
         and v.file is file
-        and anon_compatible(v.anon_vma, anon_vma)
+        and anon_mergeable(anon_vma, v.anon_vma, any_target)
     )
 
 
-def can_merge_after(prev: VMA, flags: tuple, file: File | None, anon_vma: int | None, pgoff: int) -> bool:
+def can_merge_after(prev: VMA, flags: tuple, file: File | None, anon_vma: int | None, pgoff: int,
+                    any_target: bool = True) -> bool:
     """can_vma_merge_after(): a range with these attributes, starting at prev.end, can join ``prev``."""
-    return _mergeable(prev, flags, file, anon_vma) and prev.pgoff + prev.pages == pgoff
+    return _mergeable(prev, flags, file, anon_vma, any_target) and prev.pgoff + prev.pages == pgoff
 
 
 def can_merge_before(
-    nxt: VMA, flags: tuple, file: File | None, anon_vma: int | None, pgoff: int, pages: int
+    nxt: VMA, flags: tuple, file: File | None, anon_vma: int | None, pgoff: int, pages: int, any_target: bool = True
 ) -> bool:
     """can_vma_merge_before(): a range ``pages`` long at ``pgoff``, ending at nxt.start, can join ``nxt``."""
-    return _mergeable(nxt, flags, file, anon_vma) and pgoff + pages == nxt.pgoff
+    return _mergeable(nxt, flags, file, anon_vma, any_target) and pgoff + pages == nxt.pgoff
 
 
 def anon_reusable(a: VMA, b: VMA) -> bool:

@@ -50,7 +50,7 @@ class Call:
     """
 
     __slots__ = ("mm", "op", "tree", "profile", "max_map_count", "disabled", "trace", "log", "pending",
-                 "piece", "anon0", "next_anon", "mc0", "mremap_args")
+                 "piece", "anon0", "next_anon", "mc0", "mremap_args", "task_size", "any_target")
 
     def __init__(self, mm: AddressSpace, op: str, disabled: frozenset[str] = frozenset()) -> None:
         self.mm = mm
@@ -59,6 +59,10 @@ class Call:
         self.profile: Profile = mm.profile
         #: vm.max_map_count for the whole call (a sysctl cannot change inside one call of the model).
         self.max_map_count: int = mm.max_map_count
+        #: TASK_SIZE of the modelled machine (x86-64 4-level paging, or user-mode Linux's).
+        self.task_size: int = mm.task_size
+        #: Whether a faulted range may merge into an unfaulted neighbour (6.16+, semantics §2.3 rule 5).
+        self.any_target: bool = self.profile.has("anon_merge_unfaulted_target")
         self.disabled = disabled
         self.trace = Trace()
         #: Undo log: ``(start, VMA that was there or None)`` for every change, in order.

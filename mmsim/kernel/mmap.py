@@ -25,7 +25,6 @@ from ..constants import (
     PROT_EXEC,
     PROT_READ,
     PROT_WRITE,
-    TASK_SIZE,
     TASK_UNMAPPED_BASE,
     ULONG_MASK,
     page_align,
@@ -47,7 +46,8 @@ _MMAP_LIMIT = CHECKS["mmap_limit"]
 
 
 def search_topdown(call: Call, length: int) -> int | None:
-    """vm_unmapped_area() top-down: the highest free ``[a, a+len)`` below mmap_base. O(k log n)."""
+    """vm_unmapped_area() top-down (unmapped_area_topdown()): the highest free ``[a, a+len)`` below
+    mmap_base and at or above ``max(P, mmap_min_addr)``. O(k log n)."""
     mm = call.mm
     floor = max(P, mm.mmap_min_addr)
     top = mm.mmap_base
@@ -68,10 +68,11 @@ def search_topdown(call: Call, length: int) -> int | None:
         below = t.below(top)
 
 
-def search_bottomup(call: Call, length: int) -> int | None:
-    """vm_unmapped_area() bottom-up from TASK_UNMAPPED_BASE (the top-down fallback). O(k log n)."""
-    a = TASK_UNMAPPED_BASE
-    while a + length <= TASK_SIZE:
+def search_bottomup(call: Call, length: int, low: int) -> int | None:
+    """vm_unmapped_area() bottom-up (unmapped_area()): the lowest free ``[a, a+len)`` at or above ``low``
+    that ends at or below TASK_SIZE. O(k log n)."""
+    a = low
+    while a + length <= call.task_size:
         v = find_vma(call.tree, a)
         if v is None or v.start >= a + length:
             return a
@@ -80,33 +81,46 @@ def search_bottomup(call: Call, length: int) -> int | None:
 
 
 def get_unmapped_area(call: Call, addr: int, length: int, fixed: bool, fn: str) -> int:
-    """get_unmapped_area() (semantics §2.8): MAP_FIXED exact; a free hint; else top-down first fit.
+    """get_unmapped_area() (semantics §2.8): MAP_FIXED exact; a free hint; else a search.
 
-    Two points follow the source where the first draft of the semantics said otherwise: x86's
-    arch_get_unmapped_area_topdown() rounds a hint *down* (``addr &= PAGE_MASK``), and
-    __get_unmapped_area()@6.18 checks ``addr > TASK_SIZE - len`` (ENOMEM) before ``offset_in_page(addr)``
-    (EINVAL) for MAP_FIXED. Records ``get_unmapped_area``. O(log n) for FIXED or a free hint.
+    The search follows the address space's layout: ``"topdown"`` is x86-64's
+    arch_get_unmapped_area_topdown() (the highest fitting gap below mmap_base, then bottom-up from
+    TASK_UNMAPPED_BASE as its fallback); ``"bottomup"`` is generic_get_unmapped_area() (the lowest fitting
+    gap at or above mmap_base, no fallback; x86-64's legacy layout and user-mode Linux). Two points follow
+    the source where the first draft of the semantics said otherwise: x86's arch_get_unmapped_area_topdown()
+    rounds a hint *down* (``addr &= PAGE_MASK``), and __get_unmapped_area()@6.18 checks
+    ``addr > TASK_SIZE - len`` (ENOMEM) before ``offset_in_page(addr)`` (EINVAL) for MAP_FIXED.
+    Records ``get_unmapped_area``. O(log n) for FIXED or a free hint.
     """
     mm = call.mm
-    if length > TASK_SIZE:
+    task_size = call.task_size
+    if length > task_size:
         raise call.fail(E.ENOMEM, "len_too_big", fn, f"len {length:#x} > TASK_SIZE")
     found: int | None
     if fixed:
-        if addr > TASK_SIZE - length:
+        if addr > task_size - length:
             raise call.fail(E.ENOMEM, "addr_beyond_task_size", fn, f"{addr:#x} + {length:#x} > TASK_SIZE")
         if addr % P:
             raise call.fail(E.EINVAL, "addr_unaligned", fn, f"MAP_FIXED address {addr:#x}")
         found = addr
     else:
         found = None
+        bottomup = mm.layout == "bottomup"
+        if bottomup and length > task_size - mm.mmap_min_addr:  # generic_get_unmapped_area()
+            raise call.fail(E.ENOMEM, "len_too_big", fn, f"len {length:#x} > TASK_SIZE - mmap_min_addr")
         if addr:
-            hint = addr & ~(P - 1)  # arch_get_unmapped_area_topdown()@x86: addr &= PAGE_MASK
-            if hint <= TASK_SIZE - length and range_free(call.tree, hint, length):
+            # x86 arch_get_unmapped_area_topdown(): addr &= PAGE_MASK; generic: PAGE_ALIGN(addr). An mmap hint
+            # is already masked by round_hint_to_min() and an mremap hint must be aligned, so both agree.
+            hint = addr & ~(P - 1)
+            if (hint <= task_size - length and (not bottomup or hint >= mm.mmap_min_addr)
+                    and range_free(call.tree, hint, length)):
                 found = hint
-        if found is None:
+        if found is None and bottomup:
+            found = search_bottomup(call, length, mm.mmap_base)
+        elif found is None:
             found = search_topdown(call, length)
-        if found is None:
-            found = search_bottomup(call, length)
+            if found is None:
+                found = search_bottomup(call, length, TASK_UNMAPPED_BASE)
         if found is None:
             raise call.fail(E.ENOMEM, "no_space", fn, f"no free range of {length:#x} bytes")
     res = found
@@ -220,7 +234,8 @@ def do_munmap(call: Call, addr: int, length: int) -> None:
     then the unmap engine, whose only failure is the hole-punch check.
     """
     fn = call.profile.kfn("munmap")
-    if addr % P or addr > TASK_SIZE or length > TASK_SIZE - addr:
+    task_size = call.task_size
+    if addr % P or addr > task_size or length > task_size - addr:
         raise call.fail(E.EINVAL, "range", fn, f"addr {addr:#x} len {length:#x}")
     length = page_align(length)
     if length == 0:

@@ -29,7 +29,6 @@ from ..constants import (
     MREMAP_MAYMOVE,
     PAGE_SHIFT,
     PAGE_SIZE,
-    TASK_SIZE,
     ULONG_MASK,
     page_align,
 )
@@ -60,7 +59,7 @@ def do_mremap(call: Call, addr: int, old_len: int, new_len: int, flags: int, new
 
 def _munmap_checked(call: Call, a: int, length: int, step: str, fn: str) -> None:
     """do_munmap() as mremap calls it for a tail: its own argument checks, then the unmap engine."""
-    if a % P or a > TASK_SIZE or length > TASK_SIZE - a:
+    if a % P or a > call.task_size or length > call.task_size - a:
         raise call.fail(E.EINVAL, f"{step}_range", fn, f"[{a:#x}, +{length:#x})")
     unmap(call, a, a + length, step, fn)
 
@@ -74,7 +73,8 @@ def _overlaps(addr: int, old_len: int, new_len: int, new_addr: int) -> bool:
 def _expandable(call: Call, v: VMA, delta: int) -> bool:
     """vma_expandable(): nothing mapped in ``[v.end, v.end + delta)`` and it fits below TASK_SIZE."""
     end = v.end + delta
-    if end > ULONG_MASK or end - v.start > TASK_SIZE or v.start > TASK_SIZE - (end - v.start):
+    task_size = call.task_size
+    if end > ULONG_MASK or end - v.start > task_size or v.start > task_size - (end - v.start):
         return False
     return range_free(call.tree, v.end, delta)
 
@@ -139,14 +139,26 @@ def move_vma(call: Call, addr: int, old_len: int, new_len: int, new_addr: int,
 # ---- the v5.0 / v5.1 flow ------------------------------------------------------------------
 
 
-def vma_to_resize(call: Call, addr: int, old_len: int, new_len: int) -> VMA:
-    """vma_to_resize()@5.0/5.1: find and validate the VMA being remapped (semantics §3.5.1)."""
+def vma_to_resize(call: Call, addr: int, old_len: int, new_len: int, flags: int = 0) -> VMA:
+    """vma_to_resize()@5.0-6.16: find and validate the VMA being remapped (semantics §3.5.1).
+
+    In order: no VMA at ``addr`` → EFAULT; old_len 0 on a private VMA → EINVAL; with the ``dontunmap``
+    feature, MREMAP_DONTUNMAP on VM_DONTEXPAND/VM_PFNMAP → EINVAL (5.13+, vma_to_resize()@6.1), or on
+    anything but private anonymous memory before ``dontunmap_any_vma`` (5.7-5.12); the range crosses the
+    VMA end → EFAULT; then, for a grow, pgoff overflow → EINVAL and DONTEXPAND/PFNMAP → EFAULT.
+    """
     fn = "vma_to_resize"
     v = vma_at(call.tree, addr)
     if v is None:
         raise call.fail(E.EFAULT, "no_vma", fn, f"no VMA at {addr:#x}", addr, addr + old_len)
     if old_len == 0 and not v.shared:
         raise call.fail(E.EINVAL, "old_len_zero_private", fn, "old_len 0 on a private mapping")
+    if flags & MREMAP_DONTUNMAP:
+        if v.special & _NO_EXPAND:
+            raise call.fail(E.EINVAL, "dontunmap_special", fn, "MREMAP_DONTUNMAP on VM_DONTEXPAND/VM_PFNMAP")
+        if not call.profile.has("dontunmap_any_vma") and (v.shared or not v.is_anonymous):
+            raise call.fail(E.EINVAL, "dontunmap_not_private_anon", fn,
+                            "MREMAP_DONTUNMAP before 5.13 works on private anonymous mappings only")
     if old_len > v.end - addr:
         raise call.fail(E.EFAULT, "crosses_vma_end", fn,
                        f"[{addr:#x}, +{old_len:#x}) crosses the VMA end {v.end:#x}", addr, addr + old_len)
@@ -160,26 +172,48 @@ def vma_to_resize(call: Call, addr: int, old_len: int, new_len: int) -> VMA:
 
 
 def sys_mremap_v5(call: Call, addr: int, old_len: int, new_len: int, flags: int, new_addr: int) -> int:
-    """sys_mremap()@5.0/5.1 (profiles 5.0, 5.1, 5.1-alt, ideal). Spec §3.5.1."""
+    """sys_mremap()@5.0-6.16: the flow that unmaps before it validates (semantics §3.5.1).
+
+    Profiles 5.0, 5.1, 5.1-alt and ideal run it as v5.0/v5.1 have it; profile 6.1 with the features that
+    release added on top: ``dontunmap`` (5.7; its raw-length check comes before the lengths are rounded),
+    ``early_vma_lookup`` (5.16: the VMA at ``addr`` is looked up first, for every call) and
+    ``merge_on_grow`` (6.1: grow in place merges with the next VMA). Source: SYSCALL_DEFINE5(mremap) in
+    mm/mremap.c at v5.0, v5.1 and v6.1.
+    """
     fn = "sys_mremap"
-    if flags & ~(MREMAP_FIXED | MREMAP_MAYMOVE):
-        raise call.fail(E.EINVAL, "flags", fn, f"flags {flags:#x} (DONTUNMAP needs 5.7+)")
+    dontunmap_ok = call.profile.has("dontunmap")
+    allowed = MREMAP_FIXED | MREMAP_MAYMOVE | (MREMAP_DONTUNMAP if dontunmap_ok else 0)
+    if flags & ~allowed:
+        raise call.fail(E.EINVAL, "flags", fn, f"flags {flags:#x}" + ("" if dontunmap_ok else
+                                                                       " (DONTUNMAP needs 5.7+)"))
     if flags & MREMAP_FIXED and not flags & MREMAP_MAYMOVE:
         raise call.fail(E.EINVAL, "fixed_without_maymove", fn)
+    if flags & MREMAP_DONTUNMAP:  # compared before PAGE_ALIGN (sys_mremap()@5.7-6.16)
+        if not flags & MREMAP_MAYMOVE:
+            raise call.fail(E.EINVAL, "dontunmap_without_maymove", fn)
+        if old_len != new_len:
+            raise call.fail(E.EINVAL, "dontunmap_resize", fn, "MREMAP_DONTUNMAP needs old_len == new_len")
     if addr % P:
         raise call.fail(E.EINVAL, "addr_unaligned", fn, f"{addr:#x}")
     old_len, new_len = page_align(old_len), page_align(new_len)
     call.mremap_args = MremapArgs(addr, old_len, new_len, flags, new_addr)
     if new_len == 0:
         raise call.fail(E.EINVAL, "new_len_zero", fn)
-    if flags & MREMAP_FIXED:
-        return mremap_to_v5(call, addr, old_len, new_len, new_addr)
+    if call.profile.has("early_vma_lookup"):  # 550a7d60bd5e (5.16)
+        v0 = vma_at(call.tree, addr)
+        if v0 is None:
+            raise call.fail(E.EFAULT, "no_vma", "vma_lookup", f"no VMA at {addr:#x}", addr, addr + old_len)
+        call.record("vma_lookup", "step", "vma_lookup", 0, v0.start, v0.end)
+    if flags & (MREMAP_FIXED | MREMAP_DONTUNMAP):
+        return mremap_to_v5(call, addr, old_len, new_len, new_addr, flags)
     if old_len >= new_len:
         if old_len != new_len:
             _munmap_checked(call, (addr + new_len) & ULONG_MASK, old_len - new_len, "unmap_tail", "do_munmap")
         return addr
-    v = vma_to_resize(call, addr, old_len, new_len)
+    v = vma_to_resize(call, addr, old_len, new_len, flags)
     if old_len == v.end - addr and _expandable(call, v, new_len - old_len):
+        if call.profile.has("merge_on_grow"):  # ca3d76b0aa80 (6.1): vma_merge() of the extension
+            return _extend_with_merge(call, v, addr, new_len - old_len, "vma_merge")
         call.put(v.with_(end=addr + new_len))  # vma_adjust(): no merge in 5.0/5.1
         call.record("expand", "step", "vma_adjust", 0, v.start, addr + new_len)
         return addr
@@ -189,29 +223,48 @@ def sys_mremap_v5(call: Call, addr: int, old_len: int, new_len: int, flags: int,
     return move_vma(call, addr, old_len, new_len, new_addr)
 
 
-def mremap_to_v5(call: Call, addr: int, old_len: int, new_len: int, new_addr: int) -> int:
-    """mremap_to()@5.0/5.1: the MREMAP_FIXED path (semantics §3.5.1 F1-F8).
+def mremap_to_v5(call: Call, addr: int, old_len: int, new_len: int, new_addr: int, flags: int = MREMAP_FIXED
+                 ) -> int:
+    """mremap_to()@5.0-6.16: MREMAP_FIXED (and MREMAP_DONTUNMAP, 5.7+) (semantics §3.5.1 F1-F8).
 
-    In 5.0 the destination and the shrunk tail are unmapped before vma_to_resize() and before
-    move_vma()'s check: an error after them leaves the caller a half-changed address space (the
-    2019 bug). 5.1 adds ``mremap_early`` before the first unmap; 5.1-alt ``alt_early``.
+    In 5.0 the destination and the shrunk tail are unmapped before vma_to_resize() and before move_vma()'s
+    check: an error after them leaves the caller a half-changed address space (the 2019 bug). The profile's
+    checks at the ``mremap_to`` hook run before the first unmap: 5.1's ``mremap_early`` (ea2c3f6f5545),
+    5.1-alt's ``alt_early``. DONTUNMAP without FIXED uses ``new_addr`` as a placement hint.
     """
     fn = "mremap_to"
+    fixed = bool(flags & MREMAP_FIXED)
+    task_size = call.task_size
     if new_addr % P:
         raise call.fail(E.EINVAL, "new_addr_unaligned", fn, f"{new_addr:#x}")
-    if new_len > TASK_SIZE or new_addr > TASK_SIZE - new_len:
+    if new_len > task_size or new_addr > task_size - new_len:
         raise call.fail(E.EINVAL, "new_range", fn, f"[{new_addr:#x}, +{new_len:#x}) beyond TASK_SIZE")
     if _overlaps(addr, old_len, new_len, new_addr):
         raise call.fail(E.EINVAL, "overlap", fn, "old and new ranges overlap")
     call.run_hook("mremap_to")  # 5.1: mremap_early (ea2c3f6f5545); 5.1-alt: alt_early
-    unmap(call, new_addr, new_addr + new_len, "unmap_destination", "do_munmap")
+    if fixed:
+        unmap(call, new_addr, new_addr + new_len, "unmap_destination", "do_munmap")
     if old_len >= new_len:
         if old_len != new_len:
             _munmap_checked(call, (addr + new_len) & ULONG_MASK, old_len - new_len, "unmap_tail", "do_munmap")
         old_len = new_len
-    vma_to_resize(call, addr, old_len, new_len)
-    new_addr = _place(call, new_addr, new_len, fixed=True)
-    return move_vma(call, addr, old_len, new_len, new_addr)
+    vma_to_resize(call, addr, old_len, new_len, flags)
+    new_addr = _place(call, new_addr, new_len, fixed=fixed)
+    return move_vma(call, addr, old_len, new_len, new_addr, dontunmap=bool(flags & MREMAP_DONTUNMAP))
+
+
+def _extend_with_merge(call: Call, v: VMA, addr: int, delta: int, fn: str) -> int:
+    """Grow ``v`` in place by ``delta`` and merge with the next VMA if it now touches and is compatible:
+    vma_merge() of the extension@6.1 (ca3d76b0aa80), vma_merge_extend()@6.18. A VM_SPECIAL VMA refuses
+    the merge, and the grow fails with ENOMEM. Records ``extend`` with the merge/new-range child."""
+    if v.special:
+        raise call.fail(E.ENOMEM, "extend_special", fn, "VM_SPECIAL VMA cannot be extended")
+    parent = call.record("extend", "step", fn, 0, v.start, v.end + delta)
+    mc0 = call.map_count
+    ext = v.with_(start=v.end, end=v.end + delta, pgoff=v.pgoff_at(v.end))
+    res = new_range(call, ext, fn, fn, depth=1)
+    parent.delta, parent.map_count, parent.end = call.map_count - mc0, call.map_count, res.end
+    return addr
 
 
 # ---- the 6.17+ flow (profiles 6.18 and 7.1) ---------------------------------------------------
@@ -250,11 +303,11 @@ def do_mremap_v6(call: Call, addr: int, old_len: int, new_len: int, flags: int, 
         raise call.fail(E.EINVAL, "addr_unaligned", fn, f"{addr:#x}")
     if new_len == 0:
         raise call.fail(E.EINVAL, "new_len_zero", fn)
-    if new_len > TASK_SIZE:
+    if new_len > call.task_size:
         raise call.fail(E.EINVAL, "new_len_too_big", fn)
     implies_new = bool(flags & (MREMAP_FIXED | MREMAP_DONTUNMAP))
     if implies_new:
-        if new_addr > TASK_SIZE - new_len:
+        if new_addr > call.task_size - new_len:
             raise call.fail(E.EINVAL, "new_range", fn, f"[{new_addr:#x}, +{new_len:#x}) beyond TASK_SIZE")
         if new_addr % P:
             raise call.fail(E.EINVAL, "new_addr_unaligned", fn, f"{new_addr:#x}")
@@ -308,14 +361,7 @@ def mremap_at(call: Call, addr: int, old_len: int, new_len: int, flags: int) -> 
     assert v is not None, "check_prep_vma() ran on this VMA"
     delta = new_len - old_len
     if v.end - addr == old_len and _expandable(call, v, delta):
-        if v.special:
-            raise call.fail(E.ENOMEM, "extend_special", "vma_merge_extend", "VM_SPECIAL VMA cannot be extended")
-        parent = call.record("extend", "step", "vma_merge_extend", 0, v.start, v.end + delta)
-        mc0 = call.map_count
-        ext = v.with_(start=v.end, end=v.end + delta, pgoff=v.pgoff_at(v.end))
-        res = new_range(call, ext, "vma_merge_extend", "vma_merge_extend", depth=1)
-        parent.delta, parent.map_count, parent.end = call.map_count - mc0, call.map_count, res.end
-        return addr
+        return _extend_with_merge(call, v, addr, delta, "vma_merge_extend")
     if not flags & MREMAP_MAYMOVE:
         raise call.fail(E.ENOMEM, "cannot_expand", "expand_vma", "cannot grow in place without MREMAP_MAYMOVE")
     new_addr = _place(call, 0, new_len, fixed=False)

@@ -172,8 +172,8 @@ def new_range(call: Call, tmpl: VMA, fn_merge: str, fn_new: str, depth: int = 0,
         nxt = None
     left = right = False
     if not tmpl.special:
-        left = prev is not None and can_merge_after(prev, flags, file, anon_vma, pgoff)
-        right = nxt is not None and can_merge_before(nxt, flags, file, anon_vma, pgoff, pages)
+        left = prev is not None and can_merge_after(prev, flags, file, anon_vma, pgoff, call.any_target)
+        right = nxt is not None and can_merge_before(nxt, flags, file, anon_vma, pgoff, pages, call.any_target)
     if left and right and not anon_compatible(prev.anon_vma, nxt.anon_vma):  # type: ignore[union-attr]
         right = False
     if left or right:
@@ -221,8 +221,8 @@ def merge_existing(call: Call, v: VMA, start: int, end: int, prot: int, accounte
         nxt = None
     if v.special:
         return None
-    left = prev is not None and can_merge_after(prev, flags, v.file, v.anon_vma, pgoff)
-    right = nxt is not None and can_merge_before(nxt, flags, v.file, v.anon_vma, pgoff, pages)
+    left = prev is not None and can_merge_after(prev, flags, v.file, v.anon_vma, pgoff, call.any_target)
+    right = nxt is not None and can_merge_before(nxt, flags, v.file, v.anon_vma, pgoff, pages, call.any_target)
     if left and right and not anon_compatible(prev.anon_vma, nxt.anon_vma):  # type: ignore[union-attr]
         right = False
     if not (left or right):

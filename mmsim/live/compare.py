@@ -200,7 +200,9 @@ def compare_run(live: LiveRun, kernel: str = "6.18") -> Comparison:
     arena's VMAs (offsets, perms, pgoff as /proc shows it) and the map_count delta are compared, and the
     returned address when the live one lies inside the arena (a MAYMOVE relocation elsewhere is compared
     only through the delta and the arena). An exception other than ``MMError`` from the model is recorded
-    in the row (``model_error``), not raised. One live run can be compared with several profiles.
+    in the row (``model_error``), not raised, and so is a broken invariant of the model after an operation
+    (:meth:`mmsim.AddressSpace.check_invariants` around the arena). One live run can be compared with
+    several profiles.
     """
     base, size = live.base, live.arena_size
     mm = AddressSpace(kernel=kernel, max_map_count=live.max_map_count)
@@ -228,6 +230,10 @@ def compare_run(live: LiveRun, kernel: str = "6.18") -> Comparison:
             model_errno = e.errno
         except Exception as e:  # a model bug must show up in the comparison, not abort it
             model_errno, model_error = None, f"{type(e).__name__}: {e}"
+        try:
+            mm.check_invariants(base - size, base + 2 * size)  # the arena and around it: O(k + log n)
+        except AssertionError as e:  # the model's own invariants are part of every comparison
+            model_error = (model_error + "; " if model_error else "") + f"model invariant broken: {e}"
         model_delta = mm.map_count - before
         model_layout = _model_layout(mm, base, size)
         model_abs = model_ret if isinstance(model_ret, int) else None
