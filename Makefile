@@ -10,6 +10,7 @@ STAMP  := $(VENV)/.installed
 help:
 	@echo "make lab    - create .venv if needed and launch JupyterLab on notebooks/"
 	@echo "make test   - create .venv if needed and run every test (unit, property, live, notebooks, browser)"
+	@echo "make site   - build the course website (executed notebooks, docs, API and CLI reference) into build/site/"
 	@echo "make lint   - ruff check"
 	@echo "make bench  - run the benchmarks"
 	@echo "make strip  - strip outputs from notebooks/*.ipynb"
@@ -46,6 +47,12 @@ browser-deps:
 # and pytest's exit 5 (no tests collected) is non-zero, so it fails too.
 test: venv browser-deps
 	$(BIN)/python -m pytest tests notebooks --nbval-lax --nbval-current-env
+
+# The course website: stages site/, docs/, notebooks/ and the API pages in build/site-src/, then runs
+# sphinx-build -W --keep-going (MyST-NB executes the notebooks, cached in build/site-cache/). Offline.
+.PHONY: site
+site: venv
+	$(BIN)/python site/build.py
 
 lint: venv
 	$(BIN)/ruff check .
