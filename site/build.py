@@ -283,8 +283,8 @@ def build(out: Path = OUTPUT, *, if_changed: bool = False, clean: bool = False, 
         raise SystemExit(f"site: sphinx-build failed with exit status {result.returncode}")
     stamp.write_text(digest + "\n")
     elapsed = time.monotonic() - start
-    pages = sum(1 for _ in out.rglob("*.html"))
-    print(f"site: built {out} ({pages} HTML files) in {elapsed:.1f}s")
+    pages = sum(1 for p in out.rglob("*.html") if p.relative_to(out).parts[0] != "_static")  # the theme's macros
+    print(f"site: built {out} ({pages} pages) in {elapsed:.1f}s")
     return elapsed
 
 

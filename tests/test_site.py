@@ -330,3 +330,97 @@ def test_internal_links_resolve(site: Path) -> None:
 def test_search_index_knows_max_map_count(site: Path) -> None:
     index = (site / "searchindex.js").read_text(encoding="utf-8")
     assert "max_map_count" in index
+
+
+# ---- widget outputs, on a notebook made here -------------------------------------------------------------------
+
+
+def _png(rgb: tuple[int, int, int]) -> bytes:
+    """A valid 1x1 PNG of one colour."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    raw = zlib.compress(b"\x00" + bytes(rgb))
+    return PNG_SIGNATURE + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)) + chunk(b"IDAT", raw) + chunk(
+        b"IEND", b""
+    )
+
+
+@pytest.mark.slow
+def test_widget_outputs_become_static_figures_with_a_note(tmp_path: Path) -> None:
+    """Four widget outputs, built without execution: the figure comes from the output's own image/png, else from
+    another output of the cell, else from the saved widget state; a widget without any image gets the note alone."""
+    site_build.require_docs_tools()
+    import base64
+    import hashlib
+
+    pngs = {name: _png(rgb) for name, rgb in
+            {"state": (200, 0, 0), "own": (0, 200, 0), "hidden": (0, 0, 200), "beside": (9, 9, 9),
+             "hidden2": (99, 9, 9)}.items()}  # fmt: skip
+    b64 = {name: base64.b64encode(data).decode() for name, data in pngs.items()}
+
+    def view(model_id: str) -> dict:
+        return {WIDGET_VIEW: {"model_id": model_id, "version_major": 2, "version_minor": 0}, "text/plain": "VBox()"}
+
+    def output_model(png: str) -> dict:
+        out = {"output_type": "display_data", "metadata": {}, "data": {"image/png": png, "text/plain": "<Figure>"}}
+        return {"model_name": "OutputModel", "model_module": "@jupyter-widgets/output", "state": {"outputs": [out]}}
+
+    def box(child: str) -> dict:
+        return {"model_name": "VBoxModel", "model_module": "@jupyter-widgets/controls",
+                "state": {"children": [f"IPY_MODEL_{child}"], "layout": "IPY_MODEL_lay"}}  # fmt: skip
+
+    state = {
+        "aa": box("a1"), "a1": output_model(b64["state"]),
+        "bb": box("b1"), "b1": output_model(b64["hidden"]),
+        "cc": box("c1"), "c1": output_model(b64["hidden2"]),
+        "dd": {"model_name": "IntSliderModel", "model_module": "@jupyter-widgets/controls", "state": {"value": 3}},
+        "lay": {"model_name": "LayoutModel", "model_module": "@jupyter-widgets/base", "state": {}},
+    }  # fmt: skip
+
+    def code(*outputs: dict) -> dict:
+        return {"cell_type": "code", "execution_count": 1, "id": hashlib.md5(repr(outputs).encode()).hexdigest()[:8],
+                "metadata": {}, "source": "explorer()", "outputs": list(outputs)}  # fmt: skip
+
+    result = {"output_type": "execute_result", "execution_count": 1, "metadata": {}}
+    nb = {
+        "cells": [
+            {"cell_type": "markdown", "id": "md", "metadata": {}, "source": "# Widgets\n"},
+            code({**result, "data": view("aa")}),
+            code({"output_type": "display_data", "metadata": {}, "data": {**view("bb"), "image/png": b64["own"]}}),
+            code({"output_type": "display_data", "metadata": {}, "data": {"image/png": b64["beside"]}},
+                 {**result, "data": view("cc")}),  # fmt: skip
+            code({**result, "data": view("dd")}),
+        ],
+        "metadata": {
+            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+            "widgets": {"application/vnd.jupyter.widget-state+json":
+                        {"state": state, "version_major": 2, "version_minor": 0}},
+        },
+        "nbformat": 4, "nbformat_minor": 5,
+    }  # fmt: skip
+    src = tmp_path / "src"
+    (src / "notebooks").mkdir(parents=True)
+    (src / "notebooks" / "w.ipynb").write_text(json.dumps(nb))
+    (src / "launch.md").write_text("# Launch\n")
+    (src / "index.md").write_text("# Home\n\n```{toctree}\nnotebooks/w\nlaunch\n```\n")
+    out = tmp_path / "out"
+    cmd = [
+        sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html", "-c", str(ROOT / "site"),
+        "-d", str(tmp_path / "doctrees"), "-D", "nb_execution_mode=off", str(src), str(out),
+    ]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+
+    page_path = out / "notebooks" / "w.html"
+    text = page_path.read_text(encoding="utf-8")
+    shown = {local_target(page_path, src).read_bytes() for src in Page(text).imgs}
+    assert shown == {pngs["state"], pngs["own"], pngs["beside"]}
+    assert text.count("mmsim-widget-note") == 4
+    assert text.count("The figure is this explorer") == 3
+    assert text.count("work only in a live kernel") == 1
+    assert WIDGET_VIEW not in text and "widget-state+json" not in text and "VBox()" not in text
+    assert "cdn.jsdelivr" not in text and "cdnjs" not in text
