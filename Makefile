@@ -10,6 +10,7 @@ STAMP  := $(VENV)/.installed
 help:
 	@echo "make lab    - create .venv if needed and launch JupyterLab on notebooks/"
 	@echo "make test   - create .venv if needed and run every test (unit, property, live, notebooks, browser)"
+	@echo "make site   - build the course website (executed notebooks, docs, API and CLI reference) into build/site/"
 	@echo "make lint   - ruff check and mypy"
 	@echo "make bench  - run the benchmarks"
 	@echo "make strip  - strip outputs from notebooks/*.ipynb"
@@ -47,6 +48,12 @@ browser-deps:
 test: venv browser-deps
 	$(BIN)/python -m pytest tests notebooks --nbval-lax --nbval-current-env
 	$(BIN)/python -m pytest --doctest-modules mmsim -q
+
+# The course website: stages site/, docs/, notebooks/ and the API pages in build/site-src/, then runs
+# sphinx-build -W --keep-going (MyST-NB executes the notebooks, cached in build/site-cache/). Offline.
+.PHONY: site
+site: venv
+	$(BIN)/python site/build.py
 
 lint: venv
 	$(BIN)/ruff check .
