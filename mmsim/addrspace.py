@@ -186,6 +186,7 @@ class AddressSpace:
         self._next_fd = 3
         self._nfill = 0
         self._trial_disabled: frozenset[str] = frozenset()
+        self._trial_lean = False
         self._last_call: Call | None = None
         #: The step trace of the last call.
         self.trace: Trace = Trace()
@@ -506,7 +507,7 @@ class AddressSpace:
     # ---- running calls ----------------------------------------------------------------------
     def _run(self, op: str, impl: Callable[..., Any], *args: Any) -> Any:
         """Run one syscall flow in a fresh :class:`Call`; the ``ideal`` profile commits transactionally."""
-        call = Call(self, op, self._trial_disabled)
+        call = Call(self, op, self._trial_disabled, self._trial_lean)
         self._last_call = call
         transactional = self._profile.transactional
         try:
@@ -522,12 +523,14 @@ class AddressSpace:
             self._next_anon = call.next_anon
             self.trace = call.trace
 
-    def trial(self, op: str, *args: Any, disabled: Iterable[str] = (), **kwargs: Any) -> Trial:
+    def trial(self, op: str, *args: Any, disabled: Iterable[str] = (), trace: bool = True, **kwargs: Any) -> Trial:
         """Run ``self.<op>(*args, **kwargs)``, record what it did, and undo it. O(k log n).
 
-        ``disabled`` names checks to skip in this run (a classification's reference runs). The address
-        space, its trace and its anon_vma counter are left exactly as they were, whatever happens (an
-        exception other than :class:`~mmsim.MMError` is re-raised after the undo).
+        ``disabled`` names checks to skip in this run (a classification's reference runs). With
+        ``trace=False`` the run keeps a :class:`~mmsim.trace.TraceSummary` instead of every record (the
+        fast path of sweeps). The address space, its trace and its anon_vma counter are left exactly as
+        they were, whatever happens (an exception other than :class:`~mmsim.MMError` is re-raised after the
+        undo).
 
         >>> mm = AddressSpace(max_map_count=1)
         >>> t = mm.trial("mmap", 0, PAGE_SIZE, PROT_READ, 0x22)
@@ -541,6 +544,7 @@ class AddressSpace:
         saved_trace = self.trace
         mc0 = self.map_count
         self._trial_disabled = frozenset(disabled)
+        self._trial_lean = not trace
         self._last_call = None
         ok, result, error = True, None, None
         try:
@@ -549,8 +553,9 @@ class AddressSpace:
             ok, error = False, e
         finally:
             self._trial_disabled = frozenset()
+            self._trial_lean = False
             call, self._last_call = self._last_call, None
-            trace = self.trace
+            run_trace = self.trace
             changed, mc1 = False, mc0
             if call is not None:
                 mc1 = len(self._tree)
@@ -558,7 +563,7 @@ class AddressSpace:
                 call.rollback()
                 self._next_anon = call.anon0
             self.trace = saved_trace
-        return Trial(op, ok, result, error, trace, mc0, mc1, changed)
+        return Trial(op, ok, result, error, run_trace, mc0, mc1, changed)
 
     # ---- the system calls ------------------------------------------------------------------
     def mmap(self, addr: int | None, length: int, prot: int, flags: int, fd: int | File = -1,

@@ -110,7 +110,7 @@ def settled(o: Outcome) -> bool:
 
     :func:`sweep` reuses a settled outcome for the larger slacks instead of classifying again.
     """
-    if o.degraded or any(st.passed is False for st in o.trace):
+    if o.degraded or o.trace.any_failed_check():
         return False
     if o.kind == "OK":
         return o.ideal_ok
@@ -183,7 +183,7 @@ def sweep(
                     mm = sc.build(k, mxs[0])
                     for m in mxs:
                         mm.max_map_count = m
-                        o = classify(mm, sc.op, *sc.args)
+                        o = classify(mm, sc.op, *sc.args, trace=False)
                         rows.append(_row(sc, o, m, m - o.mc_before, 0))
                     bar.update(len(mxs))
         return _frame(rows)
@@ -218,7 +218,7 @@ def sweep(
                         got[s] = (last[1], shift - (s - last[0]))
                         continue
                     mm.set_free_slots(s)
-                    o = classify(mm, sc.op, *sc.args)
+                    o = classify(mm, sc.op, *sc.args, trace=False)
                     got[s], last = (o, shift), (s, o)
                 rows.extend(_row(sc, got[s][0], max_map_count, s, got[s][1]) for s in sl)
                 bar.update(len(sl))

@@ -83,7 +83,7 @@ class Outcome:
 
 
 def _fired_e_check(trace: Trace) -> bool:
-    return any(s.kind == "check" and s.passed is False and s.step in E_CHECKS for s in trace)
+    return any(s.kind == "check" and s.step in E_CHECKS for s in trace.failures())
 
 
 def within_limits(trace: Trace, ok: bool, op: str, mc_before: int, mc_after: int, max_map_count: int) -> bool:
@@ -91,7 +91,7 @@ def within_limits(trace: Trace, ok: bool, op: str, mc_before: int, mc_after: int
     count is within max, or not increased. (R1-R3 are the project's definition.)"""
     if not ok or _fired_e_check(trace):
         return False
-    if any(s.swallowed and s.errno == _errno.ENOMEM for s in trace):
+    if any(s.swallowed and s.errno == _errno.ENOMEM for s in trace.failures()):
         return False
     if op == "mremap" and not (mc_after <= max_map_count or mc_after <= mc_before):
         return False
@@ -102,7 +102,7 @@ def _fits(t: Trial, op: str, max_map_count: int) -> bool:
     return within_limits(t.trace, t.ok, op, t.map_count_before, t.map_count_after, max_map_count)
 
 
-def classify(mm: AddressSpace, op: str, *args: Any, **kwargs: Any) -> Outcome:
+def classify(mm: AddressSpace, op: str, *args: Any, trace: bool = True, **kwargs: Any) -> Outcome:
     """Run ``mm.<op>(*args, **kwargs)`` without changing ``mm`` and classify it (semantics §6).
 
     * ``OK``: success (``degraded`` if a swallowed source-unmap ENOMEM occurred).
@@ -111,39 +111,38 @@ def classify(mm: AddressSpace, op: str, *args: Any, **kwargs: Any) -> Outcome:
     * ``CLEAN_FAIL``: error, state unchanged, not a false positive.
     * ``PARTIAL_FAIL``: error after the state changed (``fp`` still recorded).
 
-    Raises ``ValueError`` for an unknown ``op``.
+    With ``trace=False`` (the fast path of sweeps) ``Outcome.trace`` is a :class:`~mmsim.trace.TraceSummary`
+    (the failure, the peak and the number of steps, no records). Raises ``ValueError`` for an unknown ``op``.
     """
     if op not in SYSCALLS:
         raise ValueError(f"unknown operation {op!r}; choose one of {', '.join(SYSCALLS)}")
     mx = mm.max_map_count
     anticipatory = A_CHECKS | mm.profile.a_checks
-    run = mm.trial(op, *args, **kwargs)
-    trace, ok, mc0, mc1 = run.trace, run.ok, run.map_count_before, run.map_count_after
+    run = mm.trial(op, *args, trace=trace, **kwargs)
+    tr, ok, mc0, mc1 = run.trace, run.ok, run.map_count_before, run.map_count_after
     err = run.error
     errno = None if err is None else err.errno
     check = None if err is None else err.check
     where = None
     if not ok:
-        fail = trace.failure
-        if fail is not None and fail.depth > 0:
-            where = next((s.step for s in reversed(trace[: fail.seq]) if s.depth == 0), None)
-        elif fail is not None:
-            where = fail.step
+        fail = tr.failure
+        if fail is not None:
+            where = tr.where(fail)
     fp = False
     a_failed = not ok and errno == _errno.ENOMEM and check in anticipatory
     if a_failed:
-        fp = _fits(mm.trial(op, *args, disabled={check}, **kwargs), op, mx)  # type: ignore[arg-type]
-        ideal_ok = _fits(mm.trial(op, *args, disabled=anticipatory, **kwargs), op, mx)
+        fp = _fits(mm.trial(op, *args, disabled={check}, trace=False, **kwargs), op, mx)  # type: ignore[arg-type]
+        ideal_ok = _fits(mm.trial(op, *args, disabled=anticipatory, trace=False, **kwargs), op, mx)
     else:
         # Checks only ever raise: unless an anticipatory check is what stopped the call, the run with every
         # anticipatory check disabled takes exactly the same steps, so it is within the limits iff this one is.
         ideal_ok = _fits(run, op, mx)
-    degraded = ok and any(s.swallowed and s.errno == _errno.ENOMEM for s in trace)
+    degraded = ok and any(s.swallowed and s.errno == _errno.ENOMEM for s in tr.failures())
     if ok:
         kind = "OK"
     elif run.changed or mc1 != mc0:
         kind = "PARTIAL_FAIL"
     else:
         kind = "FALSE_POSITIVE" if fp else "CLEAN_FAIL"
-    return Outcome(kind, mm.kernel, op, args, errno, check, where, mc0, mc1, max(mc0, trace.peak() or mc0), mx, fp,
-                   ideal_ok, degraded, run.result, len(trace.top()), trace)
+    return Outcome(kind, mm.kernel, op, args, errno, check, where, mc0, mc1, max(mc0, tr.peak() or mc0), mx, fp,
+                   ideal_ok, degraded, run.result, tr.n_top, tr)

@@ -11,7 +11,7 @@ import errno as _errno
 from dataclasses import asdict, dataclass
 from typing import Any
 
-__all__ = ["Step", "Trace"]
+__all__ = ["Step", "Trace", "TraceSummary"]
 
 
 @dataclass(slots=True)
@@ -85,6 +85,25 @@ class Trace(list):
         """Highest map_count seen at any depth (the transient peak), or None if empty."""
         return max((s.map_count for s in self), default=None)
 
+    @property
+    def n_top(self) -> int:
+        """How many depth-0 records there are."""
+        return sum(1 for s in self if s.depth == 0)
+
+    def failures(self) -> list[Step]:
+        """Every record that carries an errno, swallowed ones included, in order."""
+        return [s for s in self if s.errno is not None]
+
+    def any_failed_check(self) -> bool:
+        """Whether some check failed (even one whose failure the flow swallowed)."""
+        return any(s.kind == "check" and s.passed is False for s in self)
+
+    def where(self, rec: Step) -> str:
+        """The depth-0 step a record belongs to (itself if it is one)."""
+        if rec.depth == 0:
+            return rec.step
+        return next((s.step for s in reversed(self[: rec.seq]) if s.depth == 0), rec.step)
+
     def to_records(self) -> list[dict[str, Any]]:
         """The records as plain dicts (e.g. for ``pandas.DataFrame``)."""
         return [asdict(s) for s in self]
@@ -100,3 +119,65 @@ class Trace(list):
 
     def _repr_pretty_(self, p, cycle) -> None:  # IPython
         p.text(str(self) if not cycle else "Trace(...)")
+
+
+class TraceSummary(Trace):
+    """What a call did without its records: the trace-less fast path of sweeps (``classify(..., trace=False)``).
+
+    It holds no records (it is an empty :class:`Trace`) but keeps what a classification needs: the records
+    that carry an errno (checks that failed included), the depth-0 step each belongs to, the transient
+    peak of map_count and the number of depth-0 records. :meth:`steps` and :meth:`top` are not available.
+
+    >>> t = TraceSummary(); t.n_top, t.peak(), t.failure
+    (0, None, None)
+    """
+
+    __slots__ = ("_failures", "_where", "_peak", "_n_top", "n_records")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._failures: list[Step] = []
+        self._where: dict[int, str] = {}
+        self._peak: int | None = None
+        self._n_top = 0
+        #: How many records the call made (and did not keep).
+        self.n_records = 0
+
+    def note(self, s: Step, last_top: str | None) -> None:
+        """Keep a record that carries an errno (or a failed check), with the depth-0 step it belongs to."""
+        self._failures.append(s)
+        self._where[s.seq] = s.step if s.depth == 0 or last_top is None else last_top
+
+    @property
+    def failure(self) -> Step | None:
+        for s in self._failures:
+            if s.errno is not None and not s.swallowed:
+                return s
+        return None
+
+    def failures(self) -> list[Step]:
+        return [s for s in self._failures if s.errno is not None]
+
+    def any_failed_check(self) -> bool:
+        return any(s.kind == "check" and s.passed is False for s in self._failures)
+
+    def where(self, rec: Step) -> str:
+        return self._where.get(rec.seq, rec.step)
+
+    def peak(self) -> int | None:
+        return self._peak
+
+    @property
+    def n_top(self) -> int:
+        return self._n_top
+
+    def top(self) -> list[Step]:
+        raise ValueError("a TraceSummary keeps no records: classify with trace=True to get them")
+
+    def steps(self) -> list[str]:
+        raise ValueError("a TraceSummary keeps no records: classify with trace=True to get them")
+
+    def __str__(self) -> str:
+        f = self.failure
+        return (f"<trace summary: {self.n_records} records, {self._n_top} steps, peak {self._peak}"
+                + (f", failed at {f.step}>" if f is not None else ">"))

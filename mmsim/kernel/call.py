@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..checks import E_CHECKS, Check, CheckContext, MremapArgs
 from ..errors import MMError
-from ..trace import Step, Trace
+from ..trace import Step, Trace, TraceSummary
 from ..vma import VMA
 
 if TYPE_CHECKING:
@@ -47,12 +47,16 @@ class Call:
         The operation's name (``"mmap"``, ``"mremap"``, ...), as in :data:`mmsim.ops.OPS`.
     disabled:
         Names of checks that are not evaluated in this call (a classification's reference runs).
+    lean:
+        The trace-less fast path: keep a :class:`~mmsim.trace.TraceSummary` (failures, peak, number of
+        steps) instead of every record.
     """
 
     __slots__ = ("mm", "op", "tree", "profile", "max_map_count", "disabled", "trace", "log", "pending",
-                 "piece", "anon0", "next_anon", "mc0", "mremap_args", "task_size", "any_target")
+                 "piece", "anon0", "next_anon", "mc0", "mremap_args", "task_size", "any_target", "lean", "nrec",
+                 "last_top", "commit_recorded")
 
-    def __init__(self, mm: AddressSpace, op: str, disabled: frozenset[str] = frozenset()) -> None:
+    def __init__(self, mm: AddressSpace, op: str, disabled: frozenset[str] = frozenset(), lean: bool = False) -> None:
         self.mm = mm
         self.op = op
         self.tree: VMATree = mm.tree
@@ -64,7 +68,11 @@ class Call:
         #: Whether a faulted range may merge into an unfaulted neighbour (6.16+, semantics §2.3 rule 5).
         self.any_target: bool = self.profile.has("anon_merge_unfaulted_target")
         self.disabled = disabled
-        self.trace = Trace()
+        self.lean = lean
+        self.trace: Trace = TraceSummary() if lean else Trace()
+        self.nrec = 0  # records made (kept or not)
+        self.last_top: str | None = None  # the latest depth-0 step (lean mode)
+        self.commit_recorded = False
         #: Undo log: ``(start, VMA that was there or None)`` for every change, in order.
         self.log: list[tuple[int, VMA | None]] = []
         #: VMAs detached from the tree but still counted in map_count (6.x munmap bookkeeping).
@@ -130,11 +138,49 @@ class Call:
     # ---- trace ---------------------------------------------------------------------------------
     def record(self, step: str, kind: str, fn: str, delta: int = 0, start: int | None = None,
                end: int | None = None, depth: int = 0, **kw: Any) -> Step:
-        """Append a trace record (semantics §8) with the map_count after it; return it."""
-        s = Step(len(self.trace), step, kind, _fn_name(fn, self.profile.src), len(self.tree) + self.pending,
-                 delta, start, end, self.piece, depth=depth, **kw)
-        self.trace.append(s)
+        """Append a trace record (semantics §8) with the map_count after it; return it.
+
+        In lean mode only records with an errno or a failed check are kept (in the
+        :class:`~mmsim.trace.TraceSummary`); the others return a scratch record that the caller may still
+        update (its delta, map_count or end), which changes nothing.
+        """
+        mc = len(self.tree) + self.pending
+        seq = self.nrec
+        self.nrec = seq + 1
+        if not self.lean:
+            s = Step(seq, step, kind, _fn_name(fn, self.profile.src), mc, delta, start, end, self.piece,
+                     depth=depth, **kw)
+            self.trace.append(s)
+            return s
+        summary = self.trace
+        assert isinstance(summary, TraceSummary)
+        summary.n_records = seq + 1
+        if summary._peak is None or mc > summary._peak:
+            summary._peak = mc
+        if depth == 0:
+            summary._n_top += 1
+        if kw.get("errno") is not None or kw.get("passed") is False:
+            s = Step(seq, step, kind, _fn_name(fn, self.profile.src), mc, delta, start, end, self.piece,
+                     depth=depth, **kw)
+            summary.note(s, self.last_top)
+        else:
+            s = Step(seq, step, kind, "", mc, delta, start, end, self.piece, depth=depth)
+        if depth == 0:
+            self.last_top = step
         return s
+
+    def swallow_since(self, n0: int) -> None:
+        """Mark the failure of every record since record ``n0`` as swallowed (move_vma's source unmap)."""
+        if self.lean:
+            assert isinstance(self.trace, TraceSummary)
+            for f in self.trace._failures:
+                if f.seq >= n0 and f.errno is not None:
+                    f.swallowed = True
+            return
+        for s in self.trace[n0:]:
+            if s.errno is not None:
+                s.swallowed = True
+        self.trace[n0].swallowed = True
 
     def fail(self, err: int, name: str, fn: str, detail: str = "", start: int | None = None,
              end: int | None = None) -> MMError:
@@ -156,9 +202,9 @@ class Call:
             expr = check.expr.format(mc=mc, max=self.max_map_count)
         else:
             fails, expr = check.evaluate(CheckContext(mc, self.max_map_count, self.mm, self.mremap_args))
-        rec = self.record(check.name, "check", fn, start=start, end=end, depth=depth, expr=expr, passed=not fails)
+        self.record(check.name, "check", fn, start=start, end=end, depth=depth, expr=expr, passed=not fails,
+                    errno=err if fails else None)
         if fails:
-            rec.errno = err
             raise MMError(err, check.name, f"{fn}: {expr}")
 
     def run_hook(self, hook: str) -> None:
@@ -176,22 +222,24 @@ class Call:
         Records ``ideal_commit`` and then ``commit``; raises ENOMEM instead when an enforcing check fired
         (it was swallowed by the flow: R1/R2) or when an mremap raised map_count above the limit (R3).
         """
-        fired = next((s for s in self.trace if s.kind == "check" and s.passed is False and s.step in E_CHECKS), None)
+        fired = next((s for s in self.trace.failures() if s.kind == "check" and s.step in E_CHECKS), None)
         mc, mx, mc0 = len(self.tree), self.max_map_count, self.mc0
         r3 = self.op != "mremap" or mc <= mx or mc <= mc0
         expr = f"E-checks passed={fired is None}; final {mc} <= {mx} or {mc} <= {mc0}: {r3}"
-        rec = self.record("ideal_commit", "txn", "ideal", expr=expr, passed=fired is None and r3)
+        self.commit_recorded = True
         if fired is not None:
+            self.record("ideal_commit", "txn", "ideal", expr=expr, passed=False)
             fired.swallowed = False  # a swallowed enforcing check is the call's failure point
             raise MMError(E.ENOMEM, fired.step, f"{fired.fn}: {fired.expr}")
         if not r3:
-            rec.errno = E.ENOMEM
+            self.record("ideal_commit", "txn", "ideal", expr=expr, passed=False, errno=E.ENOMEM)
             raise MMError(E.ENOMEM, "ideal_commit", expr)
+        self.record("ideal_commit", "txn", "ideal", expr=expr, passed=True)
         self.record("commit", "txn", "ideal")
 
     def abort(self, error: MMError) -> None:
         """Roll a failed transactional call back, recording ``ideal_commit`` (if not yet) and ``rollback``."""
-        if not self.trace or self.trace[-1].step != "ideal_commit":
+        if not self.commit_recorded:
             self.record("ideal_commit", "txn", "ideal", expr=f"scratch run failed: {error.check}", passed=False)
         self.rollback()
         self.record("rollback", "txn", "ideal")

@@ -122,14 +122,11 @@ def move_vma(call: Call, addr: int, old_len: int, new_len: int, new_addr: int,
         # The zero-length do_munmap() fails with EINVAL and is ignored: the duplicate path.
         call.record("unmap_source", "step", fn, 0, addr, addr, errno=E.EINVAL, swallowed=True)
         return new_addr
-    n0 = len(call.trace)
+    n0 = call.nrec
     try:
         unmap(call, addr, addr + old_len, "unmap_source", fn)
     except MMError:
-        for s in call.trace[n0:]:
-            if s.errno is not None:
-                s.swallowed = True
-        call.trace[n0].swallowed = True
+        call.swallow_since(n0)
         old = vma_at(call.tree, addr)
         if old is not None and old.accounted:
             call.put(old.with_(accounted=False))
