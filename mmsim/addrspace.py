@@ -410,7 +410,9 @@ class AddressSpace:
             self._nfill += n
 
     def fill_to(self, map_count: int) -> None:
-        """Pad (or unpad) filler VMAs until ``map_count`` equals the target. O(|change| log n).
+        """Pad (or unpad) filler VMAs until ``map_count`` equals the target.
+
+        O(k log n) for k filler VMAs added or removed.
 
         >>> mm = AddressSpace(); mm.fill_to(5); mm.fill_to(2); mm.map_count
         2
@@ -418,7 +420,9 @@ class AddressSpace:
         self.pad(map_count - self.map_count)
 
     def set_free_slots(self, slots: int) -> None:
-        """Pad so that ``max_map_count - map_count == slots`` (slots may be -1). O(|change| log n).
+        """Pad so that ``max_map_count - map_count == slots`` (slots may be -1).
+
+        O(k log n) for k filler VMAs added or removed.
 
         >>> mm = AddressSpace(max_map_count=8); mm.set_free_slots(-1); mm.map_count
         9

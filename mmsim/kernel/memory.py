@@ -1,7 +1,7 @@
 """Page faults, as far as VMAs see them (mm/memory.c, mm/rmap.c): the model's ``touch``, semantics §2.6.
 
 A write fault on a private writable VMA gives the whole VMA an anon_vma if it has none
-(``anon_vma_prepare()``), reusing a compatible neighbour's (``find_mergeable_anon_vma()``@6.18: next,
+(``anon_vma_prepare()``), reusing a compatible neighbour's (``find_mergeable_anon_vma()@6.18``: next,
 then prev). Read faults and shared VMAs attach nothing. A fault on an unmapped page, or one the VMA's
 protection forbids, is SIGSEGV in a real program: the model fails with EFAULT at that page and keeps the
 attachments already made (§5). Never changes map_count.

@@ -109,7 +109,7 @@ def checked_split(call: Call, v: VMA, addr: int, depth: int = 0) -> tuple[VMA, V
 
 
 def unmap(call: Call, a: int, b: int, step: str, fn: str, defer: bool = False) -> int:
-    """The unmap engine (semantics §2.2): ``__do_munmap()``@5.0, ``do_vmi_align_munmap()``@6.18.
+    """The unmap engine (semantics §2.2): ``__do_munmap()@5.0``, ``do_vmi_align_munmap()@6.18``.
 
     Records a depth-0 ``step`` whose children are the punch check, the splits and the detach. Fails
     with ENOMEM (``munmap_punch_limit``) only for a hole punch at ``map_count >= max``, before anything

@@ -26,14 +26,14 @@ mprotect, touch, a MAP_FIXED or MAP_FIXED_NOREPLACE mmap, mremap's old range and
 must lie inside the arena, so an experiment can never damage the child's own mappings.
 
 The package: :mod:`~mmsim.live.host` (what this machine is), :mod:`~mmsim.live.results` (what a run
-measured), :mod:`~mmsim.live.runner` (validation and the bounded child), :mod:`~mmsim.live.compare` (the
+measured), :mod:`~mmsim.live.runner` (validation and the bounded child), :mod:`~mmsim.live.comparison` (the
 model next to the kernel) and :mod:`~mmsim.live.child` (the stdlib-only child itself).
 """
 
 from __future__ import annotations
 
 from ..profiles import profile_for_release
-from .compare import CompareRow, Comparison, compare, compare_run
+from .comparison import CompareRow, Comparison, compare, compare_run
 from .host import KernelInfo, kernel_info
 from .results import LiveRun, LiveVMA, OpResult, errno_name, format_op
 from .runner import LiveError, build_run, normalize_ops, run
