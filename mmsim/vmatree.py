@@ -1,27 +1,31 @@
 """The sorted map ``vm_start -> VMA`` behind an address space (the kernel's maple tree).
 
-Like the maple tree, the map keeps, for every node, the largest free gap below any of its VMAs, so
-that :meth:`VMATree.gap_topdown` / :meth:`VMATree.gap_bottomup` (``vm_unmapped_area()``) find a
-fitting gap in O(log n) instead of walking the VMAs one by one.
+Like the maple tree, the map keeps for every node the largest free gap below its VMAs, so that
+:meth:`VMATree.gap_topdown` / :meth:`VMATree.gap_bottomup` (``vm_unmapped_area()``) find a fitting
+gap in O(log n) instead of walking the VMAs one by one.
 
 Layout (a B+-tree of fixed height three, in plain lists so the hot paths are C-level ``bisect``,
 ``list.insert`` and slicing):
 
 * a ``dict`` ``start -> VMA``: O(1) ``tree[start]`` / ``get`` / ``in``;
-* *chunks*: runs of ``_LOAD`` .. ``2 * _LOAD`` consecutive VMAs, each held as two parallel lists,
-  the starts (sorted) and the ends (cached ``vma.end``, so gap scans never touch the records);
-* *groups* (:class:`_Group`): runs of chunks, with each chunk's largest start (for bisection) and
-  each chunk's *gap bound*;
-* the group list, with each group's largest start, and a max segment tree (:class:`_MaxTree`)
-  over the groups' gap bounds.
+* *chunks*: runs of about ``_LOAD`` (at most ``2 * _LOAD``) consecutive VMAs, each held as two
+  parallel lists: the starts (sorted) and the *gap below* each VMA (``vma.start - prev.end``,
+  ``prev.end`` being 0 for the lowest VMA), so gap scans never touch the records;
+* *groups* (:class:`_Group`): runs of about ``_GLOAD`` chunks, with each chunk's largest start (for
+  bisection) and each chunk's *gap bound*;
+* the group list, with each group's largest start, and a max segment tree (:class:`_MaxTree`) over
+  the groups' gap bounds; and the end of the highest VMA (the gap above it is unbounded).
 
-The gap *below* a VMA is ``vma.start - prev.end`` (``prev.end`` is 0 for the lowest VMA); it belongs
-to the VMA's chunk. The gap above the highest VMA is unbounded and handled apart. A chunk's gap bound
-is an *upper bound* of the gaps below its VMAs: splitting a gap (an insert, a grown VMA) may leave it
-too high, and the searches tighten it when it misleads them, so every change to the tree stays a
-few C-level list operations (amortised: a search pays at most one chunk scan per stale bound, and
-each bound goes stale through one earlier change). Merging gaps (a removal, a trimmed VMA) raises the
-bound at once.
+Invariants (all verified by :meth:`VMATree.check`): the cached gaps are exact; a chunk's gap bound
+is an *upper bound* of its gaps; a group's entry in the segment tree is exactly the largest of its
+chunks' bounds. Splitting a gap (an insert, a grown VMA) may leave a chunk's bound too high: the
+searches tighten a bound when it misleads them, so that every change to the tree stays a few
+C-level list operations (amortised: a search pays one chunk scan per stale bound, and each bound goes
+stale through one earlier change). Merging gaps (a removal, a trimmed VMA) raises the bounds at once.
+
+A top-down search finds the highest VMA below ``high``, tries the gap above it, scans down that
+VMA's chunk, then the bounds of the earlier chunks of its group, then asks the segment tree for the
+nearest lower group whose bound fits, and scans that group the same way.
 
 :meth:`VMATree.copy` copies the dict and shares the groups copy-on-write: a tree clones a group
 (``_Group.owner`` is not its token) before it first changes it.
@@ -32,7 +36,7 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator, Mapping
 from itertools import chain
-from operator import itemgetter, le, lt, sub
+from operator import itemgetter, lt, sub
 
 from .vma import VMA
 
@@ -42,34 +46,31 @@ _start_of = itemgetter(0)  # VMA is a NamedTuple: field 0 is start, field 1 is e
 _end_of = itemgetter(1)
 
 
-def _max_gap(st: list[int], en: list[int], pe: int) -> int:
-    """The largest gap below the VMAs of one chunk (``pe``: the end of the VMA before the chunk)."""
-    m = st[0] - pe
-    if len(st) > 1:
-        m = max(m, max(map(sub, st[1:], en)))
-    return m
+def _gaps(starts: list[int], ends: list[int]) -> list[int]:
+    """The gap below each VMA, from sorted starts and their ends (the lowest VMA's gap reaches down to 0)."""
+    return list(map(sub, starts, [0] + ends))
 
 
 class _Group:
     """A run of consecutive chunks (see the module docstring).
 
     Invariants: every chunk is non-empty; ``maxes[c] == starts[c][-1]``; ``len(starts[c]) ==
-    len(ends[c])``; ``bounds[c] >=`` every gap below a VMA of chunk ``c``. Only the tree whose token is
-    ``owner`` may change the group in place.
+    len(gaps[c])``; ``bounds[c] >= max(gaps[c])``. Only the tree whose token is ``owner`` may change
+    the group in place.
     """
 
-    __slots__ = ("owner", "maxes", "starts", "ends", "bounds")
+    __slots__ = ("owner", "maxes", "starts", "gaps", "bounds")
 
-    def __init__(self, owner: object, starts: list[list[int]], ends: list[list[int]], bounds: list[int]) -> None:
+    def __init__(self, owner: object, starts: list[list[int]], gaps: list[list[int]], bounds: list[int]) -> None:
         self.owner = owner
         self.starts = starts
-        self.ends = ends
+        self.gaps = gaps
         self.bounds = bounds
         self.maxes = [st[-1] for st in starts]
 
     def clone(self, owner: object) -> _Group:
         """A private copy for the tree whose token is ``owner``."""
-        return _Group(owner, [st[:] for st in self.starts], [en[:] for en in self.ends], self.bounds[:])
+        return _Group(owner, [st[:] for st in self.starts], [gp[:] for gp in self.gaps], self.bounds[:])
 
 
 class _MaxTree:
@@ -186,7 +187,7 @@ class VMATree:
     (2, '0x5000', True)
     """
 
-    __slots__ = ("_d", "_gmax", "_groups", "_seg", "_own")
+    __slots__ = ("_d", "_gmax", "_groups", "_seg", "_top", "_own")
 
     #: Chunk size: :meth:`from_sorted` builds chunks of ``_LOAD`` VMAs; a chunk splits above ``2 * _LOAD``
     #: and merges with a neighbour below ``_LOAD // 2``.
@@ -199,6 +200,7 @@ class VMATree:
         self._gmax: list[int] = []  # the largest start of each group
         self._groups: list[_Group] = []
         self._seg = _MaxTree([])  # value g: max(self._groups[g].bounds)
+        self._top = 0  # the end of the highest VMA (0 if none)
         self._own = object()  # this tree's token: it may change in place the groups it owns
 
     # ---- construction -------------------------------------------------------------------
@@ -206,7 +208,7 @@ class VMATree:
     def from_sorted(cls, vmas: Iterable[VMA]) -> VMATree:
         """A tree holding ``vmas``, which must be sorted by start and non-overlapping. O(n), no per-VMA insertion.
 
-        Raises ``ValueError`` if a VMA is empty or overlaps (or precedes) the one before it.
+        Raises ``ValueError`` if a VMA is empty, starts below 0, or overlaps (or precedes) the one before it.
 
         >>> t = VMATree.from_sorted([VMA(0x1000, 0x2000, 0), VMA(0x3000, 0x4000, 0)])
         >>> [hex(v.start) for v in t.values()]
@@ -219,24 +221,24 @@ class VMATree:
         vmas = list(vmas)
         starts = list(map(_start_of, vmas))
         ends = list(map(_end_of, vmas))
-        if not (all(map(lt, starts, ends)) and all(map(le, ends, starts[1:]))):
+        gaps = _gaps(starts, ends)
+        if not (all(map(lt, starts, ends)) and (not gaps or min(gaps) >= 0)):
             raise ValueError("VMAs must be sorted, non-empty and non-overlapping")
         tree = cls()
-        tree._build(starts, ends, dict(zip(starts, vmas, strict=True)))
+        tree._build(starts, ends, gaps, dict(zip(starts, vmas, strict=True)))
         return tree
 
-    def _build(self, starts: list[int], ends: list[int], d: dict[int, VMA]) -> None:
-        """Replace the contents by sorted ``starts`` / ``ends`` and their dict, with exact gap bounds. O(n)."""
+    def _build(self, starts: list[int], ends: list[int], gaps: list[int], d: dict[int, VMA]) -> None:
+        """Replace the contents by sorted ``starts``, their ``ends`` and ``gaps`` and their dict. O(n)."""
         load, gload = self._LOAD, self._GLOAD
-        gaps = list(map(sub, starts, chain((0,), ends)))
         cst = [starts[i:i + load] for i in range(0, len(starts), load)]
-        cen = [ends[i:i + load] for i in range(0, len(ends), load)]
-        cb = [max(gaps[i:i + load]) for i in range(0, len(gaps), load)]
+        cgp = [gaps[i:i + load] for i in range(0, len(gaps), load)]
         own = self._own
         self._d = d
-        self._groups = [_Group(own, cst[i:i + gload], cen[i:i + gload], cb[i:i + gload])
+        self._groups = [_Group(own, cst[i:i + gload], cgp[i:i + gload], list(map(max, cgp[i:i + gload])))
                         for i in range(0, len(cst), gload)]
         self._gmax = [grp.maxes[-1] for grp in self._groups]
+        self._top = ends[-1] if ends else 0
         self._reindex()
 
     def _reindex(self) -> None:
@@ -247,7 +249,7 @@ class VMATree:
         """An independent tree sharing the (immutable) VMA records. O(n) for the dict, O(n / 512) for the rest.
 
         The groups are shared copy-on-write: whichever tree changes a group first clones it (its ~512 starts
-        and ends), so a copy that is then changed in k places costs O(n) for the dict plus O(512 k).
+        and gaps), so a copy that is then changed in k places costs O(n) for the dict plus O(512 k).
 
         >>> t = VMATree.from_sorted([VMA(0x1000, 0x2000, 0)])
         >>> u = t.copy()
@@ -260,6 +262,7 @@ class VMATree:
         new._gmax = self._gmax[:]
         new._groups = self._groups[:]
         new._seg = self._seg.copy()
+        new._top = self._top
         new._own = object()
         self._own = object()  # neither tree owns the shared groups any more
         return new
@@ -315,8 +318,8 @@ class VMATree:
         d[start] = vma
         if old is None:
             self._insert(start, vma.end)
-        elif old.end != vma.end:
-            self._move_end(start, old.end, vma.end)
+        elif old[1] != vma[1]:  # .end, by index: this is the hot path of every replacement
+            self._move_end(start, vma.end)
 
     def pop(self, start: int, *default: VMA | None) -> VMA | None:
         """Remove and return the VMA at ``start`` (or return ``default``, else ``KeyError``). O(log n).
@@ -358,7 +361,8 @@ class VMATree:
             return
         d.update(fresh)
         starts = sorted(chain(chain.from_iterable(st for grp in self._groups for st in grp.starts), fresh))
-        self._build(starts, list(map(_end_of, map(d.__getitem__, starts))), d)
+        ends = list(map(_end_of, map(d.__getitem__, starts)))
+        self._build(starts, ends, _gaps(starts, ends), d)
 
     # ---- ordered queries ----------------------------------------------------------------
     def floor(self, addr: int) -> VMA | None:
@@ -501,7 +505,7 @@ class VMATree:
                 else:  # no VMA below high
                     return high - length
                 k = len(grp.starts[c]) - 1
-        end = grp.ends[c][k]
+        end = self._d[grp.starts[c][k]].end
         if high - (end if end > low else low) >= length:  # the gap above that VMA, cut at high
             return high - length
         s = self._last_gap_start(g, grp, c, k, length)
@@ -527,37 +531,34 @@ class VMATree:
             low = 0
         if high - low < length:
             return None
-        gmax, groups = self._gmax, self._groups
+        gmax = self._gmax
         if not gmax:
             return low
         # The lowest VMA starting above ``low``: position (g, c, k).
         g = bisect_right(gmax, low)
-        if g == len(gmax):  # every VMA starts at or below low: only the gap above the last one is left
-            end = groups[-1].ends[-1][-1]
-            a = end if end > low else low
+        if g == len(gmax):  # every VMA starts at or below low: only the gap above the highest one is left
+            a = self._top if self._top > low else low
             return a if a + length <= high else None
-        grp = groups[g]
+        grp = self._groups[g]
         c = bisect_right(grp.maxes, low)
         st = grp.starts[c]
         k = bisect_right(st, low)
-        pe = grp.ends[c][k - 1] if k else self._end_before(g, c)
+        pe = st[k] - grp.gaps[c][k]  # the end of the VMA before it (0 if none)
         a = pe if pe > low else low
         if a + length <= (st[k] if st[k] < high else high):  # the gap below that VMA, cut at low
             return a
         a = self._first_gap_end(g, grp, c, k + 1, length)
         if a is None:  # the gap above the highest VMA
-            a = groups[-1].ends[-1][-1]
+            a = self._top
         return a if a + length <= high else None
 
     def _last_gap_start(self, g: int, grp: _Group, c: int, k: int, length: int) -> int | None:
         """The start of the highest VMA at or before position (g, c, k) with a gap >= length below it."""
         if grp.bounds[c] >= length:
-            st, en = grp.starts[c], grp.ends[c]
-            for i in range(k, 0, -1):
-                if st[i] - en[i - 1] >= length:
-                    return st[i]
-            if st[0] - self._end_before(g, c) >= length:
-                return st[0]
+            gp = grp.gaps[c]
+            for i in range(k, -1, -1):
+                if gp[i] >= length:
+                    return grp.starts[c][i]
         seg = self._seg
         s = None
         if c and seg.t[seg.size + g] >= length and max(grp.bounds[:c]) >= length:
@@ -575,27 +576,24 @@ class VMATree:
         bounds = grp.bounds
         for c in range(stop - 1, -1, -1):
             if bounds[c] >= length:
-                st, en = grp.starts[c], grp.ends[c]
-                for i in range(len(st) - 1, 0, -1):
-                    if st[i] - en[i - 1] >= length:
-                        return st[i]
-                pe = self._end_before(g, c)
-                if st[0] - pe >= length:
-                    return st[0]
-                grp = self._mut(g)  # copy-on-write; the clone holds equal lists
+                gp = grp.gaps[c]
+                for i in range(len(gp) - 1, -1, -1):
+                    if gp[i] >= length:
+                        return grp.starts[c][i]
+                grp = self._mut(g)  # a stale bound: tighten it (the clone, if any, holds equal lists)
                 bounds = grp.bounds
-                bounds[c] = _max_gap(st, en, pe)
+                bounds[c] = max(gp)
                 self._seg.set(g, max(bounds))
         return None
 
     def _first_gap_end(self, g: int, grp: _Group, c: int, k: int, length: int) -> int | None:
-        """The end of the VMA before the lowest VMA at or after (g, c, k), k >= 1, with a gap >= length below it."""
+        """The end of the VMA before the lowest VMA at or after (g, c, k) with a gap >= length below it."""
         st = grp.starts[c]
         if k < len(st) and grp.bounds[c] >= length:
-            en = grp.ends[c]
+            gp = grp.gaps[c]
             for i in range(k, len(st)):
-                if st[i] - en[i - 1] >= length:
-                    return en[i - 1]
+                if gp[i] >= length:
+                    return st[i] - gp[i]
         c += 1
         seg = self._seg
         e = None
@@ -613,16 +611,13 @@ class VMATree:
         bounds = grp.bounds
         for c in range(first, len(bounds)):
             if bounds[c] >= length:
-                st, en = grp.starts[c], grp.ends[c]
-                pe = self._end_before(g, c)
-                if st[0] - pe >= length:
-                    return pe
-                for i in range(1, len(st)):
-                    if st[i] - en[i - 1] >= length:
-                        return en[i - 1]
-                grp = self._mut(g)  # copy-on-write; the clone holds equal lists
+                gp = grp.gaps[c]
+                for i in range(len(gp)):
+                    if gp[i] >= length:
+                        return grp.starts[c][i] - gp[i]
+                grp = self._mut(g)  # a stale bound: tighten it
                 bounds = grp.bounds
-                bounds[c] = _max_gap(st, en, pe)
+                bounds[c] = max(gp)
                 self._seg.set(g, max(bounds))
         return None
 
@@ -634,51 +629,64 @@ class VMATree:
             grp = self._groups[g] = grp.clone(self._own)
         return grp
 
-    def _raise(self, g: int, grp: _Group, c: int, gap: int) -> None:
-        """A gap below a VMA of chunk (g, c) grew to ``gap``: keep the bounds above it."""
+    def _set_gap(self, g: int, grp: _Group, c: int, i: int, gap: int) -> None:
+        """The gap below VMA i of chunk (g, c) of owned group ``grp`` is now ``gap``; raise the bounds if it grew."""
+        grp.gaps[c][i] = gap
         if gap > grp.bounds[c]:
-            if grp.owner is not self._own:
-                grp = self._mut(g)
             grp.bounds[c] = gap
             self._seg.raise_to(g, gap)
 
-    def _end_before(self, g: int, c: int) -> int:
-        """The end of the VMA before chunk (g, c), or 0."""
-        if c:
-            return self._groups[g].ends[c - 1][-1]
-        if g:
-            return self._groups[g - 1].ends[-1][-1]
-        return 0
+    def _set_gap_after(self, g: int, grp: _Group, c: int, k: int, end: int) -> None:
+        """The VMA before position k + 1 of chunk (g, c) (of owned group ``grp``) now ends at ``end``.
+
+        Sets the gap below the next VMA, wherever it is (this chunk, the next one, the next group),
+        or the top end if there is none. ``k`` may be -1 or the chunk's last position.
+        """
+        st = grp.starts[c]
+        if k + 1 < len(st):
+            self._set_gap(g, grp, c, k + 1, st[k + 1] - end)
+        elif c + 1 < len(grp.starts):
+            self._set_gap(g, grp, c + 1, 0, grp.starts[c + 1][0] - end)
+        elif g + 1 < len(self._gmax):
+            nxt = self._mut(g + 1)
+            self._set_gap(g + 1, nxt, 0, 0, nxt.starts[0][0] - end)
+        else:  # the highest VMA: the gap above it is unbounded
+            self._top = end
 
     def _insert(self, s: int, e: int) -> None:
         """Add a new start ``s`` with end ``e`` to the chunks (the dict already holds it)."""
         gmax = self._gmax
         if not gmax:
-            self._groups.append(_Group(self._own, [[s]], [[e]], [s]))
+            self._groups.append(_Group(self._own, [[s]], [[s]], [s]))
             gmax.append(s)
+            self._top = e
             self._reindex()
             return
         g = bisect_left(gmax, s)
-        if g == len(gmax):  # above every VMA: append, carving a new gap out of the unbounded top gap
+        if g == len(gmax):  # above every VMA: a new gap carved out of the unbounded one above the highest
             g -= 1
             grp = self._groups[g]
             if grp.owner is not self._own:
                 grp = self._mut(g)
             c = len(grp.starts) - 1
-            st, en = grp.starts[c], grp.ends[c]
-            self._raise(g, grp, c, s - en[-1])
+            st = grp.starts[c]
             st.append(s)
-            en.append(e)
+            grp.gaps[c].append(0)
+            self._set_gap(g, grp, c, len(st) - 1, s - self._top)
             grp.maxes[c] = gmax[g] = s
-        else:  # into the chunk holding the next VMA: both new gaps are parts of its old gap
+            self._top = e
+        else:  # into the chunk holding the next VMA: its gap splits in two, both in this chunk
             grp = self._groups[g]
             if grp.owner is not self._own:
                 grp = self._mut(g)
             c = bisect_left(grp.maxes, s)
-            st = grp.starts[c]
+            st, gp = grp.starts[c], grp.gaps[c]
             k = bisect_left(st, s)
+            nxt = st[k]
+            pe = nxt - gp[k]  # the end of the VMA before s
+            gp[k] = nxt - e
             st.insert(k, s)
-            grp.ends[c].insert(k, e)
+            gp.insert(k, s - pe)
         if len(st) > 2 * self._LOAD:
             self._split_chunk(g, grp, c)
 
@@ -690,53 +698,51 @@ class VMATree:
         if grp.owner is not self._own:
             grp = self._mut(g)
         c = bisect_left(grp.maxes, s)
-        st, en = grp.starts[c], grp.ends[c]
+        st, gp = grp.starts[c], grp.gaps[c]
         k = bisect_left(st, s)
+        pe = s - gp[k]  # the end of the VMA before s: the gap above it now reaches the next VMA
         del st[k]
-        del en[k]
-        if k < len(st):  # the next VMA is st[k]: its gap swallowed the removed VMA and the gap below it
-            self._raise(g, grp, c, st[k] - (en[k - 1] if k else self._end_before(g, c)))
+        del gp[k]
+        if k < len(st):  # the next VMA is in this chunk (_set_gap, inlined)
+            gap = gp[k] = st[k] - pe
+            if gap > grp.bounds[c]:
+                grp.bounds[c] = gap
+                self._seg.raise_to(g, gap)
         else:
             if st:
                 grp.maxes[c] = st[-1]
                 if c == len(grp.maxes) - 1:
                     gmax[g] = st[-1]
-            pe = en[-1] if st else self._end_before(g, c)
-            if c + 1 < len(grp.starts):
-                self._raise(g, grp, c + 1, grp.starts[c + 1][0] - pe)
-            elif g + 1 < len(gmax):
-                nxt = self._groups[g + 1]
-                self._raise(g + 1, nxt, 0, nxt.starts[0][0] - pe)
-            # else: it was the highest VMA; its gap joined the unbounded top gap
+            self._set_gap_after(g, grp, c, k - 1, pe)
         if len(st) < self._LOAD // 2:
             self._merge_chunk(g, grp, c)
 
-    def _move_end(self, s: int, old: int, new: int) -> None:
-        """The VMA at ``s`` now ends at ``new`` (was ``old``)."""
+    def _move_end(self, s: int, end: int) -> None:
+        """The VMA at ``s`` now ends at ``end``."""
         g = bisect_left(self._gmax, s)
-        grp = self._mut(g)
+        grp = self._groups[g]
+        if grp.owner is not self._own:
+            grp = self._mut(g)
         c = bisect_left(grp.maxes, s)
         st = grp.starts[c]
-        k = bisect_left(st, s)
-        grp.ends[c][k] = new
-        if new < old:  # the gap above grew
-            if k + 1 < len(st):
-                self._raise(g, grp, c, st[k + 1] - new)
-            elif c + 1 < len(grp.starts):
-                self._raise(g, grp, c + 1, grp.starts[c + 1][0] - new)
-            elif g + 1 < len(self._gmax):
-                nxt = self._groups[g + 1]
-                self._raise(g + 1, nxt, 0, nxt.starts[0][0] - new)
+        k = bisect_left(st, s) + 1
+        if k < len(st):  # the next VMA is in this chunk (_set_gap, inlined)
+            gap = grp.gaps[c][k] = st[k] - end
+            if gap > grp.bounds[c]:
+                grp.bounds[c] = gap
+                self._seg.raise_to(g, gap)
+        else:
+            self._set_gap_after(g, grp, c, k - 1, end)
 
     def _split_chunk(self, g: int, grp: _Group, c: int) -> None:
         """Split the oversized chunk (g, c) of owned group ``grp`` in two, with exact bounds."""
-        st, en = grp.starts[c], grp.ends[c]
+        st, gp = grp.starts[c], grp.gaps[c]
         h = len(st) // 2
-        a_st, b_st, a_en, b_en = st[:h], st[h:], en[:h], en[h:]
+        a_st, b_st, a_gp, b_gp = st[:h], st[h:], gp[:h], gp[h:]
         grp.starts[c:c + 1] = [a_st, b_st]
-        grp.ends[c:c + 1] = [a_en, b_en]
+        grp.gaps[c:c + 1] = [a_gp, b_gp]
         grp.maxes[c:c + 1] = [a_st[-1], b_st[-1]]
-        grp.bounds[c:c + 1] = [_max_gap(a_st, a_en, self._end_before(g, c)), _max_gap(b_st, b_en, a_en[-1])]
+        grp.bounds[c:c + 1] = [max(a_gp), max(b_gp)]
         if len(grp.starts) > 2 * self._GLOAD:
             self._split_group(g, grp)
         else:
@@ -745,8 +751,8 @@ class VMATree:
     def _split_group(self, g: int, grp: _Group) -> None:
         h = len(grp.starts) // 2
         own = self._own
-        a = _Group(own, grp.starts[:h], grp.ends[:h], grp.bounds[:h])
-        b = _Group(own, grp.starts[h:], grp.ends[h:], grp.bounds[h:])
+        a = _Group(own, grp.starts[:h], grp.gaps[:h], grp.bounds[:h])
+        b = _Group(own, grp.starts[h:], grp.gaps[h:], grp.bounds[h:])
         self._groups[g:g + 1] = [a, b]
         self._gmax[g:g + 1] = [a.maxes[-1], b.maxes[-1]]
         self._reindex()
@@ -757,9 +763,9 @@ class VMATree:
         if n > 1:
             a = c - 1 if c else 0  # merge chunks a and a + 1
             st = grp.starts[a] + grp.starts[a + 1]
-            en = grp.ends[a] + grp.ends[a + 1]
+            gp = grp.gaps[a] + grp.gaps[a + 1]
             grp.starts[a:a + 2] = [st]
-            grp.ends[a:a + 2] = [en]
+            grp.gaps[a:a + 2] = [gp]
             grp.maxes[a:a + 2] = [st[-1]]
             grp.bounds[a:a + 2] = [max(grp.bounds[a], grp.bounds[a + 1])]
             self._gmax[g] = grp.maxes[-1]
@@ -778,7 +784,7 @@ class VMATree:
         """Group ``g`` is undersized: merge it with a neighbour (and split the result if oversized)."""
         a = g - 1 if g else 0
         x, y = self._mut(a), self._mut(a + 1)
-        merged = _Group(self._own, x.starts + y.starts, x.ends + y.ends, x.bounds + y.bounds)
+        merged = _Group(self._own, x.starts + y.starts, x.gaps + y.gaps, x.bounds + y.bounds)
         self._groups[a:a + 2] = [merged]
         self._gmax[a:a + 2] = [merged.maxes[-1]]
         if len(merged.starts) > 2 * self._GLOAD:
@@ -790,13 +796,13 @@ class VMATree:
     def check(self) -> None:
         """Verify every invariant; raise ``AssertionError`` naming the first broken one. O(n).
 
-        >>> t = VMATree.from_sorted([VMA(0x1000, 0x2000, 0)])
+        >>> t = VMATree.from_sorted([VMA(0x1000, 0x2000, 0), VMA(0x4000, 0x5000, 0)])
         >>> t.check()
         >>> t._d[0x1000] = VMA(0x1000, 0x3000, 0)  # behind the tree's back
         >>> t.check()
         Traceback (most recent call last):
         ...
-        AssertionError: cached ends: the chunk's end 0x2000 for the VMA at 0x1000 is not its end 0x3000
+        AssertionError: cached gaps: the gap below the VMA at 0x4000 is 0x1000, not 0x2000
         """
 
         def fail(name: str, detail: str) -> None:
@@ -806,22 +812,24 @@ class VMATree:
         if len(groups) != len(gmax):
             fail("group index", f"{len(groups)} groups but {len(gmax)} group maxes")
         keys: list[int] = []
-        ends: list[int] = []
+        gaps: list[int] = []
         for g, grp in enumerate(groups):
             n = len(grp.starts)
-            if not n or not (len(grp.ends) == len(grp.maxes) == len(grp.bounds) == n):
-                fail("group shape", f"group {g} has {n} chunks, {len(grp.ends)} end lists, {len(grp.maxes)} maxes, "
+            if not n or not (len(grp.gaps) == len(grp.maxes) == len(grp.bounds) == n):
+                fail("group shape", f"group {g} has {n} chunks, {len(grp.gaps)} gap lists, {len(grp.maxes)} maxes, "
                      f"{len(grp.bounds)} bounds")
             if n > 2 * self._GLOAD:
                 fail("group shape", f"group {g} has {n} > {2 * self._GLOAD} chunks")
             for c in range(n):
-                st, en = grp.starts[c], grp.ends[c]
-                if not st or len(st) != len(en) or len(st) > 2 * self._LOAD:
-                    fail("chunk shape", f"chunk ({g}, {c}) has {len(st)} starts and {len(en)} ends")
+                st, gp = grp.starts[c], grp.gaps[c]
+                if not st or len(st) != len(gp) or len(st) > 2 * self._LOAD:
+                    fail("chunk shape", f"chunk ({g}, {c}) has {len(st)} starts and {len(gp)} gaps")
                 if grp.maxes[c] != st[-1]:
                     fail("chunk maxes", f"chunk ({g}, {c}) max {grp.maxes[c]:#x} != its last start {st[-1]:#x}")
+                if grp.bounds[c] < max(gp):
+                    fail("chunk gap bounds", f"chunk ({g}, {c}) bound {grp.bounds[c]:#x} < its gap {max(gp):#x}")
                 keys += st
-                ends += en
+                gaps += gp
             if gmax[g] != grp.maxes[-1]:
                 fail("group maxes", f"group {g} max {gmax[g]:#x} != its last start {grp.maxes[-1]:#x}")
         for i in range(1, len(keys)):
@@ -829,25 +837,24 @@ class VMATree:
                 fail("keys sorted and unique", f"{keys[i - 1]:#x} then {keys[i]:#x}")
         if len(keys) != len(d) or any(k not in d for k in keys):
             fail("dict and order in step", f"{len(keys)} ordered starts, {len(d)} dict entries")
-        for k, e in zip(keys, ends, strict=True):
+        prev_end = 0
+        for k, gap in zip(keys, gaps, strict=True):
             v = d[k]
             if v.start != k:
                 fail("key is the VMA's start", f"key {k:#x} holds a VMA starting at {v.start:#x}")
-            if v.end != e:
-                fail("cached ends", f"the chunk's end {e:#x} for the VMA at {k:#x} is not its end {v.end:#x}")
             if not v.start < v.end:
                 fail("VMAs non-empty", f"VMA {v.start:#x}-{v.end:#x}")
-        for i in range(1, len(keys)):
-            if ends[i - 1] > keys[i]:
-                fail("VMAs non-overlapping", f"{keys[i - 1]:#x}-{ends[i - 1]:#x} overlaps the VMA at {keys[i]:#x}")
+            if prev_end > k:
+                fail("VMAs non-overlapping", f"the VMA at {k:#x} starts below the end {prev_end:#x} of the one before")
+            if gap != k - prev_end:
+                fail("cached gaps", f"the gap below the VMA at {k:#x} is {k - prev_end:#x}, not {gap:#x}")
+            prev_end = v.end
+        if self._top != prev_end:
+            fail("cached top end", f"the highest VMA ends at {prev_end:#x}, not {self._top:#x}")
         seg = self._seg
-        if seg.size < len(groups) or len(seg.t) != 2 * seg.size:
+        if seg.size < len(groups) or len(seg.t) != 2 * seg.size or seg.height != seg.size.bit_length() - 1:
             fail("gap index shape", f"segment tree of {seg.size} leaves for {len(groups)} groups")
         for g, grp in enumerate(groups):
-            for c in range(len(grp.starts)):
-                exact = _max_gap(grp.starts[c], grp.ends[c], self._end_before(g, c))
-                if grp.bounds[c] < exact:
-                    fail("chunk gap bounds", f"chunk ({g}, {c}) bound {grp.bounds[c]:#x} < its largest gap {exact:#x}")
             if seg.leaf(g) != max(grp.bounds):
                 fail("group gap bounds", f"group {g}: index {seg.leaf(g):#x} != max of its chunk bounds")
         t = seg.t

@@ -195,7 +195,8 @@ def test_low_and_high_inside_vmas_and_gaps() -> None:
 
 
 def test_vmas_below_low_and_above_high() -> None:
-    vmas = [vma(a, a + 1) for a in range(0, 1000, 2)] + [vma(1000, 1010)] + [vma(a, a + 1) for a in range(1020, 2000, 2)]
+    vmas = [vma(a, a + 1) for a in range(0, 1000, 2)] + [vma(1000, 1010)]
+    vmas += [vma(a, a + 1) for a in range(1020, 2000, 2)]
     t = Small.from_sorted(vmas)
     t.check()
     assert t.gap_topdown(5, 500, 1500) == 1015 and t.gap_bottomup(5, 500, 1500) == 1010
@@ -301,7 +302,7 @@ def test_stale_bound_tightened_then_found_further_down() -> None:
 
 
 def test_random_large_tree_against_reference() -> None:
-    """Default chunk sizes, ten thousand VMAs (a few groups): real splits and merges, gap search against the gap list."""
+    """Default chunk sizes, ten thousand VMAs (20 groups): real splits and merges, gap search against the gap list."""
     rnd = random.Random(7)
     vmas = [vma(a, a + 1) for a in range(0, 20000, 2)]
     t = VMATree.from_sorted(vmas)
@@ -427,11 +428,14 @@ def _broken(how: str) -> VMATree:
     elif how == "key is the VMA's start":
         k = grp.starts[0][0]
         t._d[k] = vma(k + 1, k + 2)
-        grp.ends[0][0] = k + 2
     elif how == "VMAs non-overlapping":
         k = grp.starts[0][0]
         t._d[k] = vma(k, k + 5)
-        grp.ends[0][0] = k + 5
+    elif how == "cached gaps":
+        k = grp.starts[0][0]
+        t._d[k] = vma(k, k + 2)
+    elif how == "cached top end":
+        t._top += 1
     elif how == "chunk gap bounds":
         grp.bounds[0] = 0
     elif how == "group gap bounds":
@@ -442,7 +446,8 @@ def _broken(how: str) -> VMATree:
 
 
 @pytest.mark.parametrize("how", ["keys sorted and unique", "dict and order in step", "key is the VMA's start",
-                                 "VMAs non-overlapping", "chunk gap bounds", "group gap bounds", "chunk maxes"])
+                                 "VMAs non-overlapping", "cached gaps", "cached top end", "chunk gap bounds",
+                                 "group gap bounds", "chunk maxes"])
 def test_check_names_the_broken_invariant(how: str) -> None:
     with pytest.raises(AssertionError, match=how):
         _broken(how).check()
