@@ -47,37 +47,16 @@ _MMAP_LIMIT = CHECKS["mmap_limit"]
 
 def search_topdown(call: Call, length: int) -> int | None:
     """vm_unmapped_area() top-down (unmapped_area_topdown()): the highest free ``[a, a+len)`` below
-    mmap_base and at or above ``max(P, mmap_min_addr)``. O(k log n)."""
+    mmap_base and at or above ``max(P, mmap_min_addr)``. O(log n): the tree keeps gap bounds, as the maple
+    tree keeps the largest gap of each node."""
     mm = call.mm
-    floor = max(P, mm.mmap_min_addr)
-    top = mm.mmap_base
-    t = call.tree
-    below = t.below(top)
-    while True:
-        if below is not None and below.end > top:  # straddles the current top
-            top = below.start
-            below = t.below(top)
-            continue
-        lo = below.end if below is not None else 0
-        lo = max(lo, floor)
-        if top - lo >= length and top >= length:
-            return top - length
-        if below is None or below.start <= floor:
-            return None
-        top = below.start
-        below = t.below(top)
+    return call.tree.gap_topdown(length, max(P, mm.mmap_min_addr), mm.mmap_base)
 
 
 def search_bottomup(call: Call, length: int, low: int) -> int | None:
     """vm_unmapped_area() bottom-up (unmapped_area()): the lowest free ``[a, a+len)`` at or above ``low``
-    that ends at or below TASK_SIZE. O(k log n)."""
-    a = low
-    while a + length <= call.task_size:
-        v = find_vma(call.tree, a)
-        if v is None or v.start >= a + length:
-            return a
-        a = v.end
-    return None
+    that ends at or below TASK_SIZE. O(log n)."""
+    return call.tree.gap_bottomup(length, low, call.task_size)
 
 
 def get_unmapped_area(call: Call, addr: int, length: int, fixed: bool, fn: str) -> int:
