@@ -255,7 +255,7 @@ def parse_s4(text: str, slacks) -> dict[int, str]:
             res.setdefault(s, rest_kind)
     missing = [s for s in slacks if s not in res]
     assert not missing, f"cell {text!r} leaves slack {missing} undefined"
-    return res
+    return {s: res[s] for s in slacks}
 
 
 def s4(row: str, kernel: str, slacks) -> dict[int, str]:
