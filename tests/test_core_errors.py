@@ -140,36 +140,35 @@ def test_mmap_eperm_with_a_larger_mmap_min_addr():
 # ---- mmap: which error wins (kernel order, §3.1 steps 1-6) -----------------------------------
 
 
-def test_mmap_offset_checked_before_fd():
-    """§3.1 step 1: x86 sys_mmap rejects an unaligned offset before the fd is looked up."""
-    mm, _ = scene()
-    expect_error(mm, lambda: mm.mmap(at(10), P, R, MAP_PRIVATE | MAP_FIXED, 99, 1), E.EINVAL,
-                 "validate.offset_unaligned")
+MMAP_ORDER = [
+    # id, scene() keywords, args (fd by name or int), errno, check: the first in kernel order wins
+    # §3.1 step 1: x86 sys_mmap rejects an unaligned offset before the fd is looked up
+    ("offset_before_fd", {}, (at(10), P, R, MAP_PRIVATE | MAP_FIXED, 99, 1), E.EINVAL, "validate.offset_unaligned"),
+    # §3.1 step 1 before step 2: a bad fd with len 0 is EBADF
+    ("fd_before_len", {}, (at(10), 0, R, MAP_PRIVATE | MAP_FIXED, 99), E.EBADF, "validate.bad_fd"),
+    # §3.1 step 2 before step 3: len 0 at s = -1 is EINVAL, not ENOMEM
+    ("len_zero_before_mmap_limit", {"max_map_count": 0}, (at(10), 0, R, FIX), E.EINVAL, "validate.len_zero"),
+    # §3.1 step 3 before step 4: at s = -1 an unaligned MAP_FIXED address is ENOMEM (mmap_limit)
+    ("mmap_limit_before_placement", {"max_map_count": 0}, (at(10) + 1, P, R, FIX), E.ENOMEM, "mmap_limit"),
+    # __get_unmapped_area() (mm/mmap.c): ``addr > TASK_SIZE - len`` -> ENOMEM comes before
+    # ``offset_in_page(addr)`` -> EINVAL
+    ("fixed_range_before_alignment", {}, (TASK_SIZE + 1, P, R, FIX), E.ENOMEM, "validate.addr_beyond_task_size"),
+    # §3.1 step 4 before step 5: NOREPLACE overlap is EEXIST even for a forbidden file mapping
+    ("eexist_before_eacces", {}, (at(0), P, RW, MAP_SHARED | MAP_FIXED_NOREPLACE, "ro"), E.EEXIST,
+     "validate.fixed_noreplace_overlap"),
+    # do_mmap() file switch: an unknown MAP_TYPE is the default case (EINVAL); the FMODE_READ test
+    # sits in the SHARED/PRIVATE cases
+    ("map_type_before_file_readability", {}, (at(10), P, R, MAP_FIXED, "wo"), E.EINVAL, "validate.map_type"),
+]
 
 
-def test_mmap_fd_checked_before_len():
-    """§3.1 step 1 before step 2: a bad fd with len 0 is EBADF."""
-    mm, _ = scene()
-    expect_error(mm, lambda: mm.mmap(at(10), 0, R, MAP_PRIVATE | MAP_FIXED, 99), E.EBADF, "validate.bad_fd")
-
-
-def test_mmap_len_zero_checked_before_mmap_limit():
-    """§3.1 step 2 before step 3: len 0 at s = -1 is EINVAL, not ENOMEM."""
-    mm, _ = scene(max_map_count=0)
-    expect_error(mm, lambda: mm.mmap(at(10), 0, R, FIX), E.EINVAL, "validate.len_zero")
-
-
-def test_mmap_limit_checked_before_placement():
-    """§3.1 step 3 before step 4: at s = -1 an unaligned MAP_FIXED address is ENOMEM (mmap_limit)."""
-    mm, _ = scene(max_map_count=0)
-    expect_error(mm, lambda: mm.mmap(at(10) + 1, P, R, FIX), E.ENOMEM, "mmap_limit")
-
-
-def test_mmap_fixed_range_checked_before_alignment():
-    """__get_unmapped_area() (mm/mmap.c): ``addr > TASK_SIZE - len`` -> ENOMEM comes before
-    ``offset_in_page(addr)`` -> EINVAL."""
-    mm, _ = scene()
-    expect_error(mm, lambda: mm.mmap(TASK_SIZE + 1, P, R, FIX), E.ENOMEM, "validate.addr_beyond_task_size")
+@pytest.mark.parametrize("kw, args, errno, check", [c[1:] for c in MMAP_ORDER], ids=[c[0] for c in MMAP_ORDER])
+def test_mmap_error_order(kw, args, errno, check):
+    """Which error wins (kernel order, semantics §3.1 steps 1-6): per-case reason in MMAP_ORDER."""
+    mm, fds = scene(**kw)
+    if len(args) > 4 and isinstance(args[4], str):
+        args = args[:4] + (fds[args[4]],) + args[5:]
+    expect_error(mm, lambda: mm.mmap(*args), errno, check)
 
 
 def test_mmap_eperm_before_eexist():
@@ -177,20 +176,6 @@ def test_mmap_eperm_before_eexist():
     mm = mmsim.AddressSpace.from_vmas([VMA(0, P, R, pgoff=0)], kernel="6.18")
     expect_error(mm, lambda: mm.mmap(0, P, R, PRIV | MAP_FIXED_NOREPLACE), E.EPERM,
                  "validate.below_mmap_min_addr")
-
-
-def test_mmap_eexist_before_eacces():
-    """§3.1 step 4 before step 5: NOREPLACE overlap is EEXIST even for a forbidden file mapping."""
-    mm, fds = scene()
-    expect_error(mm, lambda: mm.mmap(at(0), P, RW, MAP_SHARED | MAP_FIXED_NOREPLACE, fds["ro"]), E.EEXIST,
-                 "validate.fixed_noreplace_overlap")
-
-
-def test_mmap_map_type_checked_before_file_readability():
-    """do_mmap() file switch: an unknown MAP_TYPE is the default case (EINVAL); the FMODE_READ test
-    sits in the SHARED/PRIVATE cases."""
-    mm, fds = scene()
-    expect_error(mm, lambda: mm.mmap(at(10), P, R, MAP_FIXED, fds["wo"]), E.EINVAL, "validate.map_type")
 
 
 @pytest.mark.parametrize("kernel", KERNELS)

@@ -184,24 +184,35 @@ def test_mmap_next_to_special_vma_does_not_merge():
 # ---------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kernel", KERNELS)
-def test_file_mappings_same_fd_contiguous_pgoff_merge(kernel):
-    """Same struct file and pgoff 0+2 == 2 (§2.3 rules 3-4): the second mmap joins the first, mc 1."""
-    mm = new_mm(kernel)
-    fd = mm.open("f")
-    fmap(mm, fd, 0, 2, 0)
-    fmap(mm, fd, 2, 2, 2)
-    assert_layout(mm, [L(0, 4, "r--p", 0, None, False)], map_count=1)
+FILE_PAIRS = [
+    # id, two fmap()s of one fd as (page, npages, off_pages, prot, flags), expected arena, map_count
+    # same struct file and pgoff 0 + 2 == 2 (§2.3 rules 3-4): the second mmap joins the first
+    ("same_fd_contiguous_pgoff_merge", (0, 2, 0, R, MAP_PRIVATE), (2, 2, 2, R, MAP_PRIVATE),
+     [L(0, 4, "r--p", 0, None, False)], 1),
+    # pgoff 0 + 2 pages != 3 (§2.3 rule 4): two VMAs, pgoff = offset / P (§2.5)
+    ("same_fd_non_contiguous_pgoff_do_not_merge", (0, 2, 0, R, MAP_PRIVATE), (2, 2, 3, R, MAP_PRIVATE),
+     [L(0, 2, "r--p", 0, None, False), L(2, 4, "r--p", 3, None, False)], 2),
+    # MAP_SHARED RW of a writable file: no VM_ACCOUNT (§2.7); same fd, contiguous pgoff: merge
+    ("shared_file_mappings_merge_without_vm_account", (0, 1, 4, RW, MAP_SHARED), (1, 3, 5, RW, MAP_SHARED),
+     [L(0, 4, "rw-s", 4, None, False)], 1),
+    # VM_SHARED differs (§2.3 rule 2) even with the same file and contiguous pgoff: 2 VMAs
+    ("private_and_shared_mappings_of_one_fd_do_not_merge", (0, 1, 0, R, MAP_PRIVATE), (1, 1, 1, R, MAP_SHARED),
+     [L(0, 1, "r--p", 0, None, False), L(1, 2, "r--s", 1, None, False)], 2),
+]
 
 
+@pytest.mark.parametrize("first, second, expected, mc", [c[1:] for c in FILE_PAIRS], ids=[c[0] for c in FILE_PAIRS])
 @pytest.mark.parametrize("kernel", KERNELS)
-def test_file_mappings_same_fd_non_contiguous_pgoff_do_not_merge(kernel):
-    """pgoff 0 + 2 pages != 3 (§2.3 rule 4): two VMAs, pgoff = offset / P (§2.5)."""
+def test_file_mapping_pairs(kernel, first, second, expected, mc):
+    """Two MAP_FIXED file mappings of one open file side by side (§1.1, §2.3 rules 2-4, §2.5, §2.7):
+    per-case reason in FILE_PAIRS."""
     mm = new_mm(kernel)
     fd = mm.open("f")
-    fmap(mm, fd, 0, 2, 0)
-    fmap(mm, fd, 2, 2, 3)
-    assert_layout(mm, [L(0, 2, "r--p", 0, None, False), L(2, 4, "r--p", 3, None, False)], map_count=2)
+    page, npages, off, prot, flags = first
+    fmap(mm, fd, page, npages, off, prot, flags)
+    page, npages, off, prot, flags = second
+    fmap(mm, fd, page, npages, off, prot, flags)
+    assert_layout(mm, expected, map_count=mc)
 
 
 @pytest.mark.parametrize("kernel", KERNELS)
@@ -214,26 +225,6 @@ def test_two_opens_of_the_same_path_never_merge(kernel):
     assert_layout(mm, [L(0, 2, "r--p", 0, None, False), L(2, 4, "r--p", 2, None, False)], map_count=2)
     a, b = arena(mm)
     assert a.file is mm.file_of(fd1) and b.file is mm.file_of(fd2) and a.file is not b.file
-
-
-@pytest.mark.parametrize("kernel", KERNELS)
-def test_shared_file_mappings_merge_without_vm_account(kernel):
-    """MAP_SHARED RW of a writable file: no VM_ACCOUNT (§2.7); same fd, contiguous pgoff: merge, mc 1."""
-    mm = new_mm(kernel)
-    fd = mm.open("f")
-    fmap(mm, fd, 0, 1, 4, RW, MAP_SHARED)
-    fmap(mm, fd, 1, 3, 5, RW, MAP_SHARED)
-    assert_layout(mm, [L(0, 4, "rw-s", 4, None, False)], map_count=1)
-
-
-@pytest.mark.parametrize("kernel", KERNELS)
-def test_private_and_shared_mappings_of_one_fd_do_not_merge(kernel):
-    """VM_SHARED differs (§2.3 rule 2) even with the same file and contiguous pgoff: 2 VMAs."""
-    mm = new_mm(kernel)
-    fd = mm.open("f")
-    fmap(mm, fd, 0, 1, 0, R, MAP_PRIVATE)
-    fmap(mm, fd, 1, 1, 1, R, MAP_SHARED)
-    assert_layout(mm, [L(0, 1, "r--p", 0, None, False), L(1, 2, "r--s", 1, None, False)], map_count=2)
 
 
 @pytest.mark.parametrize(

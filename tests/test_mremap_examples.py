@@ -90,27 +90,44 @@ def test_seed_w_live_6_18():
     assert out.mc_before == 65524 and out.kind == "OK" and out.result == seed("6.18")[2] + 2 * P
 
 
-@pytest.mark.parametrize("kernel", COLS)
-def test_seed_w_final_shapes(kernel):
-    """Semantics §7.1 steps at s = 8 (mc 65522): destination [22, 25) punched out of D (+1); tail
-    [5, 8) punched out of O (+1); copy_vma of [2, 5) to [22, 25) (+1): unfaulted private anon, so
-    its pgoff is reset to new_addr/P (§2.5) and it keeps VM_ACCOUNT; R neighbours, so no merge;
-    the source [2, 5) is now a trim of [0, 5) (0). Net +3 = 65525 (the s = 8 cell): O ends as 2
-    VMAs, D's range as 3 (two D pieces with the moved 3-page RW VMA between them). Upper split
-    pieces get pgoff + offset (§2.1)."""
-    mm, O_, D = seed(kernel)
-    at_slack(mm, 8)
-    assert_layout(mm, SEED_LAYOUT, map_count=65522)
-    after, res = run(mm, O_ + 2 * P, 6 * P, 3 * P, MOVE_FIXED, D + 2 * P)
-    assert res == D + 2 * P
-    assert after.map_count == mm.map_count + 3
-    assert_layout(after, [
+#: Semantics §7.1/§7.2 steps at s = 8 (mc 65522), new_len -> the whole arena afterwards. Seed-W (new 3):
+#: destination [22, 25) punched out of D (+1); tail [5, 8) punched out of O (+1); copy_vma of [2, 5) to
+#: [22, 25) (+1): unfaulted private anon, so its pgoff is reset to new_addr/P (§2.5) and it keeps
+#: VM_ACCOUNT; R neighbours, so no merge; the source [2, 5) is now a trim of [0, 5) (0). Seed-S (new 6):
+#: destination [22, 28) punched out of D (+1); copy_vma of [2, 8) to [22, 28) (+1, pgoff reset); source
+#: [2, 8) punched out of O (+1). Both net +3 = 65525 (the s = 8 cells): O ends as 2 VMAs, D's range as 3
+#: (two D pieces with the moved RW VMA between them). Upper split pieces get pgoff + offset (§2.1).
+SEED_SHAPES = {
+    "seed-W": (3, [
         L(0, 2, "rw-p", pg(0), None, True),
         L(8, 10, "rw-p", pg(8), None, True),
         L(20, 22, "r--p", pg(20), None, False),
         L(22, 25, "rw-p", pg(22), None, True),
         L(25, 30, "r--p", pg(25), None, False),
-    ], map_count=65525)
+    ]),
+    "seed-S": (6, [
+        L(0, 2, "rw-p", pg(0), None, True),
+        L(8, 10, "rw-p", pg(8), None, True),
+        L(20, 22, "r--p", pg(20), None, False),
+        L(22, 28, "rw-p", pg(22), None, True),
+        L(28, 30, "r--p", pg(28), None, False),
+    ]),
+}
+
+
+@pytest.mark.parametrize("kernel", COLS)
+@pytest.mark.parametrize("name", list(SEED_SHAPES))
+def test_seed_final_shapes(name, kernel):
+    """Semantics §7.1/§7.2: mremap(O+2P, 6P, new, MAYMOVE|FIXED, D+2P) at s = 8, before and after
+    (SEED_SHAPES)."""
+    new, expected = SEED_SHAPES[name]
+    mm, O_, D = seed(kernel)
+    at_slack(mm, 8)
+    assert_layout(mm, SEED_LAYOUT, map_count=65522)
+    after, res = run(mm, O_ + 2 * P, 6 * P, new * P, MOVE_FIXED, D + 2 * P)
+    assert res == D + 2 * P
+    assert after.map_count == mm.map_count + 3
+    assert_layout(after, expected, map_count=65525)
 
 
 # ---- §7.2 Seed-S ----------------------------------------------------------------------------
@@ -149,25 +166,6 @@ def test_seed_s_live_6_18():
         out = seed_s("6.18", s)
         assert out.errno == E.ENOMEM and out.mc_after == out.mc_before
     assert seed_s("6.18", 6).kind == "OK"
-
-
-@pytest.mark.parametrize("kernel", COLS)
-def test_seed_s_final_shapes(kernel):
-    """Semantics §7.2 steps at s = 8 (mc 65522): destination [22, 28) punched out of D (+1); copy_vma
-    of [2, 8) to [22, 28) (+1, pgoff reset: unfaulted); source [2, 8) punched out of O (+1). Net +3
-    = 65525, with the same shapes as §7.1: O in 2 pieces, the moved 6-page VMA between D's two."""
-    mm, O_, D = seed(kernel)
-    at_slack(mm, 8)
-    assert_layout(mm, SEED_LAYOUT, map_count=65522)
-    after, res = run(mm, O_ + 2 * P, 6 * P, 6 * P, MOVE_FIXED, D + 2 * P)
-    assert res == D + 2 * P and after.map_count == mm.map_count + 3
-    assert_layout(after, [
-        L(0, 2, "rw-p", pg(0), None, True),
-        L(8, 10, "rw-p", pg(8), None, True),
-        L(20, 22, "r--p", pg(20), None, False),
-        L(22, 28, "rw-p", pg(22), None, True),
-        L(28, 30, "r--p", pg(28), None, False),
-    ], map_count=65525)
 
 
 # ---- §7.3 destination covers k whole VMAs ----------------------------------------------------
@@ -404,40 +402,31 @@ def _seed_w_trace(kernel: str, s: int = 8):
     return out, out.trace
 
 
-def test_trace_5_0_fixed_shrink():
-    """Semantics §8: the depth-0 sequence of a 5.0 FIXED shrink (Seed-W, success)."""
-    out, tr = _seed_w_trace("5.0")
+#: Semantics §8 depth-0 sequences of a successful FIXED shrink (Seed-W at s = 8), per profile.
+FIXED_SHRINK_STEPS = {
+    # the 5.0 family FIXED row
+    "5.0": FIXED_V5,
+    # 5.1 evaluates mremap_early first, then the 5.0 sequence
+    "5.1": ["mremap_early"] + FIXED_V5,
+    # the 5.0 family FIXED row: [mremap_early | alt_early] first
+    "5.1-alt": ["alt_early"] + FIXED_V5,
+    # §3.5.2: mremap_early, vma_lookup, check_prep_vma before any unmap, then the destination unmap
+    # with a relookup after it, the tail unmap, placement and the move steps
+    "6.18": ["mremap_early", "vma_lookup", "check_prep_vma", "unmap_destination", "relookup", "unmap_tail",
+             "get_unmapped_area", "move_vma_limit", "copy_vma", "move_page_tables", "unmap_source"],
+    # mremap_early_v7 first, then as 6.18 with move_vma_limit_v7
+    "7.1": ["mremap_early_v7", "vma_lookup", "check_prep_vma", "unmap_destination", "relookup", "unmap_tail",
+            "get_unmapped_area", "move_vma_limit_v7", "copy_vma", "move_page_tables", "unmap_source"],
+}
+
+
+@pytest.mark.parametrize("kernel", list(FIXED_SHRINK_STEPS))
+def test_trace_fixed_shrink_steps(kernel):
+    """Semantics §8: the depth-0 sequence of a FIXED shrink (Seed-W, success) per profile (ideal's
+    is test_trace_ideal_commit's)."""
+    out, tr = _seed_w_trace(kernel)
     assert out.kind == "OK"
-    assert top_steps(tr) == FIXED_V5
-
-
-def test_trace_5_1_has_early_first():
-    """Semantics §8: 5.1 evaluates mremap_early first, then the 5.0 sequence."""
-    out, tr = _seed_w_trace("5.1")
-    assert top_steps(tr) == ["mremap_early"] + FIXED_V5
-
-
-def test_trace_alt_has_alt_early_first():
-    """Semantics §8: the 5.0 family FIXED row: [mremap_early | alt_early] first."""
-    out, tr = _seed_w_trace("5.1-alt")
-    assert top_steps(tr) == ["alt_early"] + FIXED_V5
-
-
-def test_trace_6_18_validates_before_unmaps():
-    """Semantics §8 / §3.5.2: 6.18 runs mremap_early, vma_lookup, check_prep_vma before any unmap, then
-    the destination unmap with a relookup after it, the tail unmap, placement and the move steps."""
-    out, tr = _seed_w_trace("6.18")
-    assert top_steps(tr) == ["mremap_early", "vma_lookup", "check_prep_vma", "unmap_destination", "relookup",
-                             "unmap_tail", "get_unmapped_area", "move_vma_limit", "copy_vma",
-                             "move_page_tables", "unmap_source"]
-
-
-def test_trace_7_1():
-    """Semantics §8: 7.1 = mremap_early_v7 first, then as 6.18 with move_vma_limit_v7."""
-    out, tr = _seed_w_trace("7.1")
-    assert top_steps(tr) == ["mremap_early_v7", "vma_lookup", "check_prep_vma", "unmap_destination",
-                             "relookup", "unmap_tail", "get_unmapped_area", "move_vma_limit_v7",
-                             "copy_vma", "move_page_tables", "unmap_source"]
+    assert top_steps(tr) == FIXED_SHRINK_STEPS[kernel]
 
 
 @pytest.mark.parametrize("s,last", [(8, "commit"), (3, "commit"), (2, "rollback")])
