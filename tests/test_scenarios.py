@@ -12,7 +12,8 @@ import errno
 
 import pytest
 import semantics_tables as T
-from helpers import MAX, assert_cell
+from helpers import BASE as ARENA_BASE
+from helpers import MAX, L, assert_cell, assert_layout, pg
 
 from mmsim import KERNELS, PAGE_SIZE, AddressSpace, classify
 from mmsim import scenarios as S
@@ -21,6 +22,7 @@ from mmsim.scenarios import BASE, CATALOGUE, Scenario
 
 P = PAGE_SIZE
 assert MAX == 65530
+assert BASE == ARENA_BASE  # the catalogue's layouts are arena layouts (helpers.layout)
 SHORT = {"OK": "OK", "FALSE_POSITIVE": "FP", "CLEAN_FAIL": "C", "PARTIAL_FAIL": "P"}
 
 
@@ -174,10 +176,10 @@ def test_7_4_mprotect(runner: Runner) -> None:
             three, two = T.mprotect_cells(k, s)
             assert short(runner.run("mprotect-3way", k, s, MAX)) == T.cell(three).short, (k, s)
             assert short(runner.run("mprotect-2way", k, s, MAX)) == T.cell(two).short, (k, s)
-    # the partial state at s = 1: [X, X+2P) rw and [X+2P, X+10P) rw, the second split failed
+    # the partial state at s = 1: [X, X+2P) rw and [X+2P, X+10P) rw, the second split failed; X is the
+    # catalogue's 10-page RW private anon VMA at the arena base (upper piece pgoff + 2, §2.1)
     _, _, after = runner.before_after("mprotect-3way", "6.18", 1, MAX)
-    x = [v for v in after.vmas_in(BASE, BASE + 10 * P)]
-    assert [(v.start - BASE, v.end - BASE, v.perms) for v in x] == [(0, 2 * P, "rw-p"), (2 * P, 10 * P, "rw-p")]
+    assert_layout(after, [L(0, 2, "rw-p", pg(0), None, True), L(2, 10, "rw-p", pg(2), None, True)], map_count=MAX)
 
 
 def test_7_5_multi_vma(runner: Runner) -> None:
@@ -198,10 +200,19 @@ def test_7_5_multi_vma(runner: Runner) -> None:
     assert got["5.1-alt"][5].kind == "PARTIAL_FAIL" and got["5.1-alt"][5].errno == errno.EFAULT
     assert short(got["5.0"][6]) == "P 65525" and short(got["5.0"][7]) == "P 65524"
     assert all(got["ideal"][s].kind == "CLEAN_FAIL" and got["ideal"][s].errno == errno.EFAULT for s in range(3, 8))
-    # 7.1 at s = 4: A and B moved, C's destination punched (semantics §7.5)
+    # 7.1 at s = 4: A and B moved, C's destination punched (semantics §7.5). The catalogue's layout: A, B, C
+    # 1-page RW at pages 0, 2, 4, D = [8, 28) R; the call moves [0, 5) to page 13. Moved pieces are unfaulted
+    # (pgoff reset to their new address, §2.5); D's pieces get pgoff + offset (§2.1).
     _, _, after = runner.before_after("multi-vma", "7.1", 4, MAX)
-    rel = [(v.start - BASE) // P for v in after.vmas_in(BASE, BASE + 30 * P)]
-    assert rel == [4, 8, 13, 14, 15, 16, 18]  # C still at 4; D split around A (13) and B (15); hole at 17
+    assert_layout(after, [
+        L(4, 5, "rw-p", pg(4), None, True),  # C still at 4
+        L(8, 13, "r--p", pg(8), None, False),
+        L(13, 14, "rw-p", pg(13), None, True),  # A
+        L(14, 15, "r--p", pg(14), None, False),
+        L(15, 16, "rw-p", pg(15), None, True),  # B
+        L(16, 17, "r--p", pg(16), None, False),
+        L(18, 28, "r--p", pg(18), None, False),  # [17, 18) punched for C
+    ], map_count=65529)  # the §7.5 cell: PARTIAL(fp) 65529
 
 
 # ---- semantics §4 rows ------------------------------------------------------------------------------
