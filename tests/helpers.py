@@ -188,7 +188,7 @@ def _filler_window() -> tuple[int, int]:
 
 
 FILLER_LO, FILLER_HI = _filler_window()
-#: check_invariants() is O(n) (~0.2 s on a filled address space): classify_pure and run check it
+#: check_invariants() is O(n) (~0.2 s on a filled address space): classify_pure and run_copy check it
 #: on address spaces up to this size; filled ones are checked wherever a test asserts a layout.
 CHEAP_CHECK = 4096
 
@@ -223,7 +223,7 @@ def classify_pure(mm: AddressSpace, *args, op: str = "mremap") -> mmsim.Outcome:
     return out
 
 
-def run(mm: AddressSpace, *args, op: str = "mremap"):
+def run_copy(mm: AddressSpace, *args, op: str = "mremap"):
     """Run the call for real on a copy; return (copy, result or MMError). The copy's invariants
     are checked whatever the outcome (see :func:`check_if_small`)."""
     c = mm.copy()

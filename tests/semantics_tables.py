@@ -263,7 +263,7 @@ def s4(row: str, kernel: str, slacks) -> dict[int, str]:
     return parse_s4(S4[row][COLS.index(kernel)], slacks)
 
 
-def onto_k(kernel: str, k: int, s: int) -> str:
+def s4_onto_k(kernel: str, k: int, s: int) -> str:
     """Semantics §4 row "FIXED, whole VMA onto k >= 1 whole VMAs" (a closed form in k):
     5.0 max(0,4-k), P(fp) below; 5.1 = 6.18: 6, FP from max(0,4-k), C below; 7.1: 4, FP from
     max(0,2-k), C below; 5.1-alt: max(0,4-k), C below; ideal: 0."""

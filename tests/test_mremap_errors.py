@@ -27,7 +27,7 @@ from helpers import (
     failing_records,
     new_mm,
     pg,
-    run,
+    run_copy,
 )
 from semantics_tables import EARLY, KERNELS, MODERN, V5, s4
 
@@ -176,7 +176,7 @@ def test_errno_path(kernel, name, args, exp):
     kind, err, check = exp[kernel]
     out = classify_pure(mm, *args)
     assert (out.kind, out.errno, out.check) == (kind, err, check), str(out)
-    after, res = run(mm, *args)
+    after, res = run_copy(mm, *args)
     if kind == OK:
         assert res == args[0]
         assert_layout(after, BASIC, map_count=5)
@@ -201,7 +201,7 @@ def test_partial_efault_unmaps_destination_5x(kernel):
     end: the destination [W+2P, W+8P) is punched (+1) before vma_to_resize returns EFAULT; the source
     VMA is untouched."""
     mm = basic(kernel)
-    after, res = run(mm, V + 8 * P, 4 * P, 6 * P, MOVE_FIXED, W + 2 * P)
+    after, res = run_copy(mm, V + 8 * P, 4 * P, 6 * P, MOVE_FIXED, W + 2 * P)
     assert isinstance(res, MMError) and res.errno == E.EFAULT
     assert after.map_count == mm.map_count + 1
     assert_layout(after, w_punched(2, 6), map_count=6)
@@ -214,7 +214,7 @@ def test_shrink_at_unmapped_addr_unmaps_tail_on_5x(kernel):
     tail, which may cover whole VMAs (-1 here), and returns addr. 6.18/7.1 fail EFAULT first."""
     mm = new_mm(kernel)
     anon(mm, 0x102, 2, R)
-    after, res = run(mm, HOLE, 4 * P, P, 0)
+    after, res = run_copy(mm, HOLE, 4 * P, P, 0)
     assert res == HOLE and after.map_count == mm.map_count - 1
     assert_layout(after, [], map_count=0)
 

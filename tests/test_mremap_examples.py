@@ -29,7 +29,7 @@ from helpers import (
     failing_records,
     new_mm,
     pg,
-    run,
+    run_copy,
     top_steps,
 )
 from mremap_builders import DEST, abc, mprotect_x, seed, whole_onto_k
@@ -124,7 +124,7 @@ def test_seed_final_shapes(name, kernel):
     mm, O_, D = seed(kernel)
     at_slack(mm, 8)
     assert_layout(mm, SEED_LAYOUT, map_count=65522)
-    after, res = run(mm, O_ + 2 * P, 6 * P, new * P, MOVE_FIXED, D + 2 * P)
+    after, res = run_copy(mm, O_ + 2 * P, 6 * P, new * P, MOVE_FIXED, D + 2 * P)
     assert res == D + 2 * P
     assert after.map_count == mm.map_count + 3
     assert_layout(after, expected, map_count=65525)
@@ -211,7 +211,7 @@ def test_whole_onto_k_final_state(kernel):
     shared = [L(DEST + i, DEST + i + 1, "rw-s", 0, None, False) for i in range(k)]
     assert_layout(mm, [L(0, k, "rw-p", pg(0), "A", True), *shared], map_count=65522)
     src = mm.vma_at(S)
-    after, res = run(mm, S, k * P, k * P, MOVE_FIXED, d)
+    after, res = run_copy(mm, S, k * P, k * P, MOVE_FIXED, d)
     assert res == d and after.map_count == mm.map_count - k
     assert_layout(after, [L(DEST, DEST + k, "rw-p", pg(0), "A", True)], map_count=65519)
     assert after.vma_at(d).anon_vma == src.anon_vma
@@ -244,7 +244,7 @@ def test_mprotect_three_way_partial_state(kernel):
     assert_layout(mm, [
         L(0, 1, "rw-s", 0, None, False), L(1, 11, "rw-p", pg(1), None, True), L(11, 12, "rw-s", 0, None, False),
     ], map_count=65529)
-    after, res = run(mm, X + 2 * P, P, mmsim.PROT_READ, op="mprotect")
+    after, res = run_copy(mm, X + 2 * P, P, mmsim.PROT_READ, op="mprotect")
     assert isinstance(res, MMError) and res.errno == E.ENOMEM and res.check == "split_limit"
     assert_layout(after, [
         L(0, 1, "rw-s", 0, None, False),
@@ -303,7 +303,7 @@ def test_multi_vma_partial_pieces(kernel, s, moved_mc):
         L(0, 1, "rw-p", pg(0), None, True), L(2, 3, "rw-p", pg(2), None, True),
         L(4, 5, "rw-p", pg(4), None, True), L(DEST, DEST + 20, "r--p", pg(DEST), None, False),
     ], map_count=MAX - s)
-    after, res = run(mm, a, 5 * P, 5 * P, MOVE_FIXED, D + 5 * P)
+    after, res = run_copy(mm, a, 5 * P, 5 * P, MOVE_FIXED, D + 5 * P)
     assert isinstance(res, MMError) and res.errno == E.ENOMEM
     d = DEST
     assert_layout(after, [
@@ -333,7 +333,7 @@ def test_unfaulted_move_merges_with_x(kernel, x_faulted):
     label = "A" if x_faulted else None
     assert_layout(mm, [L(0, 4, "rw-p", pg(0), label, True), L(0x40, 0x43, "rw-p", pg(0x40), None, True)],
                   map_count=2)
-    after, res = run(mm, y, 3 * P, 3 * P, MOVE_FIXED, x + 4 * P)
+    after, res = run_copy(mm, y, 3 * P, 3 * P, MOVE_FIXED, x + 4 * P)
     assert res == x + 4 * P
     assert_layout(after, [L(0, 7, "rw-p", pg(0), label, True)], map_count=1)
 
@@ -348,7 +348,7 @@ def test_faulted_move_stays_separate(kernel):
     y = anon(mm, 0x40, 3, RW, faulted=True)
     assert_layout(mm, [L(0, 4, "rw-p", pg(0), None, True), L(0x40, 0x43, "rw-p", pg(0x40), "A", True)],
                   map_count=2)
-    after, res = run(mm, y, 3 * P, 3 * P, MOVE_FIXED, x + 4 * P)
+    after, res = run_copy(mm, y, 3 * P, 3 * P, MOVE_FIXED, x + 4 * P)
     assert res == x + 4 * P
     assert_layout(after, [L(0, 4, "rw-p", pg(0), None, True), L(4, 7, "rw-p", pg(0x40), "A", True)],
                   map_count=2)
@@ -382,7 +382,7 @@ def test_grow_in_place_up_to_compatible_y(kernel):
     x = anon(mm, 0, 4, RW)
     anon(mm, 6, 4, RW)  # pgoff y>>12 = x>>12 + 6: compatible once x reaches it
     assert_layout(mm, [L(0, 4, "rw-p", pg(0), None, True), L(6, 10, "rw-p", pg(6), None, True)], map_count=2)
-    after, res = run(mm, x, 4 * P, 6 * P, 0)
+    after, res = run_copy(mm, x, 4 * P, 6 * P, 0)
     assert res == x
     if kernel in T.MODERN:
         assert_layout(after, [L(0, 10, "rw-p", pg(0), None, True)], map_count=1)
@@ -552,7 +552,7 @@ def test_outcome_fields_are_consistent():
 @pytest.mark.parametrize("k", range(1, 7))
 @pytest.mark.parametrize("kernel", COLS)
 def test_whole_onto_k_family(kernel, k):
-    """Semantics §4 closed form (semantics_tables.onto_k; §7.3 layout) for k = 1..6, slack 0..8.
+    """Semantics §4 closed form (semantics_tables.s4_onto_k; §7.3 layout) for k = 1..6, slack 0..8.
     Net -k on success (so the final count is always within the limit: ideal accepts every case, and
     every 5.1/6.18/7.1 rejection at or above the FP threshold is a FALSE_POSITIVE with ideal_ok).
     5.1-alt predicts -k exactly, so it rejects only where 5.0's own move check would fire after the
@@ -561,7 +561,7 @@ def test_whole_onto_k_family(kernel, k):
     for s in range(9):
         at_slack(mm, s)
         out = classify_pure(mm, S, k * P, k * P, MOVE_FIXED, d)
-        want = T.onto_k(kernel, k, s)
+        want = T.s4_onto_k(kernel, k, s)
         ctx = f"k={k} s={s}: want {want}, got {out}"
         assert out.ideal_ok is True, ctx
         if want == "OK":
@@ -572,4 +572,4 @@ def test_whole_onto_k_family(kernel, k):
         else:
             kind = {"FP": "FALSE_POSITIVE", "CLEAN": "CLEAN_FAIL"}[want]
             assert (out.kind, out.errno, out.mc_after) == (kind, E.ENOMEM, out.mc_before), ctx
-            assert out.check in ("mremap_early", "mremap_early_v7", "alt_early"), ctx
+            assert out.check == T.EARLY[kernel] and out.check is not None, ctx

@@ -29,7 +29,7 @@ from helpers import (
     classify_pure,
     new_mm,
     pg,
-    run,
+    run_copy,
     top_steps,
 )
 from mremap_builders import DEST, abc
@@ -52,7 +52,7 @@ def test_noop(kernel, flags):
     V = anon(mm, 0, 10)
     out = classify_pure(mm, V + 2 * P, 4 * P, 4 * P, flags)
     assert (out.kind, out.result, out.mc_after) == ("OK", V + 2 * P, out.mc_before)
-    after, _ = run(mm, V + 2 * P, 4 * P, 4 * P, flags)
+    after, _ = run_copy(mm, V + 2 * P, 4 * P, 4 * P, flags)
     assert after.state() == mm.state()
     assert_layout(after, [L(0, 10, "rw-p", pg(0), None, True)], map_count=1)
 
@@ -66,7 +66,7 @@ def test_shrink_tail_punch(kernel):
     VMA: +1, V stays as [V, V+2P) and [V+5P, V+10P) (upper piece pgoff + 5)."""
     mm = new_mm(kernel)
     V = anon(mm, 0, 10)
-    after, res = run(mm, V, 5 * P, 2 * P, 0)
+    after, res = run_copy(mm, V, 5 * P, 2 * P, 0)
     assert res == V and after.map_count == mm.map_count + 1
     assert_layout(after, [L(0, 2, "rw-p", pg(0), None, True), L(5, 10, "rw-p", pg(5), None, True)], map_count=2)
 
@@ -76,7 +76,7 @@ def test_shrink_tail_trim(kernel):
     """§3.5.3 shrink, tail trims the VMA's end: Δ0, V becomes [V, V+4P)."""
     mm = new_mm(kernel)
     V = anon(mm, 0, 10)
-    after, res = run(mm, V, 10 * P, 4 * P, 0)
+    after, res = run_copy(mm, V, 10 * P, 4 * P, 0)
     assert res == V and after.map_count == mm.map_count
     assert_layout(after, [L(0, 4, "rw-p", pg(0), None, True)], map_count=1)
 
@@ -93,7 +93,7 @@ def test_shrink_tail_whole_k(kernel):
     assert_layout(mm, [L(0, 2, "rw-p", pg(0), None, True)]
                   + [L(4 + 2 * i, 5 + 2 * i, "r--p", pg(4 + 2 * i), None, False) for i in range(k)], map_count=1 + k)
     span = (4 + 2 * k) * P
-    after, res = run(mm, V, span, 2 * P, 0)
+    after, res = run_copy(mm, V, span, 2 * P, 0)
     assert res == V and after.map_count == mm.map_count - k
     assert_layout(after, [L(0, 2, "rw-p", pg(0), None, True)], map_count=1)
 
@@ -112,7 +112,7 @@ def test_grow_in_place_no_neighbour(kernel):
     out = classify_pure(mm, V, 4 * P, 6 * P, 0)
     assert (out.kind, out.result, out.mc_after) == ("OK", V, out.mc_before)
     assert ("extend" if kernel in MODERN else "expand") in top_steps(out.trace)
-    after, _ = run(mm, V, 4 * P, 6 * P, 0)
+    after, _ = run_copy(mm, V, 4 * P, 6 * P, 0)
     assert_layout(after, [L(0, 6, "rw-p", pg(0), None, True), L(10, 11, "rw-s", 0, None, False)], map_count=2)
 
 
@@ -122,7 +122,7 @@ def test_grow_in_place_touching_incompatible_next(kernel):
     mm = new_mm(kernel)
     V = anon(mm, 0, 4)
     anon(mm, 6, 2, R)
-    after, res = run(mm, V, 4 * P, 6 * P, 0)
+    after, res = run_copy(mm, V, 4 * P, 6 * P, 0)
     assert res == V and after.map_count == mm.map_count
     assert_layout(after, [L(0, 6, "rw-p", pg(0), None, True), L(6, 8, "r--p", pg(6), None, False)], map_count=2)
 
@@ -135,7 +135,7 @@ def test_grow_in_place_merges_with_next_on_modern(kernel):
     mm = new_mm(kernel)
     V = anon(mm, 0, 4)
     anon(mm, 6, 2)
-    after, res = run(mm, V, 4 * P, 6 * P, 0)
+    after, res = run_copy(mm, V, 4 * P, 6 * P, 0)
     assert res == V
     if kernel in MODERN:
         assert after.map_count == mm.map_count - 1
@@ -174,7 +174,7 @@ def test_maymove_relocation(kernel, name, pages, blocker, call, delta, left):
     if blocker:
         anon(mm, pages, 1, RW, SHARED)
     off, old, new = call
-    after, res = run(mm, V + off * P, old * P, new * P, MREMAP_MAYMOVE)
+    after, res = run_copy(mm, V + off * P, old * P, new * P, MREMAP_MAYMOVE)
     assert res == MMAP_BASE - new * P and res != V + off * P
     assert after.map_count == mm.map_count + delta
     moved = after.vma_at(res)
@@ -191,7 +191,7 @@ def test_maymove_relocation_faulted_keeps_pgoff(kernel):
     mm = new_mm(kernel)
     V = anon(mm, 0, 10, faulted=True)
     av = mm.vma_at(V).anon_vma
-    after, res = run(mm, V + 3 * P, 2 * P, 4 * P, MREMAP_MAYMOVE)
+    after, res = run_copy(mm, V + 3 * P, 2 * P, 4 * P, MREMAP_MAYMOVE)
     moved = after.vma_at(res)
     assert moved.pgoff == V // P + 3 and moved.anon_vma == av
     assert_layout(after, [
@@ -235,7 +235,7 @@ def test_fixed_into_free_space(kernel, name, pages, call, delta, left):
     mm = new_mm(kernel)
     V = anon(mm, 0, pages)
     off, old, new = call
-    after, res = run(mm, V + off * P, old * P, new * P, MOVE_FIXED, FAR)
+    after, res = run_copy(mm, V + off * P, old * P, new * P, MOVE_FIXED, FAR)
     assert res == FAR
     assert after.map_count - mm.map_count == delta
     assert_layout(after, [*left, L(F, F + new, "rw-p", pg(F), None, True)], map_count=1 + delta)
@@ -250,7 +250,7 @@ def test_fixed_shrink_tail_crossing_vmas(kernel):
     mm = new_mm(kernel)
     V = anon(mm, 0, 10)
     anon(mm, 11, 2, R)
-    after, res = run(mm, V + 8 * P, 6 * P, 2 * P, MOVE_FIXED, FAR)
+    after, res = run_copy(mm, V + 8 * P, 6 * P, 2 * P, MOVE_FIXED, FAR)
     assert res == FAR and after.map_count == mm.map_count
     assert_layout(after, [L(0, 8, "rw-p", pg(0), None, True), L(F, F + 2, "rw-p", pg(F), None, True)], map_count=2)
 
@@ -264,7 +264,7 @@ def test_copy_vma_pgoff_reset_unfaulted(kernel):
     [1, 3) is a punch (+1), the copy +1."""
     mm = new_mm(kernel)
     V = anon(mm, 0, 4)
-    after, _ = run(mm, V + P, 2 * P, 2 * P, MOVE_FIXED, FAR)
+    after, _ = run_copy(mm, V + P, 2 * P, 2 * P, MOVE_FIXED, FAR)
     assert after.vma_at(FAR).pgoff == FAR // P
     assert_layout(after, [
         L(0, 1, "rw-p", pg(0), None, True), L(3, 4, "rw-p", pg(3), None, True), L(F, F + 2, "rw-p", pg(F), None, True),
@@ -276,7 +276,7 @@ def test_copy_vma_pgoff_kept_faulted(kernel):
     """§2.5: a faulted VMA keeps pgoff = old pgoff + offset (here V>>12 + 1) and its anon_vma."""
     mm = new_mm(kernel)
     V = anon(mm, 0, 4, faulted=True)
-    after, _ = run(mm, V + P, 2 * P, 2 * P, MOVE_FIXED, FAR)
+    after, _ = run_copy(mm, V + P, 2 * P, 2 * P, MOVE_FIXED, FAR)
     assert after.vma_at(FAR).pgoff == V // P + 1
     assert_layout(after, [
         L(0, 1, "rw-p", pg(0), "A", True), L(3, 4, "rw-p", pg(3), "A", True), L(F, F + 2, "rw-p", pg(1), "A", True),
@@ -290,7 +290,7 @@ def test_copy_vma_merges_at_destination(kernel):
     mm = new_mm(kernel)
     y = anon(mm, 0, 3)
     anon(mm, F + 3, 4)
-    after, res = run(mm, y, 3 * P, 3 * P, MOVE_FIXED, FAR)
+    after, res = run_copy(mm, y, 3 * P, 3 * P, MOVE_FIXED, FAR)
     assert res == FAR and after.map_count == mm.map_count - 1
     assert_layout(after, [L(F, F + 7, "rw-p", pg(F), None, True)], map_count=1)
 
@@ -302,7 +302,7 @@ def test_copy_vma_source_absorbs_its_copy(kernel):
     source unmap trims [X, X+4P): one VMA [X+4P, X+8P), Δ0."""
     mm = new_mm(kernel)
     X = anon(mm, 0, 4)
-    after, res = run(mm, X, 4 * P, 4 * P, MOVE_FIXED, X + 4 * P)
+    after, res = run_copy(mm, X, 4 * P, 4 * P, MOVE_FIXED, X + 4 * P)
     assert res == X + 4 * P and after.map_count == mm.map_count
     assert_layout(after, [L(4, 8, "rw-p", pg(4), None, True)], map_count=1)
 
@@ -318,7 +318,7 @@ def test_dontunmap_whole_without_fixed(kernel):
     mm = new_mm(kernel)
     V = anon(mm, 0, 4, faulted=True)
     old = mm.vma_at(V)
-    after, res = run(mm, V, 4 * P, 4 * P, MREMAP_MAYMOVE | MREMAP_DONTUNMAP, FAR)
+    after, res = run_copy(mm, V, 4 * P, 4 * P, MREMAP_MAYMOVE | MREMAP_DONTUNMAP, FAR)
     assert res == FAR and after.map_count == mm.map_count + 1
     kept = after.vma_at(V)
     assert (kept.start, kept.end, kept.anon_vma, kept.accounted) == (V, V + 4 * P, None, old.accounted)
@@ -334,7 +334,7 @@ def test_dontunmap_part_keeps_old_unsplit(kernel):
     mm = new_mm(kernel)
     V = anon(mm, 0, 4, faulted=True)
     old = mm.vma_at(V)
-    after, res = run(mm, V + P, 2 * P, 2 * P, MREMAP_MAYMOVE | MREMAP_DONTUNMAP, FAR)
+    after, res = run_copy(mm, V + P, 2 * P, 2 * P, MREMAP_MAYMOVE | MREMAP_DONTUNMAP, FAR)
     assert res == FAR and after.map_count == mm.map_count + 1
     assert after.vmas_in(V, V + 4 * P) == [old]
     assert_layout(after, [L(0, 4, "rw-p", pg(0), "A", True), L(F, F + 2, "rw-p", pg(1), "A", True)], map_count=2)
@@ -346,7 +346,7 @@ def test_dontunmap_fixed_into_free_space(kernel):
     old VMA keeps its range (unsplit) and, moved whole, drops its anon_vma."""
     mm = new_mm(kernel)
     V = anon(mm, 0, 4, faulted=True)
-    after, res = run(mm, V, 4 * P, 4 * P, MOVE_FIXED | MREMAP_DONTUNMAP, FAR)
+    after, res = run_copy(mm, V, 4 * P, 4 * P, MOVE_FIXED | MREMAP_DONTUNMAP, FAR)
     assert res == FAR and after.map_count == mm.map_count + 1
     assert after.vma_at(V).anon_vma is None
     assert_layout(after, [L(0, 4, "rw-p", pg(0), None, True), L(F, F + 4, "rw-p", pg(0), "A", True)], map_count=2)
@@ -359,7 +359,7 @@ def test_dontunmap_fixed_onto_mapped_destination(kernel):
     mm = new_mm(kernel)
     V = anon(mm, 0, 4, faulted=True)
     D = anon(mm, F, 10, R)
-    after, res = run(mm, V, 4 * P, 4 * P, MOVE_FIXED | MREMAP_DONTUNMAP, D + 2 * P)
+    after, res = run_copy(mm, V, 4 * P, 4 * P, MOVE_FIXED | MREMAP_DONTUNMAP, D + 2 * P)
     assert res == D + 2 * P and after.map_count == mm.map_count + 2
     assert after.vma_at(V).anon_vma is None
     assert_layout(after, [
@@ -378,7 +378,7 @@ def test_dontunmap_copy_merging_into_old_vma(kernel):
     which is never split: one VMA [X, X+8P), Δ0."""
     mm = new_mm(kernel)
     X = anon(mm, 0, 4)
-    after, res = run(mm, X, 4 * P, 4 * P, MOVE_FIXED | MREMAP_DONTUNMAP, X + 4 * P)
+    after, res = run_copy(mm, X, 4 * P, 4 * P, MOVE_FIXED | MREMAP_DONTUNMAP, X + 4 * P)
     assert res == X + 4 * P and after.map_count == mm.map_count
     assert_layout(after, [L(0, 8, "rw-p", pg(0), None, True)], map_count=1)
 
@@ -408,7 +408,7 @@ def test_old_len_zero_shared_duplicates(kernel):
     orig = mm.vma_at(S)
     out = classify_pure(mm, S + P, 0, 2 * P, MREMAP_MAYMOVE)
     assert (out.kind, out.degraded) == ("OK", False)
-    after, res = run(mm, S + P, 0, 2 * P, MREMAP_MAYMOVE)
+    after, res = run_copy(mm, S + P, 0, 2 * P, MREMAP_MAYMOVE)
     assert res == MMAP_BASE - 2 * P
     assert after.map_count == mm.map_count + 1
     assert after.vma_at(S) == orig
@@ -423,7 +423,7 @@ def test_old_len_zero_shared_fixed(kernel):
     """§3.5.7: with FIXED the duplicate lands at new_addr: +1, original unchanged."""
     mm = new_mm(kernel)
     S = anon(mm, 0, 4, RW, SHARED)
-    after, res = run(mm, S, 0, 4 * P, MOVE_FIXED, FAR)
+    after, res = run_copy(mm, S, 0, 4 * P, MOVE_FIXED, FAR)
     assert res == FAR and after.map_count == mm.map_count + 1
     assert after.vma_at(S) == mm.vma_at(S) and after.vma_at(FAR).file is mm.vma_at(S).file
     assert_layout(after, [L(0, 4, "rw-s", 0, None, False), L(F, F + 4, "rw-s", 0, None, False)], map_count=2)
@@ -459,7 +459,7 @@ def test_multi_vma_into_free_space_keeps_gaps(kernel):
     its offset, so the gaps are kept; each piece: copy +1 (unfaulted: pgoff reset to its new
     address, §2.5), source whole -1: Δ0."""
     mm, a, _ = abc(kernel, filled=False)
-    after, res = run(mm, a, 5 * P, 5 * P, MOVE_FIXED, FAR)
+    after, res = run_copy(mm, a, 5 * P, 5 * P, MOVE_FIXED, FAR)
     assert res == FAR and after.map_count == mm.map_count
     assert_layout(after, [ABC_D] + [L(F + i, F + i + 1, "rw-p", pg(F + i), None, True) for i in (0, 2, 4)],
                   map_count=4)
@@ -470,7 +470,7 @@ def test_multi_vma_onto_destination(kernel):
     """§3.5.5 step 3: only each piece's destination is unmapped; D's parts opposite the source gaps
     stay. +1 per piece (punch +1, copy +1, source -1): +3. Split pieces of D get pgoff + offset."""
     mm, a, D = abc(kernel, filled=False)
-    after, res = run(mm, a, 5 * P, 5 * P, MOVE_FIXED, D + 5 * P)
+    after, res = run_copy(mm, a, 5 * P, 5 * P, MOVE_FIXED, D + 5 * P)
     assert res == D + 5 * P and after.map_count == mm.map_count + 3
     d = DEST
     rows = [L(d, d + 5, "r--p", pg(d), None, False)]
@@ -502,7 +502,7 @@ def test_trailing_gap_accepted_on_modern(kernel):
     only the piece's destination [D+2P, D+4P) is punched (+1), copy +1, source whole -1: +1. The
     destination part opposite the gap ([D+4P, D+6P)) stays mapped."""
     mm, V, D = _trailing(kernel)
-    after, res = run(mm, V, 4 * P, 4 * P, MOVE_FIXED, D + 2 * P)
+    after, res = run_copy(mm, V, 4 * P, 4 * P, MOVE_FIXED, D + 2 * P)
     assert res == D + 2 * P and after.map_count == mm.map_count + 1
     assert_layout(after, [
         L(F, F + 2, "r--p", pg(F), None, False),
@@ -519,7 +519,7 @@ def test_trailing_gap_partial_efault_on_5x(kernel):
     out = classify_pure(mm, V, 4 * P, 4 * P, MOVE_FIXED, D + 2 * P)
     assert (out.kind, out.errno, out.check) == ("PARTIAL_FAIL", E.EFAULT, "validate.crosses_vma_end")
     assert out.mc_after == out.mc_before + 1
-    after, res = run(mm, V, 4 * P, 4 * P, MOVE_FIXED, D + 2 * P)
+    after, res = run_copy(mm, V, 4 * P, 4 * P, MOVE_FIXED, D + 2 * P)
     assert isinstance(res, MMError)
     assert_layout(after, [
         L(0, 2, "rw-p", pg(0), None, True),
@@ -544,5 +544,5 @@ def test_result_matches_call_and_classify(kernel):
     mm = new_mm(kernel)
     V = anon(mm, 0, 4)
     out = classify_pure(mm, V, 4 * P, 4 * P, MOVE_FIXED, FAR)
-    _, res = run(mm, V, 4 * P, 4 * P, MOVE_FIXED, FAR)
+    _, res = run_copy(mm, V, 4 * P, 4 * P, MOVE_FIXED, FAR)
     assert out.result == res == FAR
