@@ -15,6 +15,7 @@ import semantics_tables as T
 from helpers import BASE as ARENA_BASE
 from helpers import MAX, L, assert_cell, assert_layout, pg
 
+import mmsim
 from mmsim import KERNELS, PAGE_SIZE, AddressSpace, classify
 from mmsim import scenarios as S
 from mmsim.experiments import Runner
@@ -287,6 +288,20 @@ def test_random_scenarios_cover_the_call_kinds_and_classify() -> None:
         for k in KERNELS:
             o = s.run(k, 2, max_map_count=64)
             assert o.kind in ("OK", "FALSE_POSITIVE", "CLEAN_FAIL", "PARTIAL_FAIL")
+            # the model's state is valid after the setup, after classify (which leaves it as it was)
+            # and after the call really ran
+            mm = s.setup(k, 64, 2)
+            mm.check_invariants()
+            state = mm.state()
+            assert classify(mm, s.op, *s.args).kind == o.kind
+            assert mm.state() == state
+            mm.check_invariants()
+            try:
+                s.apply(mm)
+            except mmsim.MMError as e:
+                assert e.errno == o.errno
+            mm.check_invariants()
+            assert mm.map_count == o.mc_after
 
 
 # ---- hand-made scenarios, hashing, live ops ------------------------------------------------------------
