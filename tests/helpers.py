@@ -48,8 +48,10 @@ P = PAGE_SIZE
 BASE = 0x7E0000000000
 ARENA_END = TASK_SIZE
 MAX = mmsim.DEFAULT_MAX_MAP_COUNT  # 65530 (semantics §0)
-#: The model's default mmap_base (semantics §1.2), 0x7f0000000000, and its arena page.
-MMAP_BASE = AddressSpace().mmap_base
+#: The mmap_base of the tests' address spaces (semantics §1.2: a parameter, e.g. 0x7f0000000000; the
+#: model's default), and its arena page.
+MMAP_BASE = 0x7F0000000000
+assert AddressSpace().mmap_base == MMAP_BASE, "the placement tests assume this default mmap_base"
 TOP = (MMAP_BASE - BASE) // P
 
 R = PROT_READ
