@@ -1,4 +1,4 @@
-"""Every errno path of mmap, munmap and mprotect, in kernel order (spec §2.8, §3.1-§3.3, §5 #5).
+"""Every errno path of mmap, munmap and mprotect, in kernel order (semantics §2.8, §3.1-§3.3, §5 #5).
 
 Each failing call must raise :class:`mmsim.MMError` (an ``OSError``) with the kernel's errno, name
 its check in ``.check`` and in the message, and leave the VMA list exactly unchanged, except the
@@ -10,7 +10,7 @@ from __future__ import annotations
 import errno as E
 
 import pytest
-from helpers import PRIV, RW, SHARED, L, R, anon, at, fmap, layout, new_mm, pg
+from helpers import PRIV, RW, SHARED, L, R, anon, assert_layout, at, fmap, layout, new_mm, pg
 
 import mmsim
 from mmsim import (
@@ -32,6 +32,10 @@ FIX = PRIV | MAP_FIXED
 U64 = 1 << 64
 
 
+#: scene()'s only VMA.
+X = L(0, 4, "rw-p", pg(0), None, True)
+
+
 def scene(kernel="6.18", **kw):
     """X = [0,4) RW private anon; fds: "f" (rw), "ro" (read-only), "wo" (write-only)."""
     mm = new_mm(kernel, **kw)
@@ -51,6 +55,7 @@ def expect_error(mm, call, errno, check):
     assert e.check == check
     assert check in str(e) and E.errorcode[errno] in str(e)
     assert mm.vmas() == before and mm.map_count == mc
+    mm.check_invariants()
     if mm.trace is not trace:  # a syscall ran: exactly one record carries the errno (§8)
         assert [s.step for s in mm.trace if s.errno is not None] == [check]
     return e
@@ -108,14 +113,14 @@ def test_mmap_private_write_of_read_only_file_is_allowed():
     """§3.1 step 5: MAP_PRIVATE only needs a readable file; PROT_WRITE is COW. +1, VM_ACCOUNT (§2.7)."""
     mm, fds = scene()
     fmap(mm, fds["ro"], 10, 1, 0, RW, MAP_PRIVATE)
-    assert layout(mm)[-1] == L(10, 11, "rw-p", 0, None, True)
+    assert_layout(mm, [X, L(10, 11, "rw-p", 0, None, True)], map_count=2)
 
 
 def test_mmap_shared_read_of_read_only_file_is_allowed():
     """A read-only MAP_SHARED of a read-only file maps (EACCES is only for PROT_WRITE)."""
     mm, fds = scene()
     fmap(mm, fds["ro"], 10, 1, 0, R, MAP_SHARED)
-    assert layout(mm)[-1] == L(10, 11, "r--s", 0, None, False)
+    assert_layout(mm, [X, L(10, 11, "r--s", 0, None, False)], map_count=2)
 
 
 def test_mmap_below_mmap_min_addr_is_allowed_when_privileged():
@@ -135,36 +140,35 @@ def test_mmap_eperm_with_a_larger_mmap_min_addr():
 # ---- mmap: which error wins (kernel order, §3.1 steps 1-6) -----------------------------------
 
 
-def test_mmap_offset_checked_before_fd():
-    """§3.1 step 1: x86 sys_mmap rejects an unaligned offset before the fd is looked up."""
-    mm, _ = scene()
-    expect_error(mm, lambda: mm.mmap(at(10), P, R, MAP_PRIVATE | MAP_FIXED, 99, 1), E.EINVAL,
-                 "validate.offset_unaligned")
+MMAP_ORDER = [
+    # id, scene() keywords, args (fd by name or int), errno, check: the first in kernel order wins
+    # §3.1 step 1: x86 sys_mmap rejects an unaligned offset before the fd is looked up
+    ("offset_before_fd", {}, (at(10), P, R, MAP_PRIVATE | MAP_FIXED, 99, 1), E.EINVAL, "validate.offset_unaligned"),
+    # §3.1 step 1 before step 2: a bad fd with len 0 is EBADF
+    ("fd_before_len", {}, (at(10), 0, R, MAP_PRIVATE | MAP_FIXED, 99), E.EBADF, "validate.bad_fd"),
+    # §3.1 step 2 before step 3: len 0 at s = -1 is EINVAL, not ENOMEM
+    ("len_zero_before_mmap_limit", {"max_map_count": 0}, (at(10), 0, R, FIX), E.EINVAL, "validate.len_zero"),
+    # §3.1 step 3 before step 4: at s = -1 an unaligned MAP_FIXED address is ENOMEM (mmap_limit)
+    ("mmap_limit_before_placement", {"max_map_count": 0}, (at(10) + 1, P, R, FIX), E.ENOMEM, "mmap_limit"),
+    # __get_unmapped_area() (mm/mmap.c): ``addr > TASK_SIZE - len`` -> ENOMEM comes before
+    # ``offset_in_page(addr)`` -> EINVAL
+    ("fixed_range_before_alignment", {}, (TASK_SIZE + 1, P, R, FIX), E.ENOMEM, "validate.addr_beyond_task_size"),
+    # §3.1 step 4 before step 5: NOREPLACE overlap is EEXIST even for a forbidden file mapping
+    ("eexist_before_eacces", {}, (at(0), P, RW, MAP_SHARED | MAP_FIXED_NOREPLACE, "ro"), E.EEXIST,
+     "validate.fixed_noreplace_overlap"),
+    # do_mmap() file switch: an unknown MAP_TYPE is the default case (EINVAL); the FMODE_READ test
+    # sits in the SHARED/PRIVATE cases
+    ("map_type_before_file_readability", {}, (at(10), P, R, MAP_FIXED, "wo"), E.EINVAL, "validate.map_type"),
+]
 
 
-def test_mmap_fd_checked_before_len():
-    """§3.1 step 1 before step 2: a bad fd with len 0 is EBADF."""
-    mm, _ = scene()
-    expect_error(mm, lambda: mm.mmap(at(10), 0, R, MAP_PRIVATE | MAP_FIXED, 99), E.EBADF, "validate.bad_fd")
-
-
-def test_mmap_len_zero_checked_before_mmap_limit():
-    """§3.1 step 2 before step 3: len 0 at s = -1 is EINVAL, not ENOMEM."""
-    mm, _ = scene(max_map_count=0)
-    expect_error(mm, lambda: mm.mmap(at(10), 0, R, FIX), E.EINVAL, "validate.len_zero")
-
-
-def test_mmap_limit_checked_before_placement():
-    """§3.1 step 3 before step 4: at s = -1 an unaligned MAP_FIXED address is ENOMEM (mmap_limit)."""
-    mm, _ = scene(max_map_count=0)
-    expect_error(mm, lambda: mm.mmap(at(10) + 1, P, R, FIX), E.ENOMEM, "mmap_limit")
-
-
-def test_mmap_fixed_range_checked_before_alignment():
-    """__get_unmapped_area() (mm/mmap.c): ``addr > TASK_SIZE - len`` -> ENOMEM comes before
-    ``offset_in_page(addr)`` -> EINVAL."""
-    mm, _ = scene()
-    expect_error(mm, lambda: mm.mmap(TASK_SIZE + 1, P, R, FIX), E.ENOMEM, "validate.addr_beyond_task_size")
+@pytest.mark.parametrize("kw, args, errno, check", [c[1:] for c in MMAP_ORDER], ids=[c[0] for c in MMAP_ORDER])
+def test_mmap_error_order(kw, args, errno, check):
+    """Which error wins (kernel order, semantics §3.1 steps 1-6): per-case reason in MMAP_ORDER."""
+    mm, fds = scene(**kw)
+    if len(args) > 4 and isinstance(args[4], str):
+        args = args[:4] + (fds[args[4]],) + args[5:]
+    expect_error(mm, lambda: mm.mmap(*args), errno, check)
 
 
 def test_mmap_eperm_before_eexist():
@@ -172,20 +176,6 @@ def test_mmap_eperm_before_eexist():
     mm = mmsim.AddressSpace.from_vmas([VMA(0, P, R, pgoff=0)], kernel="6.18")
     expect_error(mm, lambda: mm.mmap(0, P, R, PRIV | MAP_FIXED_NOREPLACE), E.EPERM,
                  "validate.below_mmap_min_addr")
-
-
-def test_mmap_eexist_before_eacces():
-    """§3.1 step 4 before step 5: NOREPLACE overlap is EEXIST even for a forbidden file mapping."""
-    mm, fds = scene()
-    expect_error(mm, lambda: mm.mmap(at(0), P, RW, MAP_SHARED | MAP_FIXED_NOREPLACE, fds["ro"]), E.EEXIST,
-                 "validate.fixed_noreplace_overlap")
-
-
-def test_mmap_map_type_checked_before_file_readability():
-    """do_mmap() file switch: an unknown MAP_TYPE is the default case (EINVAL); the FMODE_READ test
-    sits in the SHARED/PRIVATE cases."""
-    mm, fds = scene()
-    expect_error(mm, lambda: mm.mmap(at(10), P, R, MAP_FIXED, fds["wo"]), E.EINVAL, "validate.map_type")
 
 
 @pytest.mark.parametrize("kernel", KERNELS)
@@ -318,7 +308,7 @@ def test_mprotect_single_grows_flag_on_ordinary_vma(page, grow, errno, check):
     """do_mprotect_pkey()@6.18 (mm/mprotect.c): after ``vma = vma_find(&vmi, end)`` (none -> ENOMEM),
     PROT_GROWSDOWN sets start = vma->vm_start and fails EINVAL unless VM_GROWSDOWN; PROT_GROWSUP
     first fails ENOMEM if vma->vm_start > start, then EINVAL unless VM_GROWSUP (VM_NONE on x86).
-    No model VMA grows. (Spec §3.3 lists only the "both" case; the source wins. Fixed in a299998.)"""
+    No model VMA grows. (Semantics §3.3 lists only the "both" case; the source wins. Fixed in a299998.)"""
     mm, _ = scene()
     expect_error(mm, lambda: mm.mprotect(at(page), 2 * P, R | grow), errno, check)
 
@@ -327,13 +317,14 @@ def test_mprotect_single_grows_flag_on_ordinary_vma(page, grow, errno, check):
 
 
 def _partial(kernel, mm, call, errno, check, expected_real):
-    """Non-ideal: the error leaves ``expected_real``; ideal (transactional): the state is unchanged."""
+    """Non-ideal: the error leaves ``expected_real``; ideal (transactional): the state is unchanged.
+    No VMA is split in these cases (each one changed is whole), so map_count stays."""
     before = layout(mm)
     with pytest.raises(mmsim.MMError) as ei:
         call()
     assert isinstance(ei.value, OSError)
     assert (ei.value.errno, ei.value.check) == (errno, check)
-    assert layout(mm) == (before if kernel == "ideal" else expected_real)
+    assert_layout(mm, before if kernel == "ideal" else expected_real, map_count=len(before))
 
 
 @pytest.mark.parametrize("kernel", KERNELS)
@@ -426,4 +417,4 @@ def test_shared_anon_validate_with_shared_fails_but_plain_shared_maps():
     """Control for anon_shared_validate: MAP_SHARED|MAP_ANONYMOUS itself maps (pgoff 0, rw-s)."""
     mm, _ = scene()
     anon(mm, 10, 1, RW, SHARED)
-    assert layout(mm)[-1] == L(10, 11, "rw-s", 0, None, False)
+    assert_layout(mm, [X, L(10, 11, "rw-s", 0, None, False)], map_count=2)

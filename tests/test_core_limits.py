@@ -1,8 +1,10 @@
-"""map_count vs vm.max_map_count for mmap, munmap, mprotect and touch (spec §0, §2.2, §3.1-§3.3,
-§4 rows 1-3, §5 #4/#5, §7.4).
+"""map_count vs vm.max_map_count for mmap, munmap, mprotect and touch (semantics §0, §2.2,
+§3.1-§3.3, §4 rows 1-4, §5 #4/#5, §7.4).
 
 The main table runs :func:`mmsim.classify` on one scene at free slots -1, 0, 1, 2 under every
-profile, with max_map_count = 65530 and filler VMAs (``set_free_slots``). Scene (arena pages):
+profile, with max_map_count = 65530 and filler VMAs (``set_free_slots``); the outcome class per
+slack is read from the §4 table (semantics_tables.S4), the §7.4 cells from semantics_tables.MPROTECT.
+Scene (arena pages):
 
 * X = [0, 10)  RW private anon, unfaulted, gap before it;
 * Y = [10, 13) R  private anon, adjacent to X (not mergeable: prot differs);
@@ -17,7 +19,9 @@ import errno as E
 import functools
 
 import pytest
-from helpers import MAX, PRIV, RW, SHARED, L, R, anon, at, layout, new_mm, pg
+import semantics_tables as T
+from helpers import MAX, PRIV, RW, SHARED, L, R, anon, assert_layout, at, new_mm, pg
+from semantics_tables import UNACCOUNT, s4
 
 import mmsim
 from mmsim import KERNELS, MAP_FIXED, PAGE_SIZE, classify
@@ -25,10 +29,17 @@ from mmsim import KERNELS, MAP_FIXED, PAGE_SIZE, classify
 P = PAGE_SIZE
 FIX = PRIV | MAP_FIXED
 SCENE_VMAS = 4
-UNACCOUNT = {"6.18", "7.1"}
 
 OK, CLEAN, PARTIAL = "OK", "CLEAN_FAIL", "PARTIAL_FAIL"
 MMAP, PUNCH, SPLIT = "mmap_limit", "munmap_punch_limit", "split_limit"
+
+
+SCENE = [
+    L(0, 10, "rw-p", pg(0), None, True),
+    L(10, 13, "r--p", pg(10), None, False),
+    L(20, 21, "rw-s", 0, None, False),
+    L(30, 32, "rw-p", pg(30), None, True),
+]
 
 
 def _scene(mm):
@@ -36,7 +47,7 @@ def _scene(mm):
     anon(mm, 10, 3, R)
     anon(mm, 20, 1, RW, SHARED)
     anon(mm, 30, 2, RW)
-    assert mm.map_count == SCENE_VMAS
+    assert_layout(mm, SCENE, map_count=SCENE_VMAS)
 
 
 @functools.cache
@@ -56,76 +67,57 @@ def scene_at(kernel: str, slack: int):
     return mm
 
 
-def expect(kernel, s, row):
-    """Expected (kind, Δmc, failing check) per spec §4 and the derivations below."""
-    if row == "mmap_new":  # §3.1 step 3: mmap_limit mc > max; new VMA +1 unchecked
-        return (CLEAN, 0, MMAP) if s < 0 else (OK, +1, None)
-    if row == "mmap_merge":  # §4 row 1 "merging or not"; a merge is 0 instead of +1
-        return (CLEAN, 0, MMAP) if s < 0 else (OK, 0, None)
-    if row == "mmap_fixed_interior":  # §3.1 step 6: punch check mc >= max, then +1 +1
-        if s < 0:
-            return (CLEAN, 0, MMAP)
-        return (CLEAN, 0, PUNCH) if s == 0 else (OK, +2, None)
-    if row == "mmap_fixed_whole":  # detach -1, new +1
-        return (CLEAN, 0, MMAP) if s < 0 else (OK, 0, None)
-    if row == "munmap_punch":  # §2.2 punch check mc >= max
-        return (CLEAN, 0, PUNCH) if s <= 0 else (OK, +1, None)
-    if row == "munmap_trim":  # §2.2: trims never check
-        return (OK, 0, None)
-    if row == "munmap_whole":
-        return (OK, -1, None)
-    if row == "munmap_multi":  # split X at 5 (+1), remove X-tail, Y, S (-3)
-        return (OK, -2, None)
-    if row == "mprotect_2way":  # one checked split mc >= max
-        return (CLEAN, 0, SPLIT) if s <= 0 else (OK, +1, None)
-    if row == "mprotect_3way":  # §5 #4, §7.4; ideal is transactional (§3.5.9)
-        if s <= 0:
-            return (CLEAN, 0, SPLIT)
-        if s == 1:
-            return (CLEAN, 0, SPLIT) if kernel == "ideal" else (PARTIAL, +1, SPLIT)
-        return (OK, +2, None)
-    if row == "mprotect_head_join":  # §2.4: head joins prev, no split, no check
-        return (OK, 0, None)
-    if row == "mprotect_whole_merge":  # whole Y + prev X: -1
-        return (OK, -1, None)
-    if row == "mprotect_tail_to_read_only":
-        # X's last page -> R. 6.18/7.1 drop VM_ACCOUNT (unfaulted, §2.7) so it equals Y: tail joins
-        # next, no split (§2.4). 5.0/5.1 keep VM_ACCOUNT: no merge, one checked split.
-        if kernel in UNACCOUNT:
-            return (OK, 0, None)
-        return (CLEAN, 0, SPLIT) if s <= 0 else (OK, +1, None)
-    if row == "touch":  # §3.4 never changes mc, no check
-        return (OK, 0, None)
-    raise AssertionError(row)
-
-
+#: row -> (op, args, the semantics §4 row the call is an instance of, Δmc on success, the check
+#: that fails below the row's minimum slack). Δ derivations in the comments.
 ROWS = {
-    "mmap_new": ("mmap", (at(40), P, R, FIX)),
-    "mmap_merge": ("mmap", (at(32), P, RW, FIX)),
-    "mmap_fixed_interior": ("mmap", (at(4), P, R, FIX)),
-    "mmap_fixed_whole": ("mmap", (at(20), P, R, FIX)),
-    "munmap_punch": ("munmap", (at(4), P)),
-    "munmap_trim": ("munmap", (at(0), P)),
-    "munmap_whole": ("munmap", (at(20), P)),
-    "munmap_multi": ("munmap", (at(5), at(21) - at(5))),
-    "mprotect_2way": ("mprotect", (at(0), P, R)),
-    "mprotect_3way": ("mprotect", (at(4), P, R)),
-    "mprotect_head_join": ("mprotect", (at(10), P, RW)),
-    "mprotect_whole_merge": ("mprotect", (at(10), 3 * P, RW)),
-    "mprotect_tail_to_read_only": ("mprotect", (at(9), P, R)),
-    "touch": ("touch", (at(0), 10 * P)),
+    "mmap_new": ("mmap", (at(40), P, R, FIX), "mmap-new", +1, MMAP),  # a new VMA, +1 unchecked (§3.1 step 6)
+    "mmap_merge": ("mmap", (at(32), P, RW, FIX), "mmap-new", 0, MMAP),  # row 1 "merging or not": 0, not +1
+    "mmap_fixed_interior": ("mmap", (at(4), P, R, FIX), "punch", +2, PUNCH),  # §3.1 step 6: punch +1, new +1
+    "mmap_fixed_whole": ("mmap", (at(20), P, R, FIX), "mmap-new", 0, MMAP),  # detach -1, new +1
+    "munmap_punch": ("munmap", (at(4), P), "punch", +1, PUNCH),  # §2.2 punch check mc >= max
+    "munmap_trim": ("munmap", (at(0), P), "no-split", 0, None),  # §2.2: trims never check
+    "munmap_whole": ("munmap", (at(20), P), "no-split", -1, None),
+    # split X at 5 (+1), remove X-tail, Y, S (-3)
+    "munmap_multi": ("munmap", (at(5), at(21) - at(5)), "no-split", -2, None),
+    "mprotect_2way": ("mprotect", (at(0), P, R), "punch", +1, SPLIT),  # one checked split mc >= max
+    "mprotect_3way": ("mprotect", (at(4), P, R), "mprotect-3way", +2, SPLIT),  # §5 #4, §7.4
+    "mprotect_head_join": ("mprotect", (at(10), P, RW), "no-split", 0, None),  # §2.4: head joins prev, no split
+    "mprotect_whole_merge": ("mprotect", (at(10), 3 * P, RW), "no-split", -1, None),  # whole Y + prev X: -1
+    # X's last page -> R. 5.0/5.1 keep VM_ACCOUNT: no merge, one checked split (row "punch", +1);
+    # 6.18/7.1: see UNACCOUNT_ROWS.
+    "mprotect_tail_to_read_only": ("mprotect", (at(9), P, R), "punch", +1, SPLIT),
+    "touch": ("touch", (at(0), 10 * P), "no-split", 0, None),  # §3.4 never changes mc, no check
 }
+#: 6.18/7.1 drop VM_ACCOUNT of X's unfaulted last page going read-only (§2.7), so it equals Y: the
+#: tail joins next, no split (§2.4): a pure merge, Δ0.
+UNACCOUNT_ROWS = {"mprotect_tail_to_read_only": ("no-split", 0)}
+#: Δmc of a partial failure: §5 #4, the 3-way mprotect's first split stays.
+PARTIAL_DELTA = {"mprotect_3way": +1}
+
+
+def limit_cell(kernel, s, row):
+    """Expected (kind, Δmc, failing check) of one cell: the class from §4, the check from ROWS,
+    except that any mmap at s < 0 fails at mmap_limit first (mc > max, §3.1 step 3)."""
+    op, _, s4_row, delta, check = ROWS[row]
+    if kernel in UNACCOUNT and row in UNACCOUNT_ROWS:
+        s4_row, delta = UNACCOUNT_ROWS[row]
+    kind = s4(s4_row, kernel, [s])[s]
+    if kind == OK:
+        return (OK, delta, None)
+    if op == "mmap" and s < 0:
+        check = MMAP
+    return (kind, PARTIAL_DELTA[row] if kind == PARTIAL else 0, check)
 
 
 @pytest.mark.parametrize("slack", [-1, 0, 1, 2])
 @pytest.mark.parametrize("kernel", KERNELS)
 @pytest.mark.parametrize("row", list(ROWS))
 def test_limit_table(row, kernel, slack):
-    """One cell of the free-slot table (spec §4 rows 1-3, §3.1-§3.3). Core ops have no A-checks,
+    """One cell of the free-slot table (semantics §4 rows 1-4, §3.1-§3.3). Core ops have no A-checks,
     so a failure is never FALSE_POSITIVE and fp is False (§6)."""
     mm = scene_at(kernel, slack)
-    op, args = ROWS[row]
-    kind, delta, check = expect(kernel, slack, row)
+    op, args = ROWS[row][:2]
+    kind, delta, check = limit_cell(kernel, slack, row)
     out = classify(mm, op, *args)
     assert (out.kind, out.mc_after - out.mc_before, out.check) == (kind, delta, check)
     assert out.mc_before == MAX - slack
@@ -146,26 +138,19 @@ def test_mmap_fixed_interior_can_end_at_max_plus_one(kernel):
 
 # ---- §7.4: the mprotect partial split table, exact counts at max = 65530 -------------------------
 
-# s -> (3-way non-ideal, 3-way ideal, 2-way), each (kind, mc_after): spec §7.4 verbatim.
-TABLE_7_4 = {
-    0: ((CLEAN, 65530), (CLEAN, 65530), (CLEAN, 65530)),
-    1: ((PARTIAL, 65530), (CLEAN, 65529), (OK, 65530)),
-    2: ((OK, 65530), (OK, 65530), (OK, 65529)),
-    3: ((OK, 65529), (OK, 65529), (OK, 65528)),
-}
 
-
-@pytest.mark.parametrize("slack", sorted(TABLE_7_4))
+@pytest.mark.parametrize("slack", sorted(T.MPROTECT))
 @pytest.mark.parametrize("kernel", KERNELS)
-def test_spec_7_4_mprotect_partial_split(kernel, slack):
+def test_7_4_mprotect_partial_split(kernel, slack):
     """§7.4: X = 10-page RW private anon with non-mergeable neighbours; mprotect(X+2P, P, R) (3-way)
-    and mprotect(X, P, R) (2-way)."""
+    and mprotect(X, P, R) (2-way). This scene's X has no neighbour at its start and an R one at its
+    end, neither a merge candidate for these calls."""
     mm = scene_at(kernel, slack)  # X = [0,10); no merge candidate for either call
-    three_real, three_ideal, two = TABLE_7_4[slack]
+    three, two = (T.cell(c) for c in T.mprotect_cells(kernel, slack))
     out3 = classify(mm, "mprotect", at(2), P, R)
-    assert (out3.kind, out3.mc_after) == (three_ideal if kernel == "ideal" else three_real)
+    assert (out3.kind, out3.mc_after) == (three.kind, three.mc_after)
     out2 = classify(mm, "mprotect", at(0), P, R)
-    assert (out2.kind, out2.mc_after) == two
+    assert (out2.kind, out2.mc_after) == (two.kind, two.mc_after)
 
 
 @pytest.mark.parametrize("kernel", [k for k in KERNELS if k != "ideal"])
@@ -179,8 +164,9 @@ def test_partial_three_way_mprotect_leaves_two_old_protection_vmas(kernel):
     with pytest.raises(mmsim.MMError) as ei:
         mm.mprotect(at(2), P, R)
     assert ei.value.errno == E.ENOMEM and ei.value.check == SPLIT
-    assert mm.map_count == 3
-    assert layout(mm)[:2] == [L(0, 2, "rw-p", pg(0), None, True), L(2, 10, "rw-p", pg(2), None, True)]
+    assert_layout(mm, [
+        L(0, 2, "rw-p", pg(0), None, True), L(2, 10, "rw-p", pg(2), None, True), L(11, 12, "rw-s", 0, None, False),
+    ], map_count=3)
 
 
 def test_ideal_three_way_mprotect_at_slack_one_is_clean():
@@ -193,6 +179,7 @@ def test_ideal_three_way_mprotect_at_slack_one_is_clean():
         mm.mprotect(at(2), P, R)
     assert ei.value.check == SPLIT
     assert mm.vmas() == before and mm.map_count == 2
+    assert_layout(mm, [L(0, 10, "rw-p", pg(0), None, True), L(11, 12, "rw-s", 0, None, False)], map_count=2)
 
 
 @pytest.mark.parametrize("kernel", KERNELS)
@@ -209,7 +196,7 @@ def test_mprotect_later_split_fails_after_earlier_vma_changed(kernel):
     with pytest.raises(mmsim.MMError):
         mm.mprotect(at(0), 2 * P, RW)
     first = L(0, 1, "r--p", pg(0), None, False) if kernel == "ideal" else L(0, 1, "rw-p", pg(0), None, True)
-    assert layout(mm) == [first, L(1, 4, "r--s", 0, None, False)]
+    assert_layout(mm, [first, L(1, 4, "r--s", 0, None, False)], map_count=2)
 
 
 @pytest.mark.parametrize("kernel", KERNELS)
@@ -233,6 +220,9 @@ def test_a_process_reaches_max_plus_one_then_mmap_fails(kernel):
     assert ei.value.check == PUNCH and mm.vmas() == before
     mm.munmap(at(0), P)
     assert mm.map_count == 3
+    assert_layout(mm, [
+        L(2, 3, "rw-p", pg(2), None, True), L(4, 5, "rw-p", pg(4), None, True), L(6, 9, "rw-p", pg(6), None, True),
+    ], map_count=3)
 
 
 @pytest.mark.parametrize("kernel", KERNELS)
@@ -243,6 +233,7 @@ def test_max_map_count_zero(kernel):
     with pytest.raises(mmsim.MMError) as ei:
         anon(mm, 5, 1)
     assert ei.value.check == MMAP and mm.map_count == 1
+    assert_layout(mm, [L(0, 1, "rw-p", pg(0), None, True)], map_count=1)
 
 
 @pytest.mark.parametrize("kernel", KERNELS)
@@ -269,12 +260,10 @@ def test_lowering_max_removes_nothing_and_only_blocks_growth(kernel):
     mm.munmap(at(12), P)
     mm.mprotect(at(4), 2 * P, RW)
     mm.munmap(at(5), P)
-    assert mm.map_count == 2
-    assert layout(mm) == [L(0, 5, "rw-p", pg(0), None, True), L(10, 11, "rw-p", pg(10), None, True)]
+    assert_layout(mm, [L(0, 5, "rw-p", pg(0), None, True), L(10, 11, "rw-p", pg(10), None, True)], map_count=2)
     mm.max_map_count = 2
     anon(mm, 5, 1)
-    assert mm.map_count == 2
-    assert layout(mm) == [L(0, 6, "rw-p", pg(0), None, True), L(10, 11, "rw-p", pg(10), None, True)]
+    assert_layout(mm, [L(0, 6, "rw-p", pg(0), None, True), L(10, 11, "rw-p", pg(10), None, True)], map_count=2)
 
 
 @pytest.mark.parametrize("kernel", KERNELS)
@@ -289,11 +278,12 @@ def test_munmap_punch_at_max_fails_and_at_max_minus_one_succeeds(kernel):
         mm.munmap(at(4), P)
     assert (ei.value.errno, ei.value.check) == (E.ENOMEM, PUNCH) and mm.vmas() == before
     mm.munmap(at(0), P)
-    assert mm.map_count == 2
+    assert_layout(mm, [L(1, 10, "rw-p", pg(1), None, True), L(20, 21, "rw-p", pg(20), None, True)], map_count=2)
     mm.max_map_count = 3
     mm.munmap(at(4), P)
-    assert mm.map_count == 3
-    assert layout(mm)[:2] == [L(1, 4, "rw-p", pg(1), None, True), L(5, 10, "rw-p", pg(5), None, True)]
+    assert_layout(mm, [
+        L(1, 4, "rw-p", pg(1), None, True), L(5, 10, "rw-p", pg(5), None, True), L(20, 21, "rw-p", pg(20), None, True),
+    ], map_count=3)
 
 
 @pytest.mark.parametrize("kernel", KERNELS)
@@ -302,5 +292,4 @@ def test_touch_never_checks_the_limit(kernel):
     mm = new_mm(kernel, max_map_count=0)
     anon(mm, 0, 3)
     mm.touch(at(0), 3 * P)
-    assert mm.map_count == 1
-    assert layout(mm) == [L(0, 3, "rw-p", pg(0), "A", True)]
+    assert_layout(mm, [L(0, 3, "rw-p", pg(0), "A", True)], map_count=1)

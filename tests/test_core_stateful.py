@@ -3,12 +3,14 @@
 Random sequences in a 64-page arena (MAP_FIXED, with and without NOREPLACE, hints and hint-less
 mmaps, anon/shared/file mappings), ranges mostly aimed at existing VMAs (interior, head, tail,
 whole, spanning), with a small max_map_count kept within a few slots of map_count (changed at any
-time) so the limit checks fire often. Checked after every step (spec §1.2, §2, §3, §5, §6, §8):
+time) so the limit checks fire often. Checked after every step (semantics §1.2, §2, §3, §5, §6, §8):
 
+* ``AddressSpace.check_invariants()`` after every operation (each seeding mmap, the state classify
+  leaves behind, each real call, each max change, each call on a copy);
 * layout invariants: sorted, non-overlapping, page aligned, start < end, map_count == len(vmas());
   shared VMAs have no anon_vma; VM_ACCOUNT implies private and not noreserve; a private writable
   VMA without VM_NORESERVE is accounted (§2.7);
-* a failure that changed the state is one of the spec's partial cases (mprotect split / hole /
+* a failure that changed the state is one of the semantics' partial cases (mprotect split / hole /
   EACCES, touch EFAULT, §5 #4, #5, #8) and never happens under ``ideal``; any other failure leaves
   vmas() exactly unchanged;
 * limits: a successful mmap starts at mc <= max and ends at mc <= max + 1; a munmap or mprotect
@@ -54,7 +56,7 @@ KINDS = st.sampled_from(["priv", "priv", "priv", "noreserve", "shared", "file_pr
 WHERE = st.tuples(st.sampled_from([True, True, True, False]), st.integers(0, 1000), st.integers(0, 1000),
                   st.integers(0, 1000), st.sampled_from([0, 0, 0, 1, 3]))
 
-#: (op, failing check) pairs that may leave a changed state (spec §5 #4, #5, #8).
+#: (op, failing check) pairs that may leave a changed state (semantics §5 #4, #5, #8).
 PARTIAL_OK = {
     ("mprotect", "split_limit"),
     ("mprotect", "validate.hole"),
@@ -93,7 +95,9 @@ class CoreMachine(RuleBasedStateMachine):
                 self.mm.mmap(at(page), npages * P, prot, flags | MAP_FIXED, fd, page * P)
             except mmsim.MMError as e:  # only the read-only file's EACCES can fail here
                 assert e.errno == E.EACCES
+            self.mm.check_invariants()
         self.mm.max_map_count = max(0, self.mm.map_count + slack)
+        self.mm.check_invariants()
 
     def resolve(self, where):
         """A range: random in the arena, or aimed at an existing VMA (interior, head, tail, whole,
@@ -117,12 +121,14 @@ class CoreMachine(RuleBasedStateMachine):
         out = classify(mm, op, *args, **kw)
         assert mm.vmas() == before and mm.map_count == mc0, "classify mutated the address space"
         assert mm.trace is trace0 and list(mm.trace) == trace0_items, "classify changed the trace"
+        mm.check_invariants()  # the state classify leaves behind
 
         err = None
         try:
             result = getattr(mm, op)(*args, **kw)
         except mmsim.MMError as e:
             err, result = e, None
+        mm.check_invariants()
         after = mm.vmas()
         changed = after != before
         errs = [s for s in mm.trace if s.errno is not None and not s.swallowed]
@@ -276,6 +282,7 @@ class CoreMachine(RuleBasedStateMachine):
         before = self.mm.vmas()
         self.mm.max_map_count = max(0, self.mm.map_count + delta)
         assert self.mm.vmas() == before
+        self.mm.check_invariants()
 
     @precondition(lambda self: len(self.mm) > 0)
     @rule(where=WHERE, prot=PROTS, op=st.sampled_from(["munmap", "mprotect", "touch", "mmap"]))
@@ -284,6 +291,7 @@ class CoreMachine(RuleBasedStateMachine):
         a, n = self.resolve(where)
         before, mc, trace = mm.vmas(), mm.map_count, list(mm.trace)
         c = mm.copy()
+        c.check_invariants()
         assert c.vmas() == before and c.map_count == mc and c.max_map_count == mm.max_map_count
         args = {
             "munmap": (a, n),
@@ -295,13 +303,17 @@ class CoreMachine(RuleBasedStateMachine):
             getattr(c, op)(*args)
         except mmsim.MMError:
             pass
+        c.check_invariants()
         c.munmap(BASE, ARENA * P)  # and wipe the copy's arena: the original must not notice
+        c.check_invariants()
         assert mm.vmas() == before and mm.map_count == mc and list(mm.trace) == trace
+        mm.check_invariants()
 
     # ---- invariants -----------------------------------------------------------------------
     @invariant()
     def layout_is_valid(self):
         mm = self.mm
+        mm.check_invariants()
         vs = mm.vmas()
         assert mm.map_count == len(vs) == len(mm)
         prev_end = 0

@@ -8,15 +8,24 @@ map_count delta. Expected values are never written here: the live kernel is the 
 Several independent cases share one child: they are separated by a "reset" (a MAP_FIXED PROT_NONE mmap
 over the whole arena), which puts the arena back as it started. The tally of compared operations is
 printed at the end of the run (tests/conftest.py).
+
+Every run is also replayed here on the model, op by op, exactly as ``live.compare_run`` replays it (same
+arena base, landing roof and map_count before each op), through the public API only, calling
+``AddressSpace.check_invariants()`` after every operation; the replay must agree with the comparison's
+model columns (layout, delta, errno), so it is the state the comparison saw that is checked.
 """
 
 from __future__ import annotations
 
+import errno as E
+
 import live_tally
 import pytest
+import semantics_tables as T
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import mmsim
 from mmsim import live
 from mmsim.constants import (
     MAP_ANONYMOUS,
@@ -101,7 +110,73 @@ def run_cases(cases: list[tuple[str, list, int | None, str]]) -> dict[str, list]
                 slack_before[i] = slack
     cmp = live.compare(ops, "6.18", arena_pages=ARENA, slack_before=slack_before, timeout=240)
     live_tally.record(cmp)
-    return {name: [cmp.rows[i] for i in span] for name, span in spans.items()} | {"__all__": [cmp]}
+    invalid = replay_checked(cmp)
+    return ({name: [cmp.rows[i] for i in span] for name, span in spans.items()} | {"__all__": [cmp]}
+            | {"__invalid__": invalid})
+
+
+def _model_call(mm: mmsim.AddressSpace, name: str, args: dict, base: int):
+    """One normalized live op on the model (the arena offsets of mmsim.live, made absolute)."""
+    def absolute(off):
+        return 0 if off is None else base + off
+
+    if name == "mmap":
+        return mm.mmap(absolute(args["addr"]), args["length"], args["prot"], args["flags"], args["fd"], args["offset"])
+    if name == "munmap":
+        return mm.munmap(absolute(args["addr"]), args["length"])
+    if name == "mprotect":
+        return mm.mprotect(absolute(args["addr"]), args["length"], args["prot"])
+    if name == "touch":
+        return mm.touch(absolute(args["addr"]), args["length"])
+    if name == "mremap":
+        return mm.mremap(absolute(args["old_address"]), args["old_size"], args["new_size"], args["flags"],
+                         absolute(args["new_address"]))
+    return None  # nop
+
+
+def replay_checked(cmp: live.Comparison) -> dict[int, str]:
+    """Replay ``cmp.live`` on the model as ``live.compare_run`` does and check the model's state after
+    every operation. Returns {op index: problem} for each op after which ``check_invariants()`` failed,
+    or whose replay disagrees with the comparison's model columns (then the check did not see the
+    comparison's state)."""
+    run = cmp.live
+    base, size = run.base, run.arena_size
+    mm = mmsim.AddressSpace(kernel=cmp.kernel, max_map_count=run.max_map_count)
+    if run.landing_roof is not None:
+        mm.mmap_base = run.landing_roof
+    mm.mmap(base, size, PROT_NONE, PA | MAP_NORESERVE | MAP_FIXED)
+    mm.pad(run.initial_map_count - mm.map_count)
+    mm.check_invariants()
+    problems: dict[int, str] = {}
+    for r, row in zip(run.results, cmp.rows, strict=True):
+        try:
+            mm.pad(r.map_count_before - mm.map_count)
+        except ValueError:  # the model has more VMAs of its own than the live process (compare records it)
+            pass
+        before, err = mm.map_count, 0
+        try:
+            _model_call(mm, r.name, r.args, base)
+        except mmsim.MMError as e:
+            err = e.errno
+        except Exception as e:  # a model bug: compare records it as model_error
+            err = None
+            problems[r.index] = f"model raised {type(e).__name__}: {e}"
+        try:
+            mm.check_invariants()
+        except AssertionError as e:
+            problems[r.index] = f"model state invalid after the op: {e}"
+            break  # later ops replay from a broken state
+        layout = tuple((v.start - base, v.end - base, v.perms, v.pgoff if v.file is not None else 0)
+                       for v in mm.vmas_in(base, base + size))
+        if (err, mm.map_count - before, layout) != (row.model_errno, row.model_delta, row.model_layout):
+            problems.setdefault(r.index, "the replay disagrees with compare()'s model columns")
+    return problems
+
+
+def assert_valid(results: dict, rows: list, label: str) -> None:
+    """The model's state was valid after each of ``rows`` (replay_checked)."""
+    bad = {r.index: results["__invalid__"][r.index] for r in rows if r.index in results["__invalid__"]}
+    assert not bad, f"{label}: " + "; ".join(f"#{i} {msg}" for i, msg in bad.items())
 
 
 def assert_match(rows: list, label: str) -> None:
@@ -212,7 +287,7 @@ def _thresholds() -> list[tuple[str, list, int | None, str]]:
 
 
 def _seed() -> list[tuple[str, list, int | None, str]]:
-    """Spec §7.1/§7.2: O = 10-page RW anon (unfaulted), D = 10-page R anon, interior to interior FIXED."""
+    """Semantics §7.1/§7.2: O = 10-page RW anon (unfaulted), D = 10-page R anon, interior to interior FIXED."""
     cases = []
     for s in range(0, 9):
         for name, new in (("seed-W", 3), ("seed-S", 6)):
@@ -244,30 +319,42 @@ def seed_results(host) -> dict[str, list]:
 @pytest.mark.parametrize("name", [c[0] for c in NAMED])
 def test_named_case(named_results, name: str) -> None:
     assert_match(named_results[name], name)
+    assert_valid(named_results, named_results[name], name)
 
 
 @pytest.mark.parametrize("name", [c[0] for c in THRESHOLDS])
 def test_threshold_table(threshold_results, name: str) -> None:
     assert_match(threshold_results[name], name)
+    assert_valid(threshold_results, threshold_results[name], name)
 
 
 @pytest.mark.parametrize("name", [c[0] for c in SEED])
 def test_seed_scenario_at_free_slots(seed_results, name: str) -> None:
     assert_match(seed_results[name], name)
+    assert_valid(seed_results, seed_results[name], name)
 
 
-def test_seed_band_is_the_spec_band(seed_results) -> None:
-    """Spec §7.1/§7.2 LIVE note: ENOMEM with no change at slack 1..5 (mc 65525..65529), success at 6."""
-    for name in ("seed-W", "seed-S"):
+def test_resets_leave_a_valid_model(named_results, threshold_results, seed_results) -> None:
+    """The ops between cases (the arena resets) leave the model's state valid as well."""
+    for results in (named_results, threshold_results, seed_results):
+        assert results["__invalid__"] == {}, results["__invalid__"]
+
+
+def test_seed_band_is_the_semantics_band(seed_results) -> None:
+    """Semantics §7.1/§7.2 LIVE note: ENOMEM with no change at slack 1..5 (mc 65525..65529), success at 6;
+    the profile-6.18 column of the §7.1 and §7.2 tables (semantics_tables) says the same for slack 0..8."""
+    for name, table in (("seed-W", T.SEED_W), ("seed-S", T.SEED_S)):
         errnos = {s: seed_results[f"{name}@{s}"][-1].live_errno for s in range(0, 9)}
-        assert all(errnos[s] == 12 for s in range(0, 6)), (name, errnos)
+        assert all(errnos[s] == E.ENOMEM for s in range(0, 6)), (name, errnos)
         assert all(errnos[s] == 0 for s in range(6, 9)), (name, errnos)
+        want = {s: 0 if T.cell(c).kind == "OK" else E.ENOMEM for s, c in T.by_slack(table, "6.18").items()}
+        assert errnos == want, (name, errnos, want)
 
 
 def test_ltp_max_map_count_ends_at_max_plus_one(named_results) -> None:
     rows = named_results["ltp-max_map_count"]
     errs = [r.live_errno for r in rows]
-    assert errs[:3] == [0, 0, 0] and errs[3] == 12, errs
+    assert errs[:3] == [0, 0, 0] and errs[3] == E.ENOMEM, errs
     mx = named_results["__all__"][0].live.max_map_count
     assert rows[2].map_count_before + rows[2].live_delta == mx + 1
 
@@ -321,3 +408,4 @@ def test_random_sequences_match_live(host, batch) -> None:
     results = run_cases(cases)
     for name, _, _, _ in cases:
         assert_match(results[name], name)
+    assert results["__invalid__"] == {}, results["__invalid__"]

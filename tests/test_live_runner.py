@@ -2,9 +2,8 @@
 
 The tests marked ``live`` run system calls on the host kernel in a child process; they skip (never pass
 silently) where the host cannot run them or no mmsim profile covers its kernel. Expected values come from
-the kernel source, cited in each test (mm/mmap.c, mm/vma.c of 6.18), and agree with the spec's LIVE facts
-(shared/spec/kernel-semantics.md §3.1-3.3, §7.4). They never change ``vm.max_map_count``: the runner only
-reads it.
+the kernel source, cited in each test (mm/mmap.c, mm/vma.c of 6.18), and agree with the LIVE facts of the
+semantics (§3.1-3.3, §7.4). They never change ``vm.max_map_count``: the runner only reads it.
 """
 
 from __future__ import annotations
@@ -146,7 +145,7 @@ def test_munmap_hole_punch_at_slack_0_and_1(limit_run: live.LiveRun) -> None:
 def test_mprotect_three_way_split_at_slack_1_is_partial(limit_run: live.LiveRun) -> None:
     """mprotect_fixup() -> vma_modify() splits at start, then at end; each split_vma() fails when
     ``map_count >= max`` (mm/vma.c@6.18). At max - 1 the first split succeeds (count = max) and the second
-    fails: ENOMEM with the count +1 and the first split left behind (spec §7.4)."""
+    fails: ENOMEM with the count +1 and the first split left behind (semantics §7.4)."""
     r = limit_run[7]
     assert r.map_count_before == limit_run.max_map_count - 1
     assert r.errno == errno.ENOMEM
@@ -161,7 +160,7 @@ def test_mprotect_three_way_split_at_slack_1_is_partial(limit_run: live.LiveRun)
 def test_touch_faults_and_mremap(host: live.KernelInfo) -> None:
     """touch really write-faults: an RW page taken back to R re-merges only if it was never written
     (mprotect_fixup() drops VM_ACCOUNT of an unfaulted private anon VMA since v6.7; a faulted one keeps it
-    and its anon_vma, spec §2.7 and §7.6)."""
+    and its anon_vma, semantics §2.7 and §7.6)."""
     ops = [
         ("mmap", {"addr": 0, "length": 3 * P, "prot": PROT_READ, "flags": FIXED}),  # 0
         ("mprotect", {"addr": P, "length": P, "prot": RW}),  # 1  +2

@@ -1,10 +1,13 @@
-"""Hypothesis properties of mremap over random small layouts (spec §3.5, §5, §6).
+"""Hypothesis properties of mremap over random small layouts (semantics §3.5, §5, §6).
 
 Layouts: 1-6 anonymous VMAs (private R, private RW, private RW written, shared RW) with random sizes
 and gaps, in a 60-page window; random old/new ranges; slack 0..8. Slack is what every map-count
 check compares (``mc >= max``, ``mc + 2 >= max - 3``, ...), so a small ``max_map_count`` (24) with
 filler gives the same outcomes as 65530 at the same slack, at a fraction of the cost.
 (24 = at most 6 layout VMAs + at most 8 free slots + filler.)
+
+Every address space is checked with ``check_invariants()`` after each operation that builds or
+changes it, after every ``classify`` (on the state it leaves behind) and after every real call.
 """
 
 from __future__ import annotations
@@ -13,9 +16,9 @@ import errno as E
 import random
 
 import pytest
+from helpers import MOVE_FIXED, PRIV, RW, SHARED, P, R, anon, at, snapshot
 from hypothesis import HealthCheck, Phase, assume, find, given, settings
 from hypothesis import strategies as st
-from mremap_builders import BASE, MOVE_FIXED, RW, P, R, anon, snapshot
 
 from mmsim import KERNELS, MREMAP_DONTUNMAP, MREMAP_MAYMOVE, AddressSpace, MMError, classify
 
@@ -53,11 +56,11 @@ def scenarios(draw, flags=ONLY_FIXED, disjoint=True):
         return start + off, pages - off
 
     src, room = page(0)
-    addr = BASE + P * src
+    addr = at(src)
     fits = room is not None and draw(st.integers(0, 3)) != 0
     old = P * draw(st.integers(0, room) if fits else st.integers(0, 10))
     new = P * draw(st.integers(1, 10))
-    new_addr = BASE + P * page(1)[0]
+    new_addr = at(page(1)[0])
     if disjoint:
         assume(not (addr + old > new_addr and new_addr + new > addr))
     return {"layout": tuple(layout), "call": (addr, old, new, draw(flags), new_addr),
@@ -67,23 +70,27 @@ def scenarios(draw, flags=ONLY_FIXED, disjoint=True):
 def build(kernel: str, sc: dict) -> AddressSpace:
     """Map the layout with the model's own syscalls, then pad to the slack."""
     mm = AddressSpace(kernel, SMALL_MAX)
-    a = BASE
+    page = 0
     for gap, pages, kind in sc["layout"]:
-        a += gap * P
-        anon(mm, a, pages, R if kind == "priv_r" else RW, shared=kind == "shared_rw",
+        page += gap
+        anon(mm, page, pages, R if kind == "priv_r" else RW, SHARED if kind == "shared_rw" else PRIV,
              faulted=kind == "priv_rw_written")
-        a += pages * P
+        mm.check_invariants()
+        page += pages
     mm.set_free_slots(sc["slack"])
+    mm.check_invariants()
     return mm
 
 
 def outcome(kernel: str, sc: dict):
     mm = build(kernel, sc)
-    return mm, classify(mm, "mremap", *sc["call"])
+    out = classify(mm, "mremap", *sc["call"])
+    mm.check_invariants()  # the state classify leaves behind
+    return mm, out
 
 
 def limit_partial(out) -> bool:
-    """A partial failure caused by the map limit: ENOMEM after the state changed (spec §5 row 1)."""
+    """A partial failure caused by the map limit: ENOMEM after the state changed (semantics §5 row 1)."""
     return out.kind == "PARTIAL_FAIL" and out.errno == E.ENOMEM
 
 
@@ -120,8 +127,10 @@ def _fails_5_0_after_change(sc: dict, where: str) -> bool:
     before = mm.state()
     try:
         mm.mremap(*sc["call"])
+        mm.check_invariants()
         return False
     except MMError as e:
+        mm.check_invariants()
         if e.errno != E.ENOMEM or mm.state() == before:
             return False
     fail = mm.trace.failure
@@ -130,7 +139,7 @@ def _fails_5_0_after_change(sc: dict, where: str) -> bool:
 
 
 def test_5_0_partial_through_move_check_exists():
-    """Spec §5 row 1, the 2019 bug: hypothesis finds a FIXED mremap that 5.0 fails with ENOMEM from
+    """Semantics §5 row 1, the 2019 bug: hypothesis finds a FIXED mremap that 5.0 fails with ENOMEM from
     move_vma's check after the destination (and tail) were unmapped. For the found case: the state
     really changed (the real call leaves holes), 5.1 does not fail it partially, and ideal does not
     either."""
@@ -141,13 +150,14 @@ def test_5_0_partial_through_move_check_exists():
     before = mm.state()
     with pytest.raises(MMError) as ei:
         mm.mremap(*sc["call"])
+    mm.check_invariants()
     assert ei.value.errno == E.ENOMEM and mm.state() != before
     assert not limit_partial(outcome("5.1", sc)[1])
     assert outcome("ideal", sc)[1].kind != "PARTIAL_FAIL"
 
 
 def test_5_0_partial_through_tail_punch_exists():
-    """Spec §7.1 s=1 generalised: hypothesis finds a 5.0 FIXED shrink whose tail punch check fails
+    """Semantics §7.1 s=1 generalised: hypothesis finds a 5.0 FIXED shrink whose tail punch check fails
     after the destination unmap changed the state (PARTIAL, ENOMEM, where = unmap_tail)."""
     sc = _find(lambda sc: _fails_5_0_after_change(sc, "unmap_tail"))
     _, out = outcome("5.0", sc)
@@ -208,13 +218,16 @@ def test_classify_is_pure(kernel, sc):
     before = snapshot(mm, full=True)
     out = classify(mm, "mremap", *sc["call"])
     assert snapshot(mm, full=True) == before
+    mm.check_invariants()
     again = classify(mm, "mremap", *sc["call"])
+    mm.check_invariants()
     assert (again.kind, again.errno, again.check, again.mc_after) == (out.kind, out.errno, out.check, out.mc_after)
     c = mm.copy()
     try:
         res, err = c.mremap(*sc["call"]), None
     except MMError as e:
         res, err = None, e.errno
+    c.check_invariants()
     assert err == out.errno and c.map_count == out.mc_after
     if err is None:
         assert res == out.result

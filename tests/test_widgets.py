@@ -86,7 +86,7 @@ def test_trace_explorer_follows_the_slack(trace_ex: Wd.Explorer) -> None:
     assert _failures(trace_ex.last_figure) == 2  # 5.0 partial, 5.1 clean: both failed
     trace_ex.controls["slack"].value = 6
     assert "6 free slots" in trace_ex.last_figure.get_suptitle()
-    assert _failures(trace_ex.last_figure) == 0  # spec §7.1: everything succeeds at s = 6
+    assert _failures(trace_ex.last_figure) == 0  # semantics §7.1: everything succeeds at s = 6
     trace_ex.controls["slack"].value = 4
     titles = [ax.get_title() for ax in _panels(trace_ex.last_figure)]
     assert "PARTIAL_FAIL" in titles[0] and "CLEAN_FAIL" in titles[1]
@@ -134,7 +134,7 @@ def test_update_redraws() -> None:
     ex = Wd.trace_explorer("seed-S", kernels=("5.1",), slack=5, max_map_count=MAX)
     first = ex.last_figure
     assert ex.update() is ex.last_figure is not first
-    assert "FALSE_POSITIVE" in _panels(ex.last_figure)[0].get_title()  # spec §7.2: 5.1 at s = 5
+    assert "FALSE_POSITIVE" in _panels(ex.last_figure)[0].get_title()  # semantics §7.2: 5.1 at s = 5
 
 
 def test_unknown_scenario_is_refused() -> None:
