@@ -25,7 +25,6 @@ import semantics_tables as T
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import mmsim
 from mmsim import live
 from mmsim.constants import (
     MAP_ANONYMOUS,
@@ -110,71 +109,21 @@ def run_cases(cases: list[tuple[str, list, int | None, str]]) -> dict[str, list]
                 slack_before[i] = slack
     cmp = live.compare(ops, "6.18", arena_pages=ARENA, slack_before=slack_before, timeout=240)
     live_tally.record(cmp)
-    invalid = replay_checked(cmp)
+    invalid = invariant_problems(cmp)
     return ({name: [cmp.rows[i] for i in span] for name, span in spans.items()} | {"__all__": [cmp]}
             | {"__invalid__": invalid})
 
 
-def _model_call(mm: mmsim.AddressSpace, name: str, args: dict, base: int):
-    """One normalized live op on the model (the arena offsets of mmsim.live, made absolute)."""
-    def absolute(off):
-        return 0 if off is None else base + off
+def invariant_problems(cmp: live.Comparison) -> dict[int, str]:
+    """{op index: problem} for each op after which the model's own invariants did not hold.
 
-    if name == "mmap":
-        return mm.mmap(absolute(args["addr"]), args["length"], args["prot"], args["flags"], args["fd"], args["offset"])
-    if name == "munmap":
-        return mm.munmap(absolute(args["addr"]), args["length"])
-    if name == "mprotect":
-        return mm.mprotect(absolute(args["addr"]), args["length"], args["prot"])
-    if name == "touch":
-        return mm.touch(absolute(args["addr"]), args["length"])
-    if name == "mremap":
-        return mm.mremap(absolute(args["old_address"]), args["old_size"], args["new_size"], args["flags"],
-                         absolute(args["new_address"]))
-    return None  # nop
-
-
-def replay_checked(cmp: live.Comparison) -> dict[int, str]:
-    """Replay ``cmp.live`` on the model as ``live.compare_run`` does and check the model's state after
-    every operation. Returns {op index: problem} for each op after which ``check_invariants()`` failed,
-    or whose replay disagrees with the comparison's model columns (then the check did not see the
-    comparison's state)."""
-    run = cmp.live
-    base, size = run.base, run.arena_size
-    mm = mmsim.AddressSpace(kernel=cmp.kernel, max_map_count=run.max_map_count)
-    if run.landing_roof is not None:
-        mm.mmap_base = run.landing_roof
-    mm.mmap(base, size, PROT_NONE, PA | MAP_NORESERVE | MAP_FIXED)
-    mm.pad(run.initial_map_count - mm.map_count)
-    mm.check_invariants()
-    problems: dict[int, str] = {}
-    for r, row in zip(run.results, cmp.rows, strict=True):
-        try:
-            mm.pad(r.map_count_before - mm.map_count)
-        except ValueError:  # the model has more VMAs of its own than the live process (compare records it)
-            pass
-        before, err = mm.map_count, 0
-        try:
-            _model_call(mm, r.name, r.args, base)
-        except mmsim.MMError as e:
-            err = e.errno
-        except Exception as e:  # a model bug: compare records it as model_error
-            err = None
-            problems[r.index] = f"model raised {type(e).__name__}: {e}"
-        try:
-            mm.check_invariants()
-        except AssertionError as e:
-            problems[r.index] = f"model state invalid after the op: {e}"
-            break  # later ops replay from a broken state
-        layout = tuple((v.start - base, v.end - base, v.perms, v.pgoff if v.file is not None else 0)
-                       for v in mm.vmas_in(base, base + size))
-        if (err, mm.map_count - before, layout) != (row.model_errno, row.model_delta, row.model_layout):
-            problems.setdefault(r.index, "the replay disagrees with compare()'s model columns")
-    return problems
+    ``live.compare_run`` calls ``AddressSpace.check_invariants()`` around the arena after every replayed
+    operation and records a broken invariant in the row's ``model_error`` (which is also a mismatch)."""
+    return {r.index: r.model_error for r in cmp.rows if r.model_error and "invariant" in r.model_error}
 
 
 def assert_valid(results: dict, rows: list, label: str) -> None:
-    """The model's state was valid after each of ``rows`` (replay_checked)."""
+    """The model's state was valid after each of ``rows`` (checked by compare_run, see invariant_problems)."""
     bad = {r.index: results["__invalid__"][r.index] for r in rows if r.index in results["__invalid__"]}
     assert not bad, f"{label}: " + "; ".join(f"#{i} {msg}" for i, msg in bad.items())
 
