@@ -357,27 +357,31 @@ class AddressSpace:
         cls, vmas: Iterable[VMA], kernel: str | Profile = "6.18", max_map_count: int = DEFAULT_MAX_MAP_COUNT,
         **kw: Any,
     ) -> AddressSpace:
-        """An address space holding exactly ``vmas`` (e.g. parsed from /proc/PID/maps). O(n log n).
+        """An address space holding exactly ``vmas`` (e.g. parsed from /proc/PID/maps), built in one pass.
 
-        Raises ``ValueError`` if they are unaligned, empty or overlapping.
+        O(n) for VMAs in address order (as /proc/PID/maps lists them), O(n log n) otherwise: no syscall is
+        replayed and the tree is built directly (:meth:`VMATree.from_sorted`). Raises ``ValueError`` if they
+        are unaligned, empty, overlapping or above TASK_SIZE.
 
         >>> from mmsim import VMA
         >>> AddressSpace.from_vmas([VMA(0x1000, 0x3000, PROT_READ)]).map_count
         1
         """
         mm = cls(kernel, max_map_count, **kw)
-        prev_end = 0
-        items = {}
-        for v in sorted(vmas, key=lambda v: v.start):
-            if v.start % P or v.end % P or v.start >= v.end:
-                raise ValueError(f"VMA {v.start:#x}-{v.end:#x} is empty or not page aligned")
-            if v.start < prev_end:
-                raise ValueError(f"VMA {v.start:#x}-{v.end:#x} overlaps the one before it")
-            prev_end = v.end
-            items[v.start] = v
-            if v.anon_vma is not None:
-                mm._next_anon = max(mm._next_anon, v.anon_vma + 1)
-        mm._tree.update(items)
+        vs = list(vmas)
+        starts = [v.start for v in vs]
+        if any(map(operator.gt, starts, starts[1:])):  # one pass; sort only when the input is not sorted
+            vs.sort(key=operator.attrgetter("start"))
+        bad = next((v for v in vs if v.start % P or v.end % P or v.start >= v.end), None)
+        if bad is not None:
+            raise ValueError(f"VMA {bad.start:#x}-{bad.end:#x} is empty or not page aligned")
+        over = next((b for a, b in zip(vs, vs[1:], strict=False) if b.start < a.end), None)
+        if over is not None:
+            raise ValueError(f"VMA {over.start:#x}-{over.end:#x} overlaps the one before it")
+        if vs and vs[-1].end > mm.task_size:
+            raise ValueError(f"VMA {vs[-1].start:#x}-{vs[-1].end:#x} ends above TASK_SIZE {mm.task_size:#x}")
+        mm._tree = VMATree.from_sorted(vs)
+        mm._next_anon = max((v.anon_vma + 1 for v in vs if v.anon_vma is not None), default=1)
         return mm
 
     def pad(self, n: int) -> None:

@@ -1,7 +1,8 @@
 """VMATree: the sorted map with gap search, against a plain sorted dict and a brute-force gap search.
 
 The gap searches are compared with :func:`brute_topdown` / :func:`brute_bottomup`, which try every
-address one by one over a small integer universe (the tree does not care about page alignment).
+address one by one over a small integer universe (the tests use the tree in units of 1, class
+:class:`Unit`; the real tree's unit is a page).
 The property tests use trees with tiny chunks and groups (subclasses with small ``_LOAD`` /
 ``_GLOAD``) so that a few dozen VMAs already exercise chunk and group splits and merges, the
 segment tree and copy-on-write; :meth:`VMATree.check` runs after every step.
@@ -23,14 +24,21 @@ from mmsim.vmatree import VMATree
 U = 160  # the property tests' universe: addresses 0 .. U
 
 
-class Tiny(VMATree):
+class Unit(VMATree):
+    """The tree in units of 1 instead of pages (``_SHIFT = 0``), so addresses can be small ints."""
+
+    _SHIFT = 0
+    _MASK = 0
+
+
+class Tiny(Unit):
     """Chunks of 1..4 VMAs, groups of 1..4 chunks."""
 
     _LOAD = 2
     _GLOAD = 2
 
 
-class Small(VMATree):
+class Small(Unit):
     """Chunks of 2..8 VMAs (merge below 2), groups of 2..8 chunks."""
 
     _LOAD = 4
@@ -147,7 +155,7 @@ def assert_queries(tree: VMATree, model: Model, addrs) -> None:
 
 # ---- unit tests ---------------------------------------------------------------------------------------
 def test_empty_tree() -> None:
-    t = VMATree()
+    t = Unit()
     t.check()
     assert len(t) == 0 and list(t.values()) == [] and t.starts(0, 100) == []
     assert t.floor(5) is None and t.below(5) is None and t.ceiling(5) is None
@@ -162,7 +170,7 @@ def test_empty_tree() -> None:
 
 @pytest.mark.parametrize("length", [0, -1])
 def test_length_must_be_positive(length: int) -> None:
-    t = VMATree.from_sorted([vma(10, 20)])
+    t = Unit.from_sorted([vma(10, 20)])
     with pytest.raises(ValueError):
         t.gap_topdown(length, 0, 100)
     with pytest.raises(ValueError):
@@ -170,7 +178,7 @@ def test_length_must_be_positive(length: int) -> None:
 
 
 def test_gap_exactly_length() -> None:
-    t = VMATree.from_sorted([vma(0, 10), vma(20, 30)])
+    t = Unit.from_sorted([vma(0, 10), vma(20, 30)])
     assert t.gap_topdown(10, 0, 30) == 10 == t.gap_bottomup(10, 0, 30)
     assert t.gap_topdown(11, 0, 30) is None and t.gap_bottomup(11, 0, 30) is None
     assert t.gap_topdown(11, 0, 41) == 30 == t.gap_bottomup(11, 0, 41)
@@ -178,7 +186,7 @@ def test_gap_exactly_length() -> None:
 
 
 def test_low_and_high_inside_vmas_and_gaps() -> None:
-    t = VMATree.from_sorted([vma(10, 20), vma(30, 40), vma(50, 60)])
+    t = Unit.from_sorted([vma(10, 20), vma(30, 40), vma(50, 60)])
     assert t.gap_topdown(5, 15, 55) == 45  # high inside [50, 60): [40, 50) is the highest gap
     assert t.gap_bottomup(5, 15, 55) == 20  # low inside [10, 20)
     assert t.gap_bottomup(5, 22, 55) == 22  # low inside the gap [20, 30)
@@ -208,12 +216,12 @@ def test_vmas_below_low_and_above_high() -> None:
 def test_from_sorted_rejects_bad_input() -> None:
     for bad in ([vma(10, 20), vma(15, 30)], [vma(30, 40), vma(10, 20)], [vma(10, 10)], [vma(10, 20), vma(10, 30)]):
         with pytest.raises(ValueError):
-            VMATree.from_sorted(bad)
-    VMATree.from_sorted([vma(10, 20), vma(20, 30)]).check()  # touching is fine
-    VMATree.from_sorted([]).check()
+            Unit.from_sorted(bad)
+    Unit.from_sorted([vma(10, 20), vma(20, 30)]).check()  # touching is fine
+    Unit.from_sorted([]).check()
 
 
-@pytest.mark.parametrize("cls", [Tiny, Small, VMATree])
+@pytest.mark.parametrize("cls", [Tiny, Small, Unit])
 def test_from_sorted_matches_inserts(cls) -> None:
     vmas = [vma(a, a + 1 + a % 3) for a in range(0, 5000, 7)]
     a = cls.from_sorted(vmas)
@@ -305,7 +313,7 @@ def test_random_large_tree_against_reference() -> None:
     """Default chunk sizes, ten thousand VMAs (20 groups): real splits and merges, gap search against the gap list."""
     rnd = random.Random(7)
     vmas = [vma(a, a + 1) for a in range(0, 20000, 2)]
-    t = VMATree.from_sorted(vmas)
+    t = Unit.from_sorted(vmas)
     m = Model({v.start: v for v in vmas})
     for step in range(3000):
         r = rnd.random()
@@ -545,3 +553,17 @@ TestTinyTree = TreeMachine.TestCase
 TestTinyTree.settings = _machine_settings
 TestSmallTree = SmallTreeMachine.TestCase
 TestSmallTree.settings = _machine_settings
+
+
+def test_starts_must_be_page_aligned() -> None:
+    """The real tree keys its dict by page number, so it refuses starts that are not page aligned."""
+    t = VMATree()
+    with pytest.raises(ValueError, match="page-aligned"):
+        t[0x1001] = VMA(0x1001, 0x2000, 0)
+    with pytest.raises(ValueError, match="page-aligned"):
+        VMATree.from_sorted([VMA(0x10, 0x1000, 0)])
+    t[0x1000] = VMA(0x1000, 0x2000, 0)
+    assert 0x1001 not in t and t.get(0x1001) is None and t.get(0x1000) is not None
+    with pytest.raises(KeyError):
+        t[0x1001]
+    assert t.pop(0x1001, None) is None and len(t) == 1
