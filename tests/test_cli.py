@@ -508,3 +508,132 @@ def test_closed_pipe_is_quiet() -> None:
     p.wait(timeout=120)
     assert p.returncode == 0 and err == ""
 
+
+# ---- .ci/install-system-packages (browser-deps) ------------------------------------------------------------
+
+SCRIPT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), ".ci", "install-system-packages")
+
+FAKE_APT = r"""#!/usr/bin/env bash
+# A stand-in for apt-get: logs its arguments (and the pins it was given), prints a canned plan.
+echo "apt-get $*" >> "$FAKE_LOG"
+for a in "$@"; do
+  case "$a" in Dir::Etc::Preferences=*) cp "${a#*=}" "$FAKE_LOG.pins"; pinned=1 ;; esac
+done
+case " $* " in
+  *" -s "*)
+    if [ -n "${pinned:-}" ] && [ -n "${FAKE_NEEDS_UPGRADE:-}" ]; then
+      echo " chromium : Depends: libudev1 (>= 252.39) but 252.38-1 is to be installed"
+      echo "E: Unable to correct problems, you have held broken packages."
+      exit 100
+    fi
+    if [ -n "${FAKE_NEEDS_UPGRADE:-}" ]; then
+      echo "  Upgrading libudev1:amd64 < 252.38-1 | 252.39-1 @ii uH > due to chromium:amd64"
+      echo "Inst libudev1 [252.38-1] (252.39-1 Debian:12.15/oldstable [amd64])"
+    fi
+    echo "Inst libgtk-3-0 (3.24.38-2~deb12u3 Debian:12.15/oldstable [amd64])"
+    echo "Inst chromium (156.0.8078.114-1~deb12u1 Debian-Security:12/oldstable-security [amd64])"
+    echo "Conf chromium (156.0.8078.114-1~deb12u1 Debian-Security:12/oldstable-security [amd64])"
+    ;;
+esac
+exit 0
+"""
+FAKE_DPKG = r"""#!/usr/bin/env bash
+if [ $# -eq 3 ]; then printf '%s' "$FAKE_STATUS"; exit 0; fi
+printf 'install ok installed\tlibudev1\t252.38-1\ndeinstall ok config-files\told-thing\t1.0\n'
+"""
+
+
+@pytest.fixture
+def fake_apt(tmp_path):
+    """PATH with fake apt-get, dpkg-query and id, and the environment the script reads, cleaned."""
+    if not os.path.exists(SCRIPT):
+        pytest.fail(f"{SCRIPT} is missing")
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    for name, text in (("apt-get", FAKE_APT), ("dpkg-query", FAKE_DPKG), ("id", 'echo "$FAKE_UID"\n')):
+        f = bindir / name
+        f.write_text(text if text.startswith("#!") else "#!/usr/bin/env bash\n" + text)
+        f.chmod(0o755)
+    log = tmp_path / "apt.log"
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("MMSIM_") and k not in ("CI", "DEBIAN_FRONTEND")}
+    env.update(PATH=f"{bindir}:{os.environ['PATH']}", FAKE_LOG=str(log), FAKE_UID="0",
+               FAKE_STATUS="unknown ok not-installed")
+
+    def call(*args: str, **extra: str) -> tuple[int, str, list[str]]:
+        p = subprocess.run(["bash", SCRIPT, *args], env={**env, **extra}, capture_output=True, text=True,
+                           timeout=60)
+        calls = log.read_text().splitlines() if log.exists() else []
+        log.unlink(missing_ok=True)
+        return p.returncode, p.stdout + p.stderr, calls
+
+    call.pins = tmp_path / "apt.log.pins"  # type: ignore[attr-defined]
+    return call
+
+
+def test_system_packages_opt_out(fake_apt) -> None:
+    rc, out, calls = fake_apt("the browser tests", "chromium", MMSIM_NO_SYSTEM_PACKAGES="1")
+    assert rc == 0 and calls == []
+    assert "MMSIM_NO_SYSTEM_PACKAGES=1: not installing chromium (the browser tests)" in out
+    rc, out, calls = fake_apt("--dry-run", "the browser tests", "chromium", MMSIM_NO_SYSTEM_PACKAGES="0")
+    assert rc == 0 and "not installing" not in out and calls  # "0" does not opt out
+
+
+def test_system_packages_already_installed_or_not_root(fake_apt) -> None:
+    rc, out, calls = fake_apt("tests", "chromium", FAKE_STATUS="install ok installed")
+    assert rc == 0 and calls == [] and "already installed: chromium" in out
+    rc, out, calls = fake_apt("tests", "chromium", FAKE_UID="1000")
+    assert rc == 0 and calls == [] and "needs root" in out
+
+
+def test_system_packages_dry_run_prints_the_plan_and_installs_nothing(fake_apt) -> None:
+    rc, out, calls = fake_apt("--dry-run", "the browser tests", "chromium", FAKE_UID="1000")
+    assert rc == 0
+    assert "apt would install 2 new packages (without recommends): libgtk-3-0 chromium" in out
+    assert "change no installed package" in out and "dry run: nothing installed" in out
+    assert len(calls) == 1 and " -s " in calls[0]  # one simulation; no update, no install
+    for opt in ("--no-install-recommends", "--no-upgrade", "--no-remove", "Dir::Etc::Preferences="):
+        assert opt in calls[0]
+    pins = fake_apt.pins.read_text()
+    assert "Package: libudev1\nPin: version 252.38-1\nPin-Priority: 1001" in pins
+    assert "old-thing" not in pins  # only installed packages are pinned
+
+
+def test_system_packages_install_with_pins(fake_apt) -> None:
+    rc, out, calls = fake_apt("the browser tests", "chromium")
+    assert rc == 0, out
+    assert [c.split()[1] for c in calls] == ["update", "-s", "install"]
+    install = calls[2]
+    for opt in ("-y", "--no-install-recommends", "--no-upgrade", "--no-remove", "Dir::Etc::Preferences="):
+        assert opt in install
+    assert install.endswith(" chromium")
+    assert out.index("apt would install") < out.index("installed chromium in")  # said before done
+
+
+def test_system_packages_required_upgrades_are_named_and_need_consent(fake_apt) -> None:
+    rc, out, calls = fake_apt("the browser tests", "chromium", FAKE_NEEDS_UPGRADE="1")
+    assert rc == 0
+    assert "must upgrade 1 installed packages" in out
+    assert "libudev1 252.38-1 -> 252.39-1 (needed by chromium)" in out
+    assert "not installing" in out and "MMSIM_SYSTEM_PACKAGES_UPGRADE=1" in out
+    assert not any(c.split()[1] == "install" for c in calls)
+    for consent in ({"MMSIM_SYSTEM_PACKAGES_UPGRADE": "1"}, {"CI": "true"}):
+        rc, out, calls = fake_apt("the browser tests", "chromium", FAKE_NEEDS_UPGRADE="1", **consent)
+        assert rc == 0 and calls[-1].split()[1] == "install", (consent, out)
+        assert "Dir::Etc::Preferences" not in calls[-1] and "--no-install-recommends" in calls[-1]
+
+
+def test_system_packages_bad_command_line(fake_apt) -> None:
+    assert fake_apt("only a reason")[0] == 2
+    assert fake_apt("reason", "Not;a-package")[0] == 2
+
+
+@pytest.mark.skipif(not os.path.exists("/usr/bin/apt-get"), reason="no apt-get here")
+def test_system_packages_real_dry_run() -> None:
+    """Against this machine's apt, --dry-run only looks: chromium is reported installed or planned."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MMSIM_")}
+    p = subprocess.run(["bash", SCRIPT, "--dry-run", "the browser tests", "chromium"], env=env,
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode in (0, 1), p.stdout + p.stderr  # 1: apt has no lists to plan with
+    if p.returncode == 0:
+        assert "already installed: chromium" in p.stdout or "dry run: nothing installed" in p.stdout
