@@ -32,16 +32,14 @@ lab: venv
 	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=notebooks $(LAB_ROOT_FLAG)
 
 # The browser tier uses Debian's chromium at /usr/bin/chromium (playwright downloads no browser).
-# Installed only as root on Linux with apt-get; otherwise the browser tests skip themselves.
+# .ci/install-system-packages prints what apt would install before installing it, installs without
+# recommends and with every installed package pinned at its version (it never upgrades one unless a
+# dependency needs it and MMSIM_SYSTEM_PACKAGES_UPGRADE=1 or CI=true allows it), and only as root with
+# apt-get. MMSIM_NO_SYSTEM_PACKAGES=1 skips it; without chromium the browser tests skip (fail under CI=true).
 browser-deps:
-	@if [ "$$(uname -s)" = Linux ] && [ ! -x /usr/bin/chromium ]; then \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "Installing chromium for the browser tests"; \
-	    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
-	  else \
-	    echo "chromium is missing and cannot be installed here: browser tests will skip"; \
-	  fi; \
-	fi
+	@if [ -x /usr/bin/chromium ]; then echo "browser-deps: /usr/bin/chromium is installed"; \
+	else bash .ci/install-system-packages "the browser tests (tests/browser skip without it; under CI=true they fail)" \
+	  chromium; fi
 
 # One pytest run over tests/ and the notebooks: it fails if anything fails,
 # and pytest's exit 5 (no tests collected) is non-zero, so it fails too.

@@ -8,91 +8,282 @@ Subcommands::
     mmsim sweep --slacks 0:17 --csv out.csv --png map.png
     mmsim live seed-W --slack 3                 # run it on this machine's kernel, compare with the model
 
-Exit status: 0 on success; 2 for bad arguments (unknown scenario, kernel, malformed range), with a one-line
-message and no traceback; 1 when a live run is unavailable, fails, or differs from the model.
+Exit status: 0 on success; 2 for bad arguments, with one line on stderr (``mmsim CMD: error: ...``) and no
+traceback; 1 when a live run is unavailable, fails, or differs from the model, when an output cannot be
+written (a full disk, standard output on ``/dev/full``), or on an internal error (one line as well; set
+``MMSIM_TRACEBACK=1`` to see the traceback).
+
+Every argument is checked before any work starts: scenario names (``k-whole-N`` for
+``1 <= N <=`` :data:`K_WHOLE_MAX`), kernels, ranges, free slots against the scenario's own VMAs, output
+files (their directory exists and is writable, their suffix is one the writer supports) and the size of
+the run. The size limits, measured on the project's machines (2 cores, 24 GiB) so that the largest
+allowed run stays under ~2 GB:
+
+* :data:`MAX_MODEL_VMAS`: ``trace`` and ``layout`` pad the model to ``max_map_count - slack`` VMAs (and
+  ``sweep`` to its scenario's VMAs plus the largest slack). A padded model VMA costs ~0.31 kB, and a
+  ``trace --png`` over all six kernels peaks at ~0.67 kB per VMA (1,286 MiB at 2,000,000 VMAs, 2,145 MiB
+  at 3,000,000; peak RSS). Outcomes depend only on the free slots (see :mod:`mmsim.experiments`), so a
+  larger ``--max-map-count`` teaches nothing new; ``mmsim sweep --max-map-count N`` stands for any ``N``
+  up to the kernel's ``INT_MAX`` without padding.
+* :data:`MAX_SWEEP_CASES`: a sweep row costs ~0.5 kB (1,000,000 cases: 629 MiB, 23 s; 900 MiB and 103 s
+  with ``--csv``, ``--png`` and ``--rates-png``).
+* :data:`MAX_MAP_COLUMNS`: ``sweep --png`` draws one column per free-slot value (the whole catalogue at
+  1,000 columns: 365 MiB, 17 s; at 2,000: 551 MiB, 54 s, more columns than the figure has pixels).
+
+Values that start with ``-`` are accepted after an option as after ``=``: ``--slacks -3:2`` is
+``--slacks=-3:2`` (argparse itself only takes plain negative numbers such as ``-3`` as values).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno as _errno
+import math
+import os
+import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn, TextIO
 
 from .constants import DEFAULT_MAX_MAP_COUNT
 from .profiles import KERNELS, get_profile
 
-__all__ = ["main", "parse_int_range", "build_parser"]
+__all__ = [
+    "CSV_SUFFIXES",
+    "FIGURE_SUFFIXES",
+    "INT_MAX",
+    "K_WHOLE_MAX",
+    "MAX_MAP_COLUMNS",
+    "MAX_MODEL_VMAS",
+    "MAX_RANDOM",
+    "MAX_SWEEP_CASES",
+    "MAX_TIMEOUT",
+    "build_parser",
+    "main",
+    "parse_int_range",
+]
 
 PROG = "mmsim"
+
+#: The most model VMAs a ``trace``/``layout`` run pads to (``max_map_count - slack``), and the most a sweep
+#: pads one scenario to (its VMAs + the largest slack + 1). Measured: ~0.67 kB per VMA at a trace's peak.
+MAX_MODEL_VMAS = 2_000_000
+#: ``vm.max_map_count`` is an ``int`` sysctl with minimum 0 (``proc_dointvec_minmax``, ``extra1 =
+#: SYSCTL_ZERO`` in mm/mmap.c): the kernel refuses (EINVAL) anything outside ``0 .. INT_MAX``.
+INT_MAX = 2**31 - 1
+#: The largest N of ``k-whole-N``: its layout has N + 1 VMAs, and :mod:`mmsim.scenarios` builds every
+#: layout in an address space of max(max_map_count, 65536) slots, where mmap lets the count reach 65537.
+K_WHOLE_MAX = 65536
+#: The most (scenario, kernel, value) cases one ``sweep`` classifies (~0.5 kB each).
+MAX_SWEEP_CASES = 1_000_000
+#: The most free-slot columns ``sweep --png`` draws (one per value; the figure is at most 20 inches wide).
+MAX_MAP_COLUMNS = 1000
+#: The most random scenarios ``sweep --random`` makes.
+MAX_RANDOM = 100_000
+#: The longest ``live --timeout``, in seconds (one day).
+MAX_TIMEOUT = 86400.0
+#: Suffixes of ``--png`` files: formats matplotlib writes by itself (no LaTeX, no external tools).
+FIGURE_SUFFIXES = (".png", ".svg", ".pdf")
+#: Suffixes of ``--csv`` files: pandas infers the compression from the last one (stdlib codecs only).
+CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2", ".csv.xz")
+
+_K_WHOLE = re.compile(r"k-whole-([0-9]+)")
+_INT = re.compile(r"[+-]?[0-9]+")
+#: A value that follows an option but starts with "-" (a negative number or range, -inf, -nan).
+_DASH_VALUE = re.compile(r"-([0-9]|\.[0-9]|inf|nan)", re.IGNORECASE)
 
 
 class UsageError(Exception):
     """A bad argument found after parsing (exit status 2)."""
 
 
-def parse_int_range(text: str) -> list[int]:
+class _OutputError(OSError):
+    """Writing to standard output failed (a closed pipe, a full disk, ``/dev/full``)."""
+
+
+# ---- small helpers --------------------------------------------------------------------------------
+
+
+def _show(value: object, limit: int = 60) -> str:
+    """``repr(value)``, cut to ``limit`` characters (a 5,000-digit argument stays readable)."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 12]}...({len(text)} chars)"
+
+
+def _one_line(text: str) -> str:
+    """``text`` with line breaks and other control characters made visible, so a message is one line."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text.strip())
+
+
+def _to_int(text: str, what: str = "an integer") -> int:
+    """Parse a decimal integer (ASCII digits, optional sign); ValueError with a short message otherwise.
+
+    At most 30 digits are read: every bound of this CLI is far below that, and Python refuses to convert
+    strings of more than 4,300 digits anyway.
+    """
+    text = text.strip()
+    if not _INT.fullmatch(text):
+        raise ValueError(f"not {what}: {_show(text)}")
+    if len(text.lstrip("+-")) > 30:
+        raise ValueError(f"out of range: {_show(text)} has {len(text.lstrip('+-'))} digits")
+    return int(text)
+
+
+def parse_int_range(text: str, max_values: int = MAX_SWEEP_CASES) -> list[int]:
     """``"0:17"`` → 0..16, ``"0:17:2"`` → 0, 2, .., 16, ``"3"`` → [3], ``"1,3,5"`` → [1, 3, 5].
 
-    Raises ValueError (argparse turns it into a usage error) for anything else or an empty result.
+    Raises ValueError (argparse turns it into a usage error) for anything else, an empty result, or more
+    than ``max_values`` values (counted before any list is made).
     """
     text = text.strip()
     try:
         if ":" in text:
-            parts = [int(p) for p in text.split(":")]
+            parts = [_to_int(p) for p in text.split(":")]
             if len(parts) not in (2, 3) or (len(parts) == 3 and parts[2] == 0):
                 raise ValueError
-            values = list(range(*parts))
+            span = range(*parts)
+            if len(span) > max_values:
+                raise ValueError(f"{_show(text)} has {len(span)} values; at most {max_values} are allowed")
+            values = list(span)
         else:
-            values = [int(p) for p in text.split(",") if p.strip() != ""]
-    except ValueError:
-        raise ValueError(f"not an integer range: {text!r} (use START:STOP[:STEP], N, or N,M,...)") from None
+            values = [_to_int(p) for p in text.split(",") if p.strip() != ""]
+            if len(values) > max_values:
+                raise ValueError(f"{len(values)} values; at most {max_values} are allowed")
+    except ValueError as e:
+        if e.args and "at most" in str(e):
+            raise
+        raise ValueError(f"not an integer range: {_show(text)} (use START:STOP[:STEP], N, or N,M,...)") from None
     if not values:
-        raise ValueError(f"empty range: {text!r}")
+        raise ValueError(f"empty range: {_show(text)}")
     return values
 
 
-def _range_arg(text: str) -> list[int]:
-    try:
-        return parse_int_range(text)
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
+# ---- argument types (each raises ArgumentTypeError: argparse prints it as one usage line) ------------
 
 
-def _kernel_arg(text: str) -> str:
-    try:
-        return get_profile(text).name
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
+def _type(fn: Callable[[str], Any]) -> Callable[[str], Any]:
+    """An argparse ``type`` from ``fn``: its ValueError becomes an ArgumentTypeError with the same text."""
+
+    def convert(text: str) -> Any:
+        try:
+            return fn(text)
+        except ValueError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
+
+    convert.__name__ = fn.__name__.lstrip("_")
+    return convert
 
 
-def _nonneg(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+def _range(text: str) -> list[int]:
+    return parse_int_range(text)
+
+
+def _kernel(text: str) -> str:
+    return get_profile(text).name
+
+
+def _count(text: str, hi: int, what: str) -> int:
+    v = _to_int(text)
     if v < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {v}")
+        raise ValueError(f"must be >= 0, got {v}")
+    if v > hi:
+        raise ValueError(f"at most {hi} {what}, got {v}")
     return v
 
 
-def _slack_arg(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+def _random_count(text: str) -> int:
+    return _count(text, MAX_RANDOM, "random scenarios")
+
+
+def _max_map_count(text: str) -> int:
+    v = _to_int(text)
+    if not 0 <= v <= INT_MAX:
+        raise ValueError(f"vm.max_map_count must be 0..{INT_MAX} (an int sysctl, minimum 0), got {v}")
+    return v
+
+
+def _slack(text: str) -> int:
+    v = _to_int(text)
     if v < -1:
-        raise argparse.ArgumentTypeError(f"free slots must be >= -1, got {v}")
+        raise ValueError(f"free slots must be >= -1 (mmap lets map_count reach max_map_count + 1), got {v}")
+    if v > INT_MAX:
+        raise ValueError(f"free slots must be at most max_map_count, which is at most {INT_MAX}, got {v}")
     return v
+
+
+def _seed(text: str) -> int:
+    return _to_int(text)
+
+
+def _timeout(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise ValueError(f"not a number of seconds: {_show(text)}") from None
+    if not (math.isfinite(v) and 0 < v <= MAX_TIMEOUT):
+        raise ValueError(f"must be a number of seconds with 0 < T <= {MAX_TIMEOUT:g}, got {_show(text)}")
+    return v
+
+
+def _join_dash_values(argv: Sequence[str]) -> list[str]:
+    """``--opt -3:2`` → ``--opt=-3:2`` for every long option followed by a value that starts with ``-``.
+
+    argparse reads a token that starts with ``-`` as an option unless it looks like a plain negative
+    number (``-3``, ``-1.5``), so ``--slacks -3:2`` would fail with "expected one argument"; the
+    ``--opt=VALUE`` form is argparse's documented way to give such a value. Only values that start with
+    ``-`` and a digit (or ``.digit``, ``inf``, ``nan``) are joined, never anything after ``--``. After
+    a flag that takes no value the joined form is refused by argparse (exit 2), as the bare value would be.
+    """
+    out: list[str] = []
+    args = list(argv)
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if a == "--":
+            out.extend(args[i:])
+            break
+        if (a.startswith("--") and len(a) > 2 and "=" not in a and i + 1 < len(args)
+                and _DASH_VALUE.match(args[i + 1])):
+            out.append(f"{a}={args[i + 1]}")
+            i += 2
+            continue
+        out.append(a)
+        i += 1
+    return out
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors are one line: ``mmsim CMD: error: MESSAGE; see 'mmsim CMD --help'``.
+
+    (``error()`` is the documented hook: it must print the message and exit with status 2.) :attr:`commands`
+    holds the subcommands' parsers, so that leftover arguments are reported by the command they follow.
+    """
+
+    commands: dict[str, argparse.ArgumentParser]
+
+    def parse_args(self, args: Sequence[str] | None = None,  # type: ignore[override]
+                   namespace: argparse.Namespace | None = None) -> argparse.Namespace:
+        """As :meth:`argparse.ArgumentParser.parse_args`, with "unrecognized arguments" reported by the
+        subcommand's parser (``mmsim list: error: ...``)."""
+        ns, extra = self.parse_known_args(args, namespace)
+        if extra:
+            sub = getattr(self, "commands", {}).get(getattr(ns, "command", None) or "", self)
+            sub.error(f"unrecognized arguments: {' '.join(extra)}")
+        return ns
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {_one_line(message)}; see '{self.prog} --help'\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for documentation and tests)."""
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog=PROG,
         description="mmsim: a model of Linux VMA bookkeeping (map_count vs vm.max_map_count) and the 2019 "
                     "mremap accounting bug. 'Free slots' = max_map_count - map_count before the call.",
-        epilog="Run 'mmsim COMMAND --help' for the options of a command.",
+        epilog="Run 'mmsim COMMAND --help' for the options of a command. Bad arguments exit with status 2 "
+               "and one line on stderr.",
     )
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
@@ -101,46 +292,56 @@ def build_parser() -> argparse.ArgumentParser:
     ls.add_argument("--family", help="only this family of scenarios")
 
     def scenario_args(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument("scenario", metavar="SCENARIO", help="scenario name (see 'mmsim list'; also k-whole-N)")
-        sp.add_argument("--slack", type=_slack_arg, default=3,
+        sp.add_argument("scenario", metavar="SCENARIO",
+                        help=f"scenario name (see 'mmsim list'; also k-whole-N, 1 <= N <= {K_WHOLE_MAX})")
+        sp.add_argument("--slack", type=_type(_slack), default=3,
                         help="free slots before the call: max_map_count - map_count (default 3; >= -1)")
-        sp.add_argument("--max-map-count", type=_nonneg, default=DEFAULT_MAX_MAP_COUNT, metavar="N",
-                        help=f"vm.max_map_count of the model (default {DEFAULT_MAX_MAP_COUNT})")
+        sp.add_argument("--max-map-count", type=_type(_max_map_count), default=DEFAULT_MAX_MAP_COUNT, metavar="N",
+                        help=f"vm.max_map_count of the model (default {DEFAULT_MAX_MAP_COUNT}); the model is "
+                             f"padded to N - slack VMAs, at most {MAX_MODEL_VMAS}")
 
     tr = sub.add_parser("trace", help="print the step trace of a scenario under one or more kernels",
                         description="Classify a scenario's call and print its step trace (semantics §8) per kernel.")
     scenario_args(tr)
-    tr.add_argument("--kernel", "-k", action="append", type=_kernel_arg, metavar="K",
+    tr.add_argument("--kernel", "-k", action="append", type=_type(_kernel), metavar="K",
                     help=f"kernel profile, repeatable (default: all of {', '.join(KERNELS)})")
     tr.add_argument("--top", action="store_true", help="only the syscall-level (depth-0) steps")
-    tr.add_argument("--png", metavar="FILE", help="also save the trace plot (plot_trace) to FILE")
+    tr.add_argument("--png", metavar="FILE",
+                    help=f"also save the trace plot (plot_trace) to FILE ({', '.join(FIGURE_SUFFIXES)})")
 
     lay = sub.add_parser("layout", help="print the VMAs around a scenario before and after its call",
                          description="Show a scenario's VMAs (as /proc/PID/maps lines) before and after its call.")
     scenario_args(lay)
-    lay.add_argument("--kernel", "-k", type=_kernel_arg, default="5.0", metavar="K",
+    lay.add_argument("--kernel", "-k", type=_type(_kernel), default="5.0", metavar="K",
                      help="kernel profile (default 5.0)")
-    lay.add_argument("--png", metavar="FILE", help="also save the layout plot (plot_layout) to FILE")
+    lay.add_argument("--png", metavar="FILE",
+                     help=f"also save the layout plot (plot_layout) to FILE ({', '.join(FIGURE_SUFFIXES)})")
 
     sw = sub.add_parser("sweep", help="classify scenarios x kernels x free slots; print a summary",
                         description="Sweep scenarios over kernels and free slots (or max_map_count values), "
-                                    "print outcome counts and rates, optionally write CSV and plots.")
+                                    f"print outcome counts and rates, optionally write CSV and plots. At most "
+                                    f"{MAX_SWEEP_CASES} cases (scenarios x kernels x values).")
     sw.add_argument("--scenarios", nargs="+", metavar="NAME", help="scenario names (default: the whole catalogue)")
     sw.add_argument("--family", help="only catalogue scenarios of this family")
-    sw.add_argument("--random", type=_nonneg, default=0, metavar="N", help="add N random mremap scenarios")
-    sw.add_argument("--seed", type=int, default=0, help="seed of --random (default 0)")
-    sw.add_argument("--kernels", nargs="+", type=_kernel_arg, metavar="K", help="kernel profiles (default: all)")
+    sw.add_argument("--random", type=_type(_random_count), default=0, metavar="N",
+                    help=f"add N random mremap scenarios (at most {MAX_RANDOM})")
+    sw.add_argument("--seed", type=_type(_seed), default=0, help="seed of --random (default 0)")
+    sw.add_argument("--kernels", nargs="+", type=_type(_kernel), metavar="K", help="kernel profiles (default: all)")
     grp = sw.add_mutually_exclusive_group()
-    grp.add_argument("--slacks", type=_range_arg, metavar="RANGE",
-                     help="free slots, e.g. 0:17 (default), 0:17:2, 3 or 1,3,5; for negative starts write "
-                          "--slacks=-1:8")
-    grp.add_argument("--max-map-counts", type=_range_arg, metavar="RANGE",
-                     help="instead of --slacks: max_map_count values for the layouts alone (no filler)")
-    sw.add_argument("--max-map-count", type=_nonneg, default=DEFAULT_MAX_MAP_COUNT, metavar="N",
-                    help=f"the max_map_count the --slacks rows stand for (default {DEFAULT_MAX_MAP_COUNT})")
-    sw.add_argument("--csv", metavar="FILE", help="write the tidy frame to FILE")
-    sw.add_argument("--png", metavar="FILE", help="write the outcome map (plot_outcome_map) to FILE")
-    sw.add_argument("--rates-png", metavar="FILE", help="write the rate bars (plot_fp_rate) to FILE")
+    grp.add_argument("--slacks", type=_type(_range), metavar="RANGE",
+                     help="free slots, e.g. 0:17 (default), 0:17:2, 3, 1,3,5 or -1:8")
+    grp.add_argument("--max-map-counts", type=_type(_range), metavar="RANGE",
+                     help=f"instead of --slacks: max_map_count values (0..{INT_MAX}) for the layouts alone "
+                          "(no filler)")
+    sw.add_argument("--max-map-count", type=_type(_max_map_count), default=DEFAULT_MAX_MAP_COUNT, metavar="N",
+                    help=f"the max_map_count the --slacks rows stand for (default {DEFAULT_MAX_MAP_COUNT}; "
+                         f"0..{INT_MAX}, not padded)")
+    sw.add_argument("--csv", metavar="FILE", help=f"write the tidy frame to FILE ({', '.join(CSV_SUFFIXES)})")
+    sw.add_argument("--png", metavar="FILE",
+                    help=f"write the outcome map (plot_outcome_map) to FILE ({', '.join(FIGURE_SUFFIXES)}; "
+                         f"at most {MAX_MAP_COLUMNS} free-slot columns)")
+    sw.add_argument("--rates-png", metavar="FILE",
+                    help=f"write the rate bars (plot_fp_rate) to FILE ({', '.join(FIGURE_SUFFIXES)})")
     sw.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                     help="show a progress bar (default: only for long sweeps)")
 
@@ -148,51 +349,146 @@ def build_parser() -> argparse.ArgumentParser:
                         description="Replay a scenario's layout and call in a child process on the running "
                                     "kernel (mmsim.live), with SLACK free slots before the call, and compare "
                                     "every step with the model. Never changes vm.max_map_count.")
-    lv.add_argument("scenario", metavar="SCENARIO", help="scenario name (see 'mmsim list')")
-    lv.add_argument("--slack", type=_slack_arg, default=3, help="free slots before the call (default 3)")
-    lv.add_argument("--kernel", "-k", type=_kernel_arg, metavar="K",
+    lv.add_argument("scenario", metavar="SCENARIO",
+                    help=f"scenario name (see 'mmsim list'; also k-whole-N, 1 <= N <= {K_WHOLE_MAX})")
+    lv.add_argument("--slack", type=_type(_slack), default=3, help="free slots before the call (default 3; >= -1)")
+    lv.add_argument("--kernel", "-k", type=_type(_kernel), metavar="K",
                     help="model profile to compare with (default: the one covering this kernel, else 6.18)")
-    lv.add_argument("--timeout", type=float, default=60.0, help="seconds before the child is killed (default 60)")
+    lv.add_argument("--timeout", type=_type(_timeout), default=60.0,
+                    help=f"seconds before the child is killed (default 60; 0 < T <= {MAX_TIMEOUT:g})")
+    p.commands = {"list": ls, "trace": tr, "layout": lay, "sweep": sw, "live": lv}
     return p
+
+
+# ---- checks made before any work ------------------------------------------------------------------
+
+
+def _scenario(name: str) -> Any:
+    """The named scenario; UsageError for an unknown name or a ``k-whole-N`` beyond :data:`K_WHOLE_MAX`,
+    checked before the (O(N)) scenario is built."""
+    from .scenarios import get
+
+    m = _K_WHOLE.fullmatch(name)
+    if m:
+        digits = m.group(1).lstrip("0")
+        if len(digits) > len(str(K_WHOLE_MAX)) or int(digits or "0") > K_WHOLE_MAX:
+            raise UsageError(f"k-whole-N needs 1 <= N <= {K_WHOLE_MAX} (its layout has N + 1 VMAs; "
+                             f"mmsim.scenarios builds layouts in {K_WHOLE_MAX} slots), got N = {_show(m.group(1))}")
+    try:
+        return get(name)
+    except KeyError as e:
+        raise UsageError(e.args[0]) from None
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+
+
+def _check_slack(sc: Any, layout: int, slack: int, max_map_count: int) -> None:
+    """UsageError unless ``max_map_count - slack`` leaves room for the scenario's own ``layout`` VMAs."""
+    if max_map_count - slack < layout:
+        raise UsageError(f"scenario {sc.name!r} has {layout} VMAs of its own: it cannot have {slack} free slots "
+                         f"under max_map_count={max_map_count} (at most {max_map_count - layout})")
+
+
+def _check_model_size(what: str, vmas: int, how: str) -> None:
+    """UsageError if a run would build more than :data:`MAX_MODEL_VMAS` model VMAs; ``how`` says how to
+    go lower."""
+    if vmas > MAX_MODEL_VMAS:
+        raise UsageError(f"{what} would build {vmas} model VMAs; the limit is {MAX_MODEL_VMAS} (~0.67 kB each): "
+                         f"{how}")
+
+
+def _check_output(path: str | None, option: str, suffixes: Sequence[str]) -> None:
+    """UsageError unless ``path`` can be written: a supported suffix, an existing directory, and a file
+    that can be opened for writing (an existing one is opened for appending and left unchanged; a new one
+    is created and removed again)."""
+    if path is None:
+        return
+    lower = path.lower()
+    if not any(lower.endswith(s) for s in suffixes) or os.path.basename(lower) in suffixes:
+        raise UsageError(f"{option} {_show(path)}: the file name must end in {', '.join(suffixes)}")
+    parent = os.path.dirname(path) or "."
+    if not os.path.isdir(parent):
+        raise UsageError(f"{option} {_show(path)}: directory {_show(parent)} does not exist")
+    if os.path.isdir(path):
+        raise UsageError(f"{option} {_show(path)}: is a directory")
+    try:
+        if os.path.lexists(path):
+            if not os.path.isfile(path):
+                raise UsageError(f"{option} {_show(path)}: exists and is not a regular file")
+            os.close(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_NONBLOCK))
+        else:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            os.unlink(path)
+    except OSError as e:
+        raise UsageError(f"{option} {_show(path)}: cannot write there: {e.strerror or e}") from None
+
+
+def _check_distinct(paths: dict[str, str | None]) -> None:
+    """UsageError if two output options name the same file."""
+    seen: dict[str, str] = {}
+    for option, path in paths.items():
+        if path is None:
+            continue
+        key = os.path.realpath(path)
+        if key in seen:
+            raise UsageError(f"{seen[key]} and {option} name the same file {_show(path)}")
+        seen[key] = option
+
+
+def _save(fig: Any, path: str, out: TextIO) -> None:
+    """Save a figure; a failure to write (e.g. the disk filled up meanwhile) is an error of exit status 1."""
+    try:
+        fig.savefig(path, dpi=110, bbox_inches="tight")
+    except OSError as e:
+        raise _WriteError(path, e) from None
+    print(f"wrote {path}", file=out)
+
+
+class _WriteError(Exception):
+    """An output file could not be written after the run (exit status 1)."""
+
+    def __init__(self, path: str, error: OSError) -> None:
+        super().__init__(f"cannot write {_show(path)}: {error.strerror or error}")
 
 
 # ---- commands -------------------------------------------------------------------------------------
 
 
-def _scenario(name: str):
-    from .scenarios import get
-
-    try:
-        return get(name)
-    except KeyError as e:
-        raise UsageError(e.args[0]) from None
-
-
-def _save(fig, path: str, out) -> None:
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    print(f"wrote {path}", file=out)
-
-
-def cmd_list(args: argparse.Namespace, out) -> int:
+def cmd_list(args: argparse.Namespace, out: TextIO) -> int:
+    """``mmsim list``: the catalogue, optionally one family."""
     from .scenarios import CATALOGUE, families
 
     scs = list(CATALOGUE.values())
-    if args.family:
+    if args.family is not None:
         if args.family not in families():
-            raise UsageError(f"unknown family {args.family!r}; choose one of {', '.join(families())}")
+            raise UsageError(f"unknown family {_show(args.family)}; choose one of {', '.join(families())}")
         scs = [s for s in scs if s.family == args.family]
     width = max(len(s.name) for s in scs)
     fam = max(len(s.family) for s in scs)
     for s in scs:
         print(f"{s.name:<{width}}  {s.family:<{fam}}  {s.description}", file=out)
-    print(f"\n{len(scs)} scenarios; also k-whole-N for any N >= 1. Details: mmsim trace NAME", file=out)
+    print(f"\n{len(scs)} scenarios; also k-whole-N for 1 <= N <= {K_WHOLE_MAX}. Details: mmsim trace NAME",
+          file=out)
     return 0
 
 
-def cmd_trace(args: argparse.Namespace, out) -> int:
+def _prepare_single(args: argparse.Namespace, cmd: str) -> Any:
+    """Checks shared by ``trace`` and ``layout``; returns the scenario."""
+    sc = _scenario(args.scenario)
+    _check_output(args.png, "--png", FIGURE_SUFFIXES)
+    layout = sc.layout_vmas
+    _check_slack(sc, layout, args.slack, args.max_map_count)
+    _check_model_size(cmd, max(args.max_map_count - args.slack, layout),
+                      f"lower --max-map-count to at most {MAX_MODEL_VMAS + args.slack} (outcomes depend only "
+                      "on the free slots; 'mmsim sweep --max-map-count N' stands for any N without padding)")
+    return sc
+
+
+def cmd_trace(args: argparse.Namespace, out: TextIO) -> int:
+    """``mmsim trace``: classify the call per kernel and print its step trace."""
     from .experiments import Runner
 
-    sc = _scenario(args.scenario)
+    sc = _prepare_single(args, "trace")
     kernels = args.kernel or list(KERNELS)
     runner = Runner()
     print(f"{sc.name}: {sc.description}", file=out)
@@ -219,10 +515,11 @@ def cmd_trace(args: argparse.Namespace, out) -> int:
     return 0
 
 
-def cmd_layout(args: argparse.Namespace, out) -> int:
+def cmd_layout(args: argparse.Namespace, out: TextIO) -> int:
+    """``mmsim layout``: the VMAs around the scenario before and after its call."""
     from .experiments import Runner
 
-    sc = _scenario(args.scenario)
+    sc = _prepare_single(args, "layout")
     try:
         o, before, after = Runner().before_after(sc, args.kernel, args.slack, args.max_map_count)
     except ValueError as e:
@@ -246,30 +543,76 @@ def cmd_layout(args: argparse.Namespace, out) -> int:
     return 0
 
 
-def cmd_sweep(args: argparse.Namespace, out) -> int:
+def _prepare_sweep(args: argparse.Namespace) -> tuple[list[Any], list[str], list[int] | None]:
+    """Every check of ``sweep`` (before any case runs); returns (scenarios, kernels, slacks)."""
+    from .scenarios import CATALOGUE, families, random_scenarios
+
+    outputs = {"--csv": args.csv, "--png": args.png, "--rates-png": args.rates_png}
+    _check_output(args.csv, "--csv", CSV_SUFFIXES)
+    _check_output(args.png, "--png", FIGURE_SUFFIXES)
+    _check_output(args.rates_png, "--rates-png", FIGURE_SUFFIXES)
+    _check_distinct(outputs)
+    scs: list[Any] = []
+    if args.scenarios:
+        scs = [_scenario(n) for n in args.scenarios]
+    elif args.family is not None or not args.random:
+        scs = list(CATALOGUE.values())
+    if args.family is not None:
+        if args.family not in families():
+            raise UsageError(f"unknown family {_show(args.family)}; choose one of {', '.join(families())}")
+        scs = [s for s in scs if s.family == args.family]
+    if not scs and not args.random:
+        raise UsageError("no scenarios selected")
+    kernels = list(args.kernels or KERNELS)
+    mxs = args.max_map_counts
+    slacks = args.slacks if args.slacks is not None else (None if mxs is not None else list(range(17)))
+    values = mxs if mxs is not None else slacks
+    assert values is not None
+    cases = (len(scs) + args.random) * len(kernels) * len(values)
+    if cases > MAX_SWEEP_CASES:
+        raise UsageError(f"{len(scs) + args.random} scenarios x {len(kernels)} kernels x {len(values)} values = "
+                         f"{cases} cases; at most {MAX_SWEEP_CASES} (~0.5 kB each): give fewer values, kernels "
+                         f"or scenarios")
+    if mxs is not None:
+        bad = [m for m in mxs if not 0 <= m <= INT_MAX]
+        if bad:
+            raise UsageError(f"--max-map-counts: vm.max_map_count must be 0..{INT_MAX} (an int sysctl, minimum 0),"
+                             f" got {bad[0]}")
+    else:
+        assert slacks is not None
+        if min(slacks) < -1:
+            raise UsageError(f"--slacks: free slots must be >= -1 (mmap lets map_count reach max_map_count + 1), "
+                             f"got {min(slacks)}")
+    if args.png and len(set(values)) > MAX_MAP_COLUMNS:
+        raise UsageError(f"--png: the outcome map draws one column per value: {len(set(values))} values, at most "
+                         f"{MAX_MAP_COLUMNS}; give fewer values or leave out --png")
+    scs += random_scenarios(args.random, args.seed)
+    layouts = {sc.name: sc.layout_vmas for sc in scs}
+    if slacks is not None:
+        top = max(slacks)
+        for sc in scs:
+            _check_slack(sc, layouts[sc.name], top, args.max_map_count)
+            _check_model_size(f"sweep of {sc.name!r} with {top} free slots",
+                              min(args.max_map_count, layouts[sc.name] + max(top, 0) + 1),
+                              "lower the largest of --slacks (sweep pads each scenario to its VMAs plus the "
+                              "largest slack)")
+    elif args.png:
+        columns = {m - n for n in set(layouts.values()) for m in set(mxs)}
+        if len(columns) > MAX_MAP_COLUMNS:
+            raise UsageError(f"--png: the outcome map draws one column per free-slot value: {len(columns)} here, "
+                             f"at most {MAX_MAP_COLUMNS}; give fewer values or leave out --png")
+    return scs, kernels, slacks
+
+
+def cmd_sweep(args: argparse.Namespace, out: TextIO) -> int:
+    """``mmsim sweep``: classify scenarios x kernels x values; print counts and rates; write files."""
     import pandas as pd
 
     from .experiments import false_positive_rate, outcome_counts, partial_failure_rate, sweep
-    from .scenarios import CATALOGUE, families, get, random_scenarios
 
-    scs = []
-    if args.scenarios:
-        for n in args.scenarios:
-            try:
-                scs.append(get(n))
-            except KeyError as e:
-                raise UsageError(e.args[0]) from None
-    elif args.family or not args.random:
-        scs = list(CATALOGUE.values())
-    if args.family:
-        if args.family not in families():
-            raise UsageError(f"unknown family {args.family!r}; choose one of {', '.join(families())}")
-        scs = [s for s in scs if s.family == args.family]
-    scs += random_scenarios(args.random, args.seed)
-    if not scs:
-        raise UsageError("no scenarios selected")
+    scs, kernels, slacks = _prepare_sweep(args)
     try:
-        df = sweep(scs, args.kernels or KERNELS, slacks=args.slacks, max_map_counts=args.max_map_counts,
+        df = sweep(scs, kernels, slacks=slacks, max_map_counts=args.max_map_counts,
                    max_map_count=args.max_map_count, progress=args.progress)
     except ValueError as e:
         raise UsageError(str(e)) from None
@@ -287,7 +630,10 @@ def cmd_sweep(args: argparse.Namespace, out) -> int:
     print("\nrates per kernel (share of cases):", file=out)
     print(rates.to_string(float_format=lambda v: f"{v:.3f}"), file=out)
     if args.csv:
-        df.to_csv(args.csv, index=False)
+        try:
+            df.to_csv(args.csv, index=False)
+        except OSError as e:
+            raise _WriteError(args.csv, e) from None
         print(f"\nwrote {args.csv} ({len(df)} rows)", file=out)
     if args.png:
         from .plots import plot_outcome_map
@@ -300,27 +646,31 @@ def cmd_sweep(args: argparse.Namespace, out) -> int:
     return 0
 
 
-def cmd_live(args: argparse.Namespace, out, err) -> int:
+def cmd_live(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """``mmsim live``: the scenario on this machine's kernel, compared step by step with the model."""
     sc = _scenario(args.scenario)
-    try:
-        from . import live
-    except ImportError as e:
-        print(f"{PROG}: error: live runs are unavailable: mmsim.live cannot be imported ({e})", file=err)
-        return 1
     try:
         ops = sc.live_ops()
     except ValueError as e:
         raise UsageError(str(e)) from None
     try:
+        from . import live
+    except ImportError as e:
+        print(f"{PROG} live: error: live runs are unavailable: mmsim.live cannot be imported "
+              f"({_one_line(str(e))})", file=err)
+        return 1
+    try:
         info = live.kernel_info()
+        if info.max_map_count is not None:
+            _check_slack(sc, sc.layout_vmas, args.slack, info.max_map_count)
         kernel = args.kernel or live.profile_for_release(info.release) or "6.18"
         if not getattr(info, "can_run", True):
-            print(f"{PROG}: error: live runs are unavailable here: {info.reason}", file=err)
+            print(f"{PROG} live: error: live runs are unavailable here: {_one_line(info.reason)}", file=err)
             return 1
         cmp = live.compare(ops, kernel=kernel, slack_before={len(ops) - 1: args.slack},
                            arena_pages=sc.arena_pages, timeout=args.timeout)
     except (getattr(live, "LiveError", RuntimeError), OSError, ValueError, TypeError) as e:
-        print(f"{PROG}: error: live run failed: {e}", file=err)
+        print(f"{PROG} live: error: live run failed: {_one_line(str(e))}", file=err)
         return 1
     print(f"{sc.name}: {sc.description}", file=out)
     print(f"call: {sc.call()}   (layout set up first; {args.slack} free slots before the call)", file=out)
@@ -340,32 +690,122 @@ def cmd_live(args: argparse.Namespace, out, err) -> int:
     return 0 if cmp.all_match else 1
 
 
+# ---- standard output and the entry point -------------------------------------------------------------
+
+
+class _Output:
+    """Standard output for the commands: a failed write or flush raises :class:`_OutputError` and is
+    remembered in :attr:`error`, so it is reported even when a caller (argparse's help printer) swallows
+    OSError."""
+
+    def __init__(self, stream: TextIO | None) -> None:
+        self.stream = stream
+        self.error: OSError | None = None
+
+    def _fail(self, e: OSError) -> NoReturn:
+        self.error = self.error or e
+        raise _OutputError(e.errno, e.strerror or str(e)) from None
+
+    def write(self, text: str) -> int:
+        """Write ``text``; :class:`_OutputError` if standard output is closed or the write fails."""
+        if self.stream is None:
+            self._fail(OSError(_errno.EBADF, "standard output is closed"))
+        try:
+            return self.stream.write(text)
+        except OSError as e:
+            self._fail(e)
+
+    def flush(self) -> None:
+        """Flush; :class:`_OutputError` if an earlier write or this flush failed."""
+        if self.error is not None:
+            raise _OutputError(self.error.errno, self.error.strerror or str(self.error))
+        if self.stream is None:
+            return
+        try:
+            self.stream.flush()
+        except OSError as e:
+            self._fail(e)
+
+
+def _detach_stdout(stream: TextIO | None) -> None:
+    """After standard output failed: point file descriptor 1 at /dev/null, as the ``signal`` module's
+    documentation recommends for SIGPIPE, so that the interpreter's own flush at exit cannot fail again
+    and print a second message. Only for the process's real stdout (a test's capture is left alone)."""
+    if stream is None or stream is not sys.__stdout__:
+        return
+    try:
+        fd = stream.fileno()
+    except (OSError, ValueError):
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
+
+
+def _dispatch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    if args.command == "list":
+        return cmd_list(args, out)
+    if args.command == "trace":
+        return cmd_trace(args, out)
+    if args.command == "layout":
+        return cmd_layout(args, out)
+    if args.command == "sweep":
+        return cmd_sweep(args, out)
+    if args.command == "live":
+        return cmd_live(args, out, err)
+    raise UsageError(f"unknown command {args.command!r}")  # pragma: no cover - argparse rejects it first
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI with ``argv`` (default ``sys.argv[1:]``); return the exit status (never raises SystemExit)."""
-    parser = build_parser()
-    out, err = sys.stdout, sys.stderr
+    """Run the CLI with ``argv`` (default ``sys.argv[1:]``); return the exit status (never raises SystemExit).
+
+    Whatever goes wrong ends in one line on stderr and a status: 2 for a bad argument, 1 for a failure to
+    write an output (standard output included) or an unexpected error; never a traceback unless the
+    environment variable ``MMSIM_TRACEBACK`` is set. A closed pipe on standard output (``mmsim list | head``)
+    ends the run quietly with status 0.
+    """
+    stream = sys.stdout
+    out = _Output(stream)
+    err = sys.stderr
+    command = ""
     try:
-        args = parser.parse_args(list(argv) if argv is not None else None)
-    except SystemExit as e:  # --help (0) or a usage error (2, message already printed)
-        return int(e.code) if isinstance(e.code, int) else (0 if e.code is None else 2)
-    try:
-        if args.command == "list":
-            return cmd_list(args, out)
-        if args.command == "trace":
-            return cmd_trace(args, out)
-        if args.command == "layout":
-            return cmd_layout(args, out)
-        if args.command == "sweep":
-            return cmd_sweep(args, out)
-        if args.command == "live":
-            return cmd_live(args, out, err)
-    except UsageError as e:
-        parser_for = {a.dest: a for a in parser._actions}.get("command")
-        sub = parser_for.choices.get(args.command) if parser_for is not None else None
-        (sub or parser).print_usage(err)
-        print(f"{PROG} {args.command}: error: {e}", file=err)
-        return 2
-    except BrokenPipeError:  # e.g. mmsim list | head
-        return 0
-    parser.error(f"unknown command {args.command!r}")  # pragma: no cover - argparse rejects it first
-    return 2  # pragma: no cover
+        argv = _join_dash_values(sys.argv[1:] if argv is None else list(argv))
+        parser = build_parser()
+        with contextlib.redirect_stdout(out):  # type: ignore[type-var]  # --help goes through the guard
+            try:
+                args = parser.parse_args(argv)
+            except SystemExit as e:  # --help (0) or a usage error (2, its one line already printed)
+                status = e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
+                out.flush()
+                return status
+        command = f" {args.command}"
+        try:
+            status = _dispatch(args, out, err)
+        except UsageError as e:
+            print(f"{PROG}{command}: error: {_one_line(str(e))}", file=err)
+            status = 2
+        out.flush()
+        return status
+    except _OutputError as e:
+        _detach_stdout(stream)
+        if e.errno == _errno.EPIPE:  # the reader has gone (mmsim list | head): nothing left to say
+            return 0
+        print(f"{PROG}{command}: error: cannot write to standard output: {e.strerror}", file=err)
+        return 1
+    except _WriteError as e:
+        print(f"{PROG}{command}: error: {_one_line(str(e))}", file=err)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{PROG}{command}: interrupted", file=err)
+        return 130
+    except MemoryError:
+        print(f"{PROG}{command}: error: out of memory", file=err)
+        return 1
+    except Exception as e:  # the README's promise: no traceback, ever
+        if os.environ.get("MMSIM_TRACEBACK"):
+            raise
+        print(f"{PROG}{command}: internal error: {type(e).__name__}: {_one_line(str(e))} "
+              f"(MMSIM_TRACEBACK=1 shows the traceback)", file=err)
+        return 1

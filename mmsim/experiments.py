@@ -328,7 +328,10 @@ class Runner:
             return mm
         if sc.op_kwargs is not None:
             mm = self._template(max_map_count).with_kernel(kernel)
-            mm.max_map_count = max_map_count + self.HEADROOM + 1024
+            # Room for the whole layout above the template's filler, however many VMAs it has: a setup
+            # operation adds at most 3 (a FIXED mremap into a VMA's middle). Filler beyond the target is
+            # removed again by setup(), so a layout of more than HEADROOM VMAs works too.
+            mm.max_map_count = max_map_count + self.HEADROOM + 1024 + 3 * len(sc.setup_ops)
             sc.replay_setup(mm)
             mm.max_map_count = max_map_count
             mm.trace.clear()

@@ -13,6 +13,12 @@ newline in a name is shown as ``\\012``), a pseudo-name such as ``[heap]``, ``[s
 
 ``[vsyscall]`` is not a VMA of the process (it is the gate area, outside ``mm->map_count``), so
 :func:`map_count` and :func:`to_address_space` leave it out.
+
+:func:`parse` accepts only lines the kernel can print, and names the line of the first one it cannot:
+``start < end``, both page aligned, ``end <= TASK_SIZE`` (``0x7ffffffff000``, x86-64 with 4-level paging;
+pass ``task_size=`` for 5-level paging), an offset that is a page multiple below 2**64, a device number of
+at most 12:20 bits and an inode below 2**64 (``%lu``). The one line above TASK_SIZE is x86-64's gate area,
+``ffffffffff600000-ffffffffff601000 ... [vsyscall]``, accepted exactly there and nowhere else.
 """
 
 from __future__ import annotations
@@ -24,15 +30,23 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from mmsim.constants import PAGE_SHIFT, PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE
+from mmsim.constants import PAGE_SHIFT, PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE, TASK_SIZE
 
-__all__ = ["MapsEntry", "map_count", "parse", "read", "to_address_space"]
+__all__ = ["TASK_SIZE", "VSYSCALL_START", "VSYSCALL_END", "MapsEntry", "map_count", "parse", "read",
+           "to_address_space"]
+
+#: x86-64's vsyscall page (arch/x86/include/uapi/asm/vsyscall.h: VSYSCALL_ADDR), shown as ``[vsyscall]``.
+VSYSCALL_START = 0xFFFFFFFFFF600000
+VSYSCALL_END = VSYSCALL_START + PAGE_SIZE
 
 _HEADER = re.compile(
-    r"([0-9a-fA-F]+)-([0-9a-fA-F]+) ([r-][w-][x-][sp]) ([0-9a-fA-F]+) ([0-9a-fA-F]+:[0-9a-fA-F]+) (\d+)"
+    r"([0-9a-fA-F]+)-([0-9a-fA-F]+) ([r-][w-][x-][sp]) ([0-9a-fA-F]+) ([0-9a-fA-F]+):([0-9a-fA-F]+) ([0-9]+)"
 )
 _FIELD = re.compile(r"([A-Za-z_][A-Za-z0-9_]*):\s*(.*)")
-_KB = re.compile(r"(\d+) kB")
+_KB = re.compile(r"([0-9]+) kB")
+_U64 = 1 << 64
+#: include/linux/kdev_t.h: MINORBITS 20, and a dev_t is 32 bits, so the major has 12.
+_MAJOR_MAX, _MINOR_MAX = (1 << 12) - 1, (1 << 20) - 1
 #: Kernel "special mapping" names (``_install_special_mapping``) and the gate area.
 SPECIAL_NAMES = frozenset(
     {"[vdso]", "[vvar]", "[vvar_vclock]", "[vsyscall]", "[uprobes]", "[sigpage]", "[vectors]"}
@@ -125,37 +139,78 @@ class MapsEntry:
         return f"{line:<73}{self.path}" if self.path else line
 
 
-def _parse_header(line: str, lineno: int) -> MapsEntry:
+def _short(line: str, limit: int = 200) -> str:
+    """``repr(line)``, cut to ``limit`` characters for an error message."""
+    text = repr(line)
+    return text if len(text) <= limit else f"{text[: limit - 20]}...({len(line)} chars)"
+
+
+def _hex(digits: str, lineno: int, what: str) -> int:
+    """A hex column that must fit an unsigned long (checked on the digits, before converting)."""
+    if len(digits.lstrip("0")) > 16:
+        raise ValueError(f"line {lineno}: {what} {digits[:40]}{'...' if len(digits) > 40 else ''} is not below 2**64")
+    return int(digits, 16)
+
+
+def _parse_header(line: str, lineno: int, task_size: int = TASK_SIZE) -> MapsEntry:
+    """One ``start-end perms offset dev inode [path]`` line; ValueError naming ``lineno`` for any value
+    ``show_map_vma()`` cannot print."""
     m = _HEADER.match(line)
     if not m:
-        raise ValueError(f"line {lineno}: not a /proc/PID/maps line: {line!r}")
+        raise ValueError(f"line {lineno}: not a /proc/PID/maps line: {_short(line)}")
     rest = line[m.end() :]
     if rest and not rest[0].isspace():
-        raise ValueError(f"line {lineno}: no space after the inode column: {line!r}")
-    start, end = int(m.group(1), 16), int(m.group(2), 16)
-    if end < start:
-        raise ValueError(f"line {lineno}: end {end:#x} is below start {start:#x}")
-    return MapsEntry(
-        start, end, m.group(3), int(m.group(4), 16), m.group(5), int(m.group(6)), rest.lstrip(" ")
-    )
+        raise ValueError(f"line {lineno}: no space after the inode column: {_short(line)}")
+    start, end = _hex(m.group(1), lineno, "start"), _hex(m.group(2), lineno, "end")
+    if end <= start:
+        raise ValueError(f"line {lineno}: end {end:#x} is not above start {start:#x} (a VMA is never empty)")
+    if start % PAGE_SIZE or end % PAGE_SIZE:
+        raise ValueError(f"line {lineno}: {start:#x}-{end:#x} is not page aligned ({PAGE_SIZE:#x})")
+    path = rest.lstrip(" ")
+    if end > task_size and not (path == "[vsyscall]" and (start, end) == (VSYSCALL_START, VSYSCALL_END)):
+        raise ValueError(
+            f"line {lineno}: {start:#x}-{end:#x} ends above TASK_SIZE {task_size:#x}; only [vsyscall] at "
+            f"{VSYSCALL_START:x}-{VSYSCALL_END:x} may lie there"
+        )
+    offset = _hex(m.group(4), lineno, "offset")
+    if offset % PAGE_SIZE:
+        raise ValueError(f"line {lineno}: offset {offset:#x} is not a multiple of the page size (it is pgoff << "
+                         f"{PAGE_SHIFT})")
+    major, minor = m.group(5), m.group(6)
+    if len(major.lstrip("0")) > 3 or len(minor.lstrip("0")) > 5 or int(major, 16) > _MAJOR_MAX \
+            or int(minor, 16) > _MINOR_MAX:
+        raise ValueError(f"line {lineno}: device {major[:20]}:{minor[:20]} is not a dev_t (12-bit major, 20-bit "
+                         f"minor)")
+    inode = m.group(7)
+    if len(inode.lstrip("0")) > 20 or int(inode) >= _U64:
+        raise ValueError(f"line {lineno}: inode {inode[:40]}{'...' if len(inode) > 40 else ''} is not below "
+                         f"2**64 ({len(inode)} digits)")
+    return MapsEntry(start, end, m.group(3), offset, f"{major}:{minor}", int(inode), path)
 
 
 def _field_value(key: str, raw: str) -> Any:
     if key == "VmFlags":
         return tuple(raw.split())
-    m = _KB.fullmatch(raw.strip())
-    if m:
-        return int(m.group(1))
     raw = raw.strip()
-    return int(raw) if raw.isdigit() else raw
+    m = _KB.fullmatch(raw)
+    number = m.group(1) if m else raw if raw.isascii() and raw.isdigit() else None
+    if number is None:
+        return raw
+    if len(number.lstrip("0")) > 20 or int(number) >= _U64:  # smaps prints unsigned longs
+        raise ValueError(f"{key}: {number[:40]}{'...' if len(number) > 40 else ''} is not below 2**64 "
+                         f"({len(number)} digits)")
+    return int(number)
 
 
-def parse(text: str) -> list[MapsEntry]:
+def parse(text: str, *, task_size: int = TASK_SIZE) -> list[MapsEntry]:
     """Parse /proc/PID/maps or /proc/PID/smaps text into entries, in file order.
 
     Lines are split on ``"\\n"`` only (a name may hold other control characters). Blank lines are ignored.
     Raises ValueError naming the line for anything that is neither a maps line nor (after one) an smaps
-    ``Key: value`` line.
+    ``Key: value`` line, and for a maps line the kernel cannot print (see the module docstring): an empty,
+    reversed or unaligned range, one that ends above ``task_size`` (other than x86-64's ``[vsyscall]``
+    page), or a number column that does not fit its C type. Lines are not required to be in order: a read
+    that races with changes to the process can repeat or overlap ranges.
     """
     if not isinstance(text, str):
         raise TypeError(f"parse() takes the maps text as str, not {type(text).__name__}")
@@ -164,23 +219,27 @@ def parse(text: str) -> list[MapsEntry]:
         if not line.strip():
             continue
         if line[0] in "0123456789abcdefABCDEF" and _HEADER.match(line):
-            entries.append(_parse_header(line, lineno))
+            entries.append(_parse_header(line, lineno, task_size))
             continue
         m = _FIELD.match(line)
         if m and entries:
-            entries[-1].fields[m.group(1)] = _field_value(m.group(1), m.group(2))
+            try:
+                entries[-1].fields[m.group(1)] = _field_value(m.group(1), m.group(2))
+            except ValueError as e:
+                raise ValueError(f"line {lineno}: {e}") from None
             continue
-        raise ValueError(f"line {lineno}: not a /proc/PID/maps line: {line!r}")
+        raise ValueError(f"line {lineno}: not a /proc/PID/maps line: {_short(line)}")
     return entries
 
 
-def read(pid: int | str = "self", *, smaps: bool = False) -> list[MapsEntry]:
-    """Read and parse ``/proc/<pid>/maps`` (or ``smaps``, which adds VmFlags etc.) of a process."""
+def read(pid: int | str = "self", *, smaps: bool = False, task_size: int = TASK_SIZE) -> list[MapsEntry]:
+    """Read and parse ``/proc/<pid>/maps`` (or ``smaps``, which adds VmFlags etc.) of a process
+    (``task_size`` as for :func:`parse`)."""
     if isinstance(pid, bool) or not isinstance(pid, (int, str)) or not re.fullmatch(r"self|\d+", str(pid)):
         raise ValueError(f"pid must be a process id or 'self', not {pid!r}")
     path = f"/proc/{pid}/{'smaps' if smaps else 'maps'}"
     with open(path, encoding="utf-8", errors="surrogateescape") as f:
-        return parse(f.read())
+        return parse(f.read(), task_size=task_size)
 
 
 def map_count(entries: Iterable[MapsEntry]) -> int:

@@ -199,3 +199,81 @@ def test_to_address_space_of_this_process() -> None:
         assert mm.map_count == procmaps.map_count(entries)
         heap = [x for x in mm.vmas() if x.start in {e.start for e in entries if e.path == "[heap]"}]
         assert all(h.anon_vma is not None for h in heap)
+
+
+# ---- lines the kernel cannot print ------------------------------------------------------------------------
+
+TASK_SIZE_X86_64 = 0x7FFFFFFFF000  # arch/x86/include/asm/page_64_types.h (4-level paging)
+LA57_TASK_SIZE = (1 << 56) - P  # the same, 5-level paging
+GOOD = "7f0000004000-7f0000006000 rw-p 00000000 00:00 0\n"
+VSYSCALL = "ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0                  [vsyscall]\n"
+
+
+@pytest.mark.parametrize(
+    "line, why",
+    [
+        ("800000000000-800000001000 rw-p 00000000 00:00 0", "TASK_SIZE"),
+        ("7ffffffff000-800000000000 rw-p 00000000 00:00 0", "TASK_SIZE"),  # straddles it
+        ("7fffffffe000-7ffffffff001 rw-p 00000000 00:00 0", "aligned"),
+        ("ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0", "TASK_SIZE"),  # the range, not the name
+        ("ffffffffff700000-ffffffffff701000 --xp 00000000 00:00 0   [vsyscall]", "TASK_SIZE"),  # the name elsewhere
+        ("ffffffffff600000-ffffffffff602000 --xp 00000000 00:00 0   [vsyscall]", "TASK_SIZE"),
+        ("10000000000000000-10000000000001000 rw-p 00000000 00:00 0", "2**64"),
+        ("0-fffffffffffffffff000 rw-p 00000000 00:00 0", "2**64"),
+        ("0-" + "f" * 5000 + " rw-p 00000000 00:00 0", "2**64"),
+        ("7f0000000000-7f0000000000 rw-p 00000000 00:00 0", "not above start"),
+        ("7f0000001000-7f0000000000 rw-p 00000000 00:00 0", "not above start"),
+        ("7f0000000001-7f0000001000 rw-p 00000000 00:00 0", "aligned"),
+        ("7f0000000000-7f0000000fff rw-p 00000000 00:00 0", "aligned"),
+        ("7f0000000000-7f0000001000 r--p 00000800 fe:00 12 /lib/x", "offset"),
+        ("7f0000000000-7f0000001000 r--p 10000000000000000 fe:00 12 /lib/x", "2**64"),
+        ("7f0000000000-7f0000001000 r--p 00000000 1000:00 12 /lib/x", "device"),
+        ("7f0000000000-7f0000001000 r--p 00000000 fe:100000 12 /lib/x", "device"),
+        ("7f0000000000-7f0000001000 r--p 00000000 fe:00 18446744073709551616 /lib/x", "inode"),
+        ("7f0000000000-7f0000001000 r--p 00000000 fe:00 " + "7" * 5000 + " /lib/x", "inode"),
+        ("7f0000000000-7f0000001000 r--p 00000000 fe:00 \u0661\u0662 /lib/x", "not a /proc/PID/maps line"),
+    ],
+)
+def test_parse_rejects_impossible_vmas_naming_the_line(line: str, why: str) -> None:
+    text = GOOD + "\n" + line + "\n" + GOOD.replace("7f00000040", "7f00000080").replace("7f00000060", "7f00000090")
+    with pytest.raises(ValueError, match=r"^line 3: ") as info:
+        procmaps.parse(text)
+    assert why in str(info.value)
+    assert len(str(info.value)) < 400  # a 5,000-digit column is not echoed whole
+
+
+def test_parse_rejects_huge_smaps_numbers_naming_the_line() -> None:
+    text = GOOD + "Size:                  8 kB\n" + "Rss: " + "9" * 5000 + " kB\n"
+    with pytest.raises(ValueError, match=r"^line 3: Rss: 9+\.\.\. is not below 2\*\*64"):
+        procmaps.parse(text)
+    with pytest.raises(ValueError, match=r"^line 2: THPeligible"):
+        procmaps.parse(GOOD + "THPeligible: 18446744073709551616\n")
+
+
+def test_parse_accepts_the_edges() -> None:
+    top = f"{TASK_SIZE_X86_64 - 0x21000:x}-{TASK_SIZE_X86_64:x} rw-p 00000000 00:00 0      [stack]\n"
+    edge = (
+        "0-1000 rw-p 00000000 00:00 0\n"  # page 0: root may map it (vm.mmap_min_addr = 0)
+        "7f0000000000-7f0000001000 r--p fffffffffffff000 fff:fffff 18446744073709551615 /lib/x\n"
+    )
+    entries = procmaps.parse(edge + top + VSYSCALL)
+    assert [e.end for e in entries] == [P, 0x7F0000001000, TASK_SIZE_X86_64, 0xFFFFFFFFFF601000]
+    assert entries[1].inode == 2**64 - 1 and entries[1].offset == 2**64 - P and entries[1].dev == "fff:fffff"
+    assert procmaps.map_count(entries) == 3  # [vsyscall] stays outside mm->map_count
+    assert procmaps.parse(GOOD + "Rss: 18446744073709551615 kB\n")[0].fields["Rss"] == 2**64 - 1
+
+
+def test_parse_task_size_for_five_level_paging() -> None:
+    high = "fffffffe000000-fffffffe001000 rw-p 00000000 00:00 0\n"  # above 47 bits, below 56
+    with pytest.raises(ValueError, match="line 1: .*TASK_SIZE"):
+        procmaps.parse(high)
+    assert procmaps.parse(high + VSYSCALL, task_size=LA57_TASK_SIZE)[0].start == 0xFFFFFFFE000000
+    with pytest.raises(ValueError, match="line 1"):
+        procmaps.parse(f"{LA57_TASK_SIZE:x}-{LA57_TASK_SIZE + P:x} rw-p 00000000 00:00 0\n", task_size=LA57_TASK_SIZE)
+
+
+def test_parse_does_not_require_order() -> None:
+    """A read that races with the process can show overlapping lines: parse keeps them, as printed."""
+    a = "7f0000000000-7f0000004000 rw-p 00000000 00:00 0\n"
+    b = "7f0000002000-7f0000003000 rw-p 00000000 00:00 0\n"
+    assert [e.start for e in procmaps.parse(a + b)] == [0x7F0000000000, 0x7F0000002000]
