@@ -44,7 +44,7 @@ import os
 import re
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any, NoReturn, TextIO
+from typing import Any, NoReturn, TextIO, cast
 
 from .constants import DEFAULT_MAX_MAP_COUNT
 from .profiles import KERNELS, get_profile
@@ -664,12 +664,12 @@ def cmd_live(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if info.max_map_count is not None:
             _check_slack(sc, sc.layout_vmas, args.slack, info.max_map_count)
         kernel = args.kernel or live.profile_for_release(info.release) or "6.18"
-        if not getattr(info, "can_run", True):
+        if not info.can_run:
             print(f"{PROG} live: error: live runs are unavailable here: {_one_line(info.reason)}", file=err)
             return 1
         cmp = live.compare(ops, kernel=kernel, slack_before={len(ops) - 1: args.slack},
                            arena_pages=sc.arena_pages, timeout=args.timeout)
-    except (getattr(live, "LiveError", RuntimeError), OSError, ValueError, TypeError) as e:
+    except (live.LiveError, OSError, ValueError, TypeError) as e:
         print(f"{PROG} live: error: live run failed: {_one_line(str(e))}", file=err)
         return 1
     print(f"{sc.name}: {sc.description}", file=out)
@@ -734,7 +734,7 @@ def _detach_stdout(stream: TextIO | None) -> None:
     if stream is None or stream is not sys.__stdout__:
         return
     try:
-        fd = stream.fileno()
+        fd = stream.fileno()  # type: ignore[union-attr]
     except (OSError, ValueError):
         return
     devnull = os.open(os.devnull, os.O_WRONLY)
@@ -773,7 +773,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         argv = _join_dash_values(sys.argv[1:] if argv is None else list(argv))
         parser = build_parser()
-        with contextlib.redirect_stdout(out):  # type: ignore[type-var]  # --help goes through the guard
+        with contextlib.redirect_stdout(cast(TextIO, out)):  # --help goes through the guard
             try:
                 args = parser.parse_args(argv)
             except SystemExit as e:  # --help (0) or a usage error (2, its one line already printed)
@@ -782,7 +782,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return status
         command = f" {args.command}"
         try:
-            status = _dispatch(args, out, err)
+            status = _dispatch(args, cast(TextIO, out), err)
         except UsageError as e:
             print(f"{PROG}{command}: error: {_one_line(str(e))}", file=err)
             status = 2

@@ -569,9 +569,8 @@ class VMATree:
         a = pe if pe > low else low
         if a + length <= (st[k] if st[k] < high else high):  # the gap below that VMA, cut at low
             return a
-        a = self._first_gap_end(g, grp, c, k + 1, length)
-        if a is None:  # the gap above the highest VMA
-            a = self._top
+        found = self._first_gap_end(g, grp, c, k + 1, length)
+        a = self._top if found is None else found  # None: the gap above the highest VMA
         return a if a + length <= high else None
 
     def _last_gap_start(self, g: int, grp: _Group, c: int, k: int, length: int) -> int | None:
