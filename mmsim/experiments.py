@@ -3,7 +3,8 @@
 :func:`sweep` is the workhorse: one row per (scenario, kernel, free slots) with the outcome class of
 :func:`mmsim.classify` (semantics §6). :func:`false_positive_rate`, :func:`partial_failure_rate` and
 :func:`outcome_counts` summarise a sweep per kernel. :class:`Runner` classifies single cases at the full
-``vm.max_map_count`` (65530) quickly, by caching padded address spaces; the widgets and the CLI use it.
+``vm.max_map_count`` (65530) quickly, by caching padded address spaces: by free slots (the CLI) or, with
+:meth:`Runner.at_limit`, in a process of a fixed map_count under a chosen ``vm.max_map_count`` (the widgets).
 
 Why a sweep need not pad 65,530 filler VMAs per case: every map-count check of the model compares
 ``map_count`` with ``max_map_count`` plus a constant (``mc >= max``, ``mc + 2 >= max - 3``, ``mc + 4 > max``,
@@ -296,21 +297,38 @@ def partial_failure_rate(df: pd.DataFrame, by: str = "kernel") -> pd.Series:
 class Runner:
     """Classify single cases at a real ``max_map_count`` (65530) without re-padding every time.
 
-    Padding 65,530 filler VMAs takes about a third of a second. A Runner pads one filler-only
-    *template* per ``max_map_count``, copies it per (scenario, kernel) (tens of milliseconds), maps the
-    scenario's layout into the copy and keeps the result in a small LRU cache; a new slack only adds or
-    removes a few filler VMAs. Instances hold no global state: make one per widget or per command.
+    Two ways to name a case:
 
-    The address spaces returned by :meth:`setup` are cached and shared: do not change them (copy first).
+    * by **free slots** (:meth:`run`, :meth:`setup`, :meth:`before_after`): the process is padded to
+      ``map_count = max_map_count - slack``, as the CLI and the notebooks' tables do;
+    * by **the sysctl** (:meth:`at_limit`, :meth:`process`, :meth:`before_after_at`): the process holds a
+      fixed ``map_count`` VMAs (its layout plus filler, like a JVM or a search engine near the default limit)
+      and only ``vm.max_map_count`` changes, as when an administrator moves the sysctl. Nothing is padded
+      again when the limit moves: the cached process just gets the new ``max_map_count`` (the model reads it
+      at every check, like the kernel). The widgets' knob works this way.
+
+    Padding 65,530 filler VMAs takes about a third of a second. A Runner pads one filler-only *template*
+    per size, copies it per (scenario, kernel) (copy-on-write, milliseconds), maps the scenario's layout
+    into the copy and keeps the result in a small LRU cache; a new slack only adds or removes a few filler
+    VMAs. :meth:`at_limit` also keeps its outcomes (an LRU of ``outcomes`` entries): a slider that comes back
+    to a value costs a dict look-up. Instances hold no global state: make one per widget or per command.
+
+    The address spaces returned by :meth:`setup` and :meth:`process` are cached and shared: do not change
+    them (copy first). Each call sets the ``max_map_count`` it was asked for on the shared object.
     """
 
     #: Scenario VMAs a template leaves room for (the template holds ``max_map_count - HEADROOM`` filler VMAs).
     HEADROOM = 64
+    #: The map_count of the process the sysctl methods put a scenario in by default: 3 below the default
+    #: limit (65,530), so the default sysctl leaves 3 free slots, where the 2019 bug shows (semantics §7.1).
+    MAP_COUNT = DEFAULT_MAX_MAP_COUNT - 3
 
-    def __init__(self, maxsize: int = 12) -> None:
+    def __init__(self, maxsize: int = 12, outcomes: int = 4096) -> None:
         self.maxsize = maxsize
+        self.max_outcomes = outcomes
         self._templates: dict[int, AddressSpace] = {}
         self._cache: OrderedDict[tuple, AddressSpace] = OrderedDict()
+        self._outcomes: OrderedDict[tuple, Outcome] = OrderedDict()
 
     def _template(self, max_map_count: int) -> AddressSpace:
         t = self._templates.get(max_map_count)
@@ -348,6 +366,7 @@ class Runner:
         sc = get(scenario)
         kernel = get_profile(kernel).name
         mm = self._base(sc, kernel, max_map_count)
+        mm.max_map_count = max_map_count  # a process() caller may have moved the limit of this shared object
         target = max_map_count - slack
         try:
             mm.pad(target - mm.map_count)
@@ -367,8 +386,10 @@ class Runner:
                      max_map_count: int = DEFAULT_MAX_MAP_COUNT) -> tuple[Outcome, AddressSpace, AddressSpace]:
         """``(outcome, before, after)``: the classified call, the state before it, and a copy on which the
         call really ran (whether it failed or not: a PARTIAL_FAIL shows its half-changed state)."""
-        sc = get(scenario)
-        before = self.setup(sc, kernel, slack, max_map_count)
+        return self._before_after(get(scenario), self.setup(scenario, kernel, slack, max_map_count))
+
+    @staticmethod
+    def _before_after(sc: Scenario, before: AddressSpace) -> tuple[Outcome, AddressSpace, AddressSpace]:
         outcome = classify(before, sc.op, *sc.args)
         after = before.copy()
         try:
@@ -376,6 +397,54 @@ class Runner:
         except MMError:
             pass
         return outcome, before, after
+
+    # ---- the sysctl as the knob ----------------------------------------------------------------------
+
+    def process(self, scenario: Scenario | str, kernel: str, max_map_count: int,
+                map_count: int = MAP_COUNT) -> AddressSpace:
+        """The scenario inside a process of ``map_count`` VMAs (its layout plus filler) under the limit
+        ``max_map_count`` (cached and shared: do not mutate it).
+
+        The process is built once per (scenario, kernel, map_count); another ``max_map_count`` only sets the
+        attribute, as writing the sysctl would. ``max_map_count`` may be below ``map_count``: lowering the
+        sysctl removes no VMA (every map_count check then fails, and unmapping still works).
+        """
+        sc = get(scenario)
+        mm = self.setup(sc, kernel, 0, map_count)  # map_count VMAs, keyed by the process size
+        mm.max_map_count = max_map_count
+        return mm
+
+    def at_limit(self, scenario: Scenario | str, kernel: str, max_map_count: int,
+                 map_count: int = MAP_COUNT, *, trace: bool = True) -> Outcome:
+        """The call classified in a process of ``map_count`` VMAs under ``vm.max_map_count = max_map_count``.
+
+        Free slots before the call: ``max_map_count - map_count``. Outcomes are cached per (scenario, kernel,
+        map_count, max_map_count, trace); they are fresh objects of :func:`mmsim.classify` the first time.
+        ``trace=False`` takes the trace-less fast path (an :class:`~mmsim.trace.TraceSummary`).
+        """
+        sc = get(scenario)
+        kernel = get_profile(kernel).name
+        key = (sc, kernel, map_count, max_map_count, trace)
+        o = self._outcomes.get(key)
+        if o is not None:
+            self._outcomes.move_to_end(key)
+            return o
+        o = classify(self.process(sc, kernel, max_map_count, map_count), sc.op, *sc.args, trace=trace)
+        self._outcomes[key] = o
+        while len(self._outcomes) > self.max_outcomes:
+            self._outcomes.popitem(last=False)
+        return o
+
+    def before_after_at(self, scenario: Scenario | str, kernel: str, max_map_count: int,
+                        map_count: int = MAP_COUNT
+                        ) -> tuple[Outcome, AddressSpace, AddressSpace]:
+        """:meth:`before_after` in a process of ``map_count`` VMAs under ``vm.max_map_count = max_map_count``.
+
+        ``before`` is the shared cached process (do not mutate it; its limit is set to ``max_map_count``),
+        ``after`` a copy on which the call really ran.
+        """
+        sc = get(scenario)
+        return self._before_after(sc, self.process(sc, kernel, max_map_count, map_count))
 
 
 def slack_table(df: pd.DataFrame, kernels: Sequence[str] | None = None) -> pd.DataFrame:
