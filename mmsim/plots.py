@@ -8,6 +8,9 @@ displays itself as the cell's value; elsewhere use ``fig.savefig("out.png")``.
 * :func:`plot_trace` — map_count after each step of a call, one panel per kernel (semantics §8).
 * :func:`plot_outcome_map` — outcome class per (scenario, free slots), one heatmap per kernel.
 * :func:`plot_fp_rate` — false-positive and partial-failure rates per kernel.
+* :func:`plot_failure_points` — where a call stops, by ``vm.max_map_count``, one panel per kernel.
+* :func:`plot_limit_outcomes` — outcome class per (scenario, max_map_count) and the false-positive rate
+  against the limit.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import pandas as pd
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.patches import Patch
+from matplotlib.patches import Patch, Rectangle
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from .addrspace import FILLER_BASE, AddressSpace
@@ -38,7 +41,9 @@ __all__ = [
     "check_threshold",
     "default_window",
     "figure_png",
+    "plot_failure_points",
     "plot_fp_rate",
+    "plot_limit_outcomes",
     "plot_layout",
     "plot_outcome_map",
     "plot_trace",
@@ -494,6 +499,146 @@ def plot_fp_rate(df: pd.DataFrame, *, kernels: Sequence[str] | None = None, titl
     if title is None:
         title = f"Needless refusals and half-done failures per kernel ({n} cases each)"
     ax.set_title(title, fontsize=11)
+    return fig
+
+
+# ---- the sysctl as the x axis ----------------------------------------------------------------------
+
+
+def plot_failure_points(
+    points: Mapping[str, Sequence[Any]],
+    steps: Mapping[str, Sequence[str]],
+    max_map_count: int,
+    map_count: int,
+    *,
+    title: str | None = None,
+) -> Figure:
+    """Where a call stops, by ``vm.max_map_count``: one panel per kernel, stacked, sharing the x axis.
+
+    ``points[kernel]`` are :class:`mmsim.svg.StopPoint` records (``max_map_count``, ``step``, ``outcome``,
+    ``fp``) and ``steps[kernel]`` the kernel's depth-0 steps in call order (y, top to bottom, then
+    ``completed``), as :func:`mmsim.widgets.failure_points` returns them. Markers are coloured by outcome
+    class; the chosen ``max_map_count`` is a red vertical line (``gid="limit"``); a second x axis gives the
+    free slots (``max_map_count - map_count``).
+    """
+    ks = list(points)
+    if not ks:
+        raise ValueError("no kernels to plot")
+    heights = [len(steps[k]) + 1 for k in ks]
+    fig = _new_figure(10.0, min(2.0 + 0.26 * sum(heights) + 0.5 * len(ks), 30.0))
+    axes = fig.subplots(len(ks), 1, sharex=True, squeeze=False, gridspec_kw={"height_ratios": heights})[:, 0]
+    for ax, k in zip(axes, ks, strict=True):
+        names = list(steps[k]) + ["completed"]
+        pts = sorted(points[k], key=lambda p: p.max_map_count)
+        xs = [p.max_map_count for p in pts]
+        ys = [names.index(p.step) for p in pts]
+        ax.plot(xs, ys, color="#aaaaaa", lw=1.0, zorder=1)
+        for kind in OUTCOMES:
+            sel = [(x, y) for x, y, p in zip(xs, ys, pts, strict=True) if p.outcome == kind]
+            if sel:
+                ax.scatter([x for x, _ in sel], [y for _, y in sel], s=46, color=OUTCOME_COLORS[kind], zorder=3,
+                           edgecolors="#333333", linewidths=0.5, label=_OUTCOME_LABELS[kind])
+        line = ax.axvline(max_map_count, color=_MAX_COLOR, lw=1.6, zorder=2, label="chosen max_map_count")
+        line.set_gid("limit")
+        ax.set_yticks(range(len(names)), names, fontsize=8)
+        ax.set_ylim(len(names) - 0.5, -0.5)
+        ax.grid(axis="y", color="#eeeeee", lw=0.8)
+        ax.set_title(f"kernel {k}", loc="left", fontsize=10)
+    axes[-1].set_xlabel("vm.max_map_count")
+    axes[-1].xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes[-1].xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{int(v):,}"))
+    sec = axes[0].secondary_xaxis("top", functions=(lambda m: m - map_count, lambda s: s + map_count))
+    sec.set_xlabel(f"free slots (the process holds {map_count:,} VMAs)", fontsize=9)
+    sec.xaxis.set_major_locator(MaxNLocator(integer=True))
+    handles, seen = [], set()
+    for ax in axes:
+        for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
+            if lab not in seen:
+                seen.add(lab)
+                handles.append(h)
+    fig.legend(handles=handles, loc="outside lower center", ncols=3, fontsize=8.5, frameon=False)
+    fig.suptitle(title or f"Where the call stops, by max_map_count (process of {map_count:,} VMAs)", fontsize=12)
+    return fig
+
+
+def plot_limit_outcomes(
+    df: pd.DataFrame,
+    max_map_count: int | None = None,
+    *,
+    kernels: Sequence[str] | None = None,
+    title: str | None = None,
+) -> Figure:
+    """Outcome maps over scenario × ``vm.max_map_count`` (one heatmap per kernel) and, below them, the share
+    of cases refused needlessly per kernel against the limit.
+
+    ``df`` has one process size and many limits (:func:`mmsim.widgets.sweep_limits`). Colours as
+    :func:`plot_outcome_map`; a white dot marks a PARTIAL_FAIL that is a false positive. The chosen
+    ``max_map_count`` is outlined in every map and drawn as a red line (``gid="limit"``) in the rate panel,
+    whose lines hold one point per limit (share of FALSE_POSITIVE plus PARTIAL_FAIL with ``fp``, in %).
+    """
+    _require(df, ("scenario", "kernel", "max_map_count", "outcome", "fp", "mc_before"))
+    ks = _kernel_order(df, kernels)
+    if not ks:
+        raise ValueError("none of the requested kernels is in the frame")
+    scen = list(dict.fromkeys(df["scenario"]))
+    limits = sorted(int(m) for m in df["max_map_count"].unique())
+    mc = int(df["mc_before"].iloc[0])
+    code = {k: i for i, k in enumerate(OUTCOMES)}
+    ncols = min(3, len(ks))
+    nrows = math.ceil(len(ks) / ncols)
+    map_h = 0.2 * len(scen) + 1.0
+    fig = _new_figure(min(3.0 + ncols * (0.22 * len(limits) + 0.8) + 2.8, 20.0), min(nrows * map_h + 3.6, 40.0))
+    grid = fig.add_gridspec(nrows + 1, ncols, height_ratios=[map_h] * nrows + [2.6])
+    cmap = ListedColormap([OUTCOME_COLORS[k] for k in OUTCOMES]).with_extremes(bad="white")
+    r_index = {s: i for i, s in enumerate(scen)}
+    c_index = {m: i for i, m in enumerate(limits)}
+    first = None
+    for n, k in enumerate(ks):
+        ax = fig.add_subplot(grid[n // ncols, n % ncols], sharey=first)
+        first = first or ax
+        sub = df[df["kernel"] == k]
+        cells = np.full((len(scen), len(limits)), np.nan)
+        fp_r, fp_c = [], []
+        for s, m, oc, fp in zip(sub["scenario"], sub["max_map_count"], sub["outcome"], sub["fp"], strict=True):
+            r, c = r_index[s], c_index[int(m)]
+            cells[r, c] = code[oc]
+            if oc == "PARTIAL_FAIL" and fp:
+                fp_r.append(r)
+                fp_c.append(c)
+        ax.imshow(np.ma.masked_invalid(cells), cmap=cmap, vmin=-0.5, vmax=len(OUTCOMES) - 0.5, aspect="auto",
+                  interpolation="nearest")
+        if fp_r:
+            ax.plot(fp_c, fp_r, ls="none", marker="o", ms=3.0, color="white", markeredgecolor="#5a0d0d",
+                    markeredgewidth=0.5)
+        if max_map_count in c_index:
+            c = c_index[max_map_count]
+            mark = ax.add_patch(Rectangle((c - 0.5, -0.5), 1, len(scen), fill=False, ec="#111111", lw=1.6))
+            mark.set_gid("limit")
+        ax.set_title(f"kernel {k}", fontsize=10)
+        step = max(1, math.ceil(len(limits) / 6))
+        ax.set_xticks(range(0, len(limits), step), [str(limits[i] - mc) for i in range(0, len(limits), step)],
+                      fontsize=8)
+        ax.set_xlabel("free slots", fontsize=8)
+        ax.set_yticks(range(len(scen)), scen if n % ncols == 0 else [""] * len(scen), fontsize=7.5)
+    rate_ax = fig.add_subplot(grid[nrows, :])
+    mask = df["outcome"].eq("FALSE_POSITIVE") | (df["outcome"].eq("PARTIAL_FAIL") & df["fp"].astype(bool))
+    rate = mask.groupby([df["kernel"], df["max_map_count"]]).mean() * 100
+    for k in ks:
+        rate_ax.plot(limits, [float(rate.get((k, m), 0.0)) for m in limits], marker="o", ms=3, lw=1.6,
+                     label=f"kernel {k}")
+    if max_map_count is not None:
+        rate_ax.axvline(max_map_count, color=_MAX_COLOR, lw=1.6, label="chosen max_map_count").set_gid("limit")
+    rate_ax.set_xlabel(f"vm.max_map_count (the process holds {mc:,} VMAs)")
+    rate_ax.set_ylabel("refused needlessly (%)")
+    rate_ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    rate_ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{int(v):,}"))
+    rate_ax.grid(color="#e6e6e6", lw=0.8)
+    rate_ax.legend(fontsize=8, ncols=min(len(ks) + 1, 4), frameon=False, loc="upper right")
+    handles: list[Any] = [Patch(facecolor=OUTCOME_COLORS[k], label=_OUTCOME_LABELS[k]) for k in OUTCOMES]
+    handles.append(Line2D([], [], ls="none", marker="o", ms=5, color="white", markeredgecolor="#5a0d0d",
+                          label="PARTIAL_FAIL that is also\na false positive (fp)"))
+    fig.legend(handles=handles, loc="outside right upper", fontsize=8.5, frameon=False, title="outcome")
+    fig.suptitle(title or f"Outcome by scenario and max_map_count (process of {mc:,} VMAs)", fontsize=12)
     return fig
 
 
