@@ -509,7 +509,7 @@ class Explorer(W.VBox):
         self._render = render
         self._describe = describe
         self.info = W.HTML()
-        self.plot = W.HTML(layout=W.Layout(overflow_x="auto"))
+        self.plot = W.HTML(layout=W.Layout(overflow="auto"))
         self.image = W.Image(format="png", layout=W.Layout(display="none"))
         self.output = self.plot  # where the chart is shown (the name earlier versions used)
         rows = rows or [list(controls)]

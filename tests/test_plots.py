@@ -15,7 +15,7 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from mmsim import PAGE_SIZE  # noqa: E402
+from mmsim import KERNELS, PAGE_SIZE  # noqa: E402
 from mmsim import experiments as X  # noqa: E402
 from mmsim import plots as PL  # noqa: E402
 from mmsim.scenarios import BASE, CATALOGUE  # noqa: E402
@@ -184,7 +184,7 @@ def small_sweep() -> pd.DataFrame:
 def test_outcome_map_one_image_per_kernel(small_sweep: pd.DataFrame) -> None:
     fig = PL.plot_outcome_map(small_sweep)
     visible = [ax for ax in fig.axes if ax.get_visible()]
-    assert len(visible) == 6
+    assert len(visible) == len(KERNELS)
     for ax in visible:
         assert len(ax.images) == 1
         assert ax.images[0].get_array().shape == (3, 9)
@@ -233,3 +233,47 @@ def test_every_plot_renders_to_png(runner: X.Runner, small_sweep: pd.DataFrame, 
         assert png[:8] == b"\x89PNG\r\n\x1a\n", name
     figs["fp"].savefig(tmp_path / "fp.png", dpi=40)
     assert (tmp_path / "fp.png").stat().st_size > 1000
+
+
+# ---- the sysctl as the x axis ------------------------------------------------------------------------
+
+
+def test_failure_points_figure() -> None:
+    from mmsim.svg import StopPoint
+
+    points = {"5.0": [StopPoint(m, "move_vma_limit" if m < 106 else "completed",
+                                "PARTIAL_FAIL" if m < 106 else "OK", None, False) for m in range(99, 110)],
+              "5.1": [StopPoint(m, "mremap_early" if m < 106 else "completed",
+                                "CLEAN_FAIL" if m < 106 else "OK", None, False) for m in range(99, 110)]}
+    steps = {"5.0": ["unmap_destination", "unmap_tail", "move_vma_limit"], "5.1": ["mremap_early"]}
+    fig = PL.plot_failure_points(points, steps, 103, 100)
+    axes = [ax for ax in fig.axes if ax.get_title(loc="left")]
+    assert [ax.get_title(loc="left") for ax in axes] == ["kernel 5.0", "kernel 5.1"]
+    assert [t.get_text() for t in axes[0].get_yticklabels()] == steps["5.0"] + ["completed"]
+    limit = [ln for ln in axes[0].lines if ln.get_gid() == "limit"]
+    assert len(limit) == 1 and limit[0].get_xdata()[0] == 103
+    by_label = {c.get_label(): set(c.get_offsets()[:, 1]) for c in axes[0].collections}
+    assert by_label[PL._OUTCOME_LABELS["PARTIAL_FAIL"]] == {2} and by_label["OK"] == {3}  # rows of the steps
+    assert axes[-1].get_xlabel() == "vm.max_map_count"
+    with pytest.raises(ValueError):
+        PL.plot_failure_points({}, {}, 1, 1)
+
+
+def test_limit_outcomes_figure() -> None:
+    from mmsim.widgets import sweep_limits
+
+    df = sweep_limits(["seed-W", "seed-S"], ["5.0", "5.1"], (MAX - 1, MAX + 7), MAX)
+    fig = PL.plot_limit_outcomes(df, MAX + 5)
+    maps = [ax for ax in fig.axes if ax.images]
+    assert len(maps) == 2 and maps[0].images[0].get_array().shape == (2, 9)
+    code = {k: i for i, k in enumerate(X.OUTCOMES)}
+    ax51 = next(ax for ax in maps if ax.get_title() == "kernel 5.1")
+    assert ax51.images[0].get_array()[1, 6] == code["FALSE_POSITIVE"]  # seed-S, 5 free slots (semantics §7.2)
+    assert all(any(p.get_gid() == "limit" for p in ax.patches) for ax in maps)
+    rate_ax = fig.axes[-1]
+    assert "refused needlessly" in rate_ax.get_ylabel() and "max_map_count" in rate_ax.get_xlabel()
+    line51 = next(ln for ln in rate_ax.lines if ln.get_label() == "kernel 5.1")
+    assert list(line51.get_xdata()) == list(range(MAX - 1, MAX + 8))
+    assert line51.get_ydata()[6] == pytest.approx(50.0)  # one of two scenarios refused needlessly
+    assert any(ln.get_gid() == "limit" and ln.get_xdata()[0] == MAX + 5 for ln in rate_ax.lines)
+    assert PL.figure_png(fig, dpi=30)[:4] == b"\x89PNG"
