@@ -108,7 +108,8 @@ def test_seed_w_flips_at_its_check_threshold(runner: Runner, kernel: str, check:
     assert o_below.kind == ("PARTIAL_FAIL" if seen else "CLEAN_FAIL")  # 5.0 fails after its unmaps (§7.1)
     assert o_at.ok
     assert 'class="failure"' in below.svg and 'class="failure"' not in at.svg
-    assert f"needs {SLOTS[check]} free slots" in below.readout and f"passes from max_map_count {flip:,}" in below.readout
+    assert f"needs {SLOTS[check]} free slots" in below.readout
+    assert f"passes from max_map_count {flip:,}" in below.readout
     f_below = Wd.render_trace("seed-W", [kernel], flip - 1, map_count=MC, runner=runner)
     f_at = Wd.render_trace("seed-W", [kernel], flip, map_count=MC, runner=runner)
     assert _failures(f_below) == 1 and _failures(f_at) == 0
