@@ -50,9 +50,9 @@ def widget_ms() -> list[tuple[str, float]]:
 
     out = []
     for name, factory, control, values in (
-        ("trace_explorer", widgets.trace_explorer, "slack", (3, 4)),
-        ("layout_explorer", widgets.layout_explorer, "slack", (3, 4)),
-        ("outcome_map_explorer", widgets.outcome_map_explorer, "slack_range", ((0, 8), (0, 9))),
+        ("trace_explorer", widgets.trace_explorer, "max_map_count", (65530, 65531)),
+        ("layout_explorer", widgets.layout_explorer, "max_map_count", (65530, 65531)),
+        ("outcome_map_explorer", widgets.outcome_map_explorer, "max_map_count", (65530, 65531)),
     ):
         ex = factory()
         best = float("inf")

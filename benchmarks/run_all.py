@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHES = ["bench_core.py", "bench_vs_kernel.py", "bench_sweep.py", "bench_course.py"]
+BENCHES = ["bench_core.py", "bench_vs_kernel.py", "bench_sweep.py", "bench_course.py", "bench_widgets.py"]
 
 
 def main() -> int:
