@@ -157,7 +157,7 @@ def trace_svg(outcomes: Mapping[str, Outcome], *, title: str) -> str:
     lo, hi = lo - 1.5, hi + 1.5
     top, plot_h, bottom = 58, 270, 118
     left, right, gap = 64, 70, 18
-    widths = [max(190.0, 40.0 + 38.0 * len(points[k][0])) for k, _ in items]
+    widths = [max(170.0, 36.0 + 31.0 * len(points[k][0])) for k, _ in items]
     width = left + sum(widths) + gap * (len(items) - 1) + right
     svg = Svg(width, top + plot_h + bottom, {"data-max-map-count": mx, "class": "mmsim-trace"})
     svg.text(width / 2, 18, title, size=13, anchor="middle", weight="bold")

@@ -117,6 +117,8 @@ DEFAULT_KERNELS: tuple[str, ...] = ("5.0", "5.1", "6.18", "7.1", "ideal")
 LIMIT_SPAN: tuple[int, int] = (-1, 10)
 
 _STYLE = {"description_width": "initial"}
+_CSS = ("<style>.mmsim-readout td,.mmsim-readout th{padding:1px 12px 1px 0;text-align:left;vertical-align:top}"
+        ".mmsim-readout{margin:4px 0}</style>")
 
 
 def default_limits(map_count: int = PROCESS_MAP_COUNT) -> tuple[int, int]:
@@ -228,7 +230,7 @@ def _kernel_table(outcomes: Mapping[str, Outcome]) -> str:
     rows = "".join(
         f"<tr><td>{html.escape(k)}</td><td>{_outcome_cell(o)}</td><td>{html.escape(check_note(o))}</td>"
         f"<td>{num(o.mc_before)} → {num(o.mc_after)}</td></tr>" for k, o in outcomes.items())
-    return ('<table class="mmsim-readout" style="border-collapse:collapse;font-size:12px">'
+    return (f'{_CSS}<table class="mmsim-readout" style="border-collapse:collapse;font-size:12px">'
             "<tr><th align=left>kernel</th><th align=left>outcome</th><th align=left>why</th>"
             f"<th align=left>map_count</th></tr>{rows}</table>")
 
@@ -471,7 +473,7 @@ def outcome_map_view(
         counts = hk["outcome"].value_counts()
         parts = ", ".join(f"{int(counts.get(c, 0))} {c}" for c in OUTCOMES if counts.get(c, 0))
         lines.append(f"<tr><td>{html.escape(k)}</td><td>{at[k] * 100:.1f}%</td><td>{html.escape(parts)}</td></tr>")
-    readout = (f"{_limit_line(mx, mc)} · {len(scen)} scenarios ({html.escape(fam)})"
+    readout = (f"{_CSS}{_limit_line(mx, mc)} · {len(scen)} scenarios ({html.escape(fam)})"
                '<table class="mmsim-readout" style="border-collapse:collapse;font-size:12px"><tr>'
                "<th align=left>kernel</th><th align=left>refused needlessly</th><th align=left>cases here</th></tr>"
                + "".join(lines) + "</table>")
