@@ -61,6 +61,7 @@ from .checks import CHECKS
 from .constants import DEFAULT_MAX_MAP_COUNT
 from .experiments import Runner, sweep
 from .outcome import OUTCOMES, Outcome
+from .trace import TraceSummary
 from .plots import (
     OUTCOME_COLORS,
     figure_png,
@@ -88,6 +89,7 @@ __all__ = [
     "StopPoint",
     "View",
     "check_note",
+    "checks_evaluated",
     "default_limits",
     "failure_point_explorer",
     "failure_point_view",
@@ -226,13 +228,31 @@ def _outcome_cell(o: Outcome) -> str:
     return f'<span style="color:{color};font-weight:bold">{html.escape(o.kind)}</span>'
 
 
+def checks_evaluated(o: Outcome) -> list[str]:
+    """Every map_count check the call evaluated, in order, as the trace filled it in, with the free slots it
+    needs and had: ``'mremap_early: 65527 + 2 >= 65530 - 3 → fails (needs 6, had 3)'``. Empty for a trace-less
+    outcome."""
+    if isinstance(o.trace, TraceSummary):
+        return []
+    out = []
+    for rec in o.trace:
+        if rec.kind != "check" or rec.passed is None:
+            continue
+        c = CHECKS.get(rec.step)
+        need = f"needs {c.slots}, had {o.max_map_count - rec.map_count}" if c is not None and c.slots is not None \
+            else f"had {o.max_map_count - rec.map_count}"
+        out.append(f"{rec.step}: {rec.expr or ''} → {'passes' if rec.passed else 'fails'} ({need})")
+    return out
+
+
 def _kernel_table(outcomes: Mapping[str, Outcome]) -> str:
     rows = "".join(
         f"<tr><td>{html.escape(k)}</td><td>{_outcome_cell(o)}</td><td>{html.escape(check_note(o))}</td>"
-        f"<td>{num(o.mc_before)} → {num(o.mc_after)}</td></tr>" for k, o in outcomes.items())
+        f"<td>{num(o.mc_before)} → {num(o.mc_after)}</td>"
+        f"<td>{'<br>'.join(html.escape(c) for c in checks_evaluated(o))}</td></tr>" for k, o in outcomes.items())
     return (f'{_CSS}<table class="mmsim-readout" style="border-collapse:collapse;font-size:12px">'
             "<tr><th align=left>kernel</th><th align=left>outcome</th><th align=left>why</th>"
-            f"<th align=left>map_count</th></tr>{rows}</table>")
+            f"<th align=left>map_count</th><th align=left>checks evaluated</th></tr>{rows}</table>")
 
 
 def _scenario_line(sc: Scenario) -> str:

@@ -369,3 +369,14 @@ def test_explorers_under_nbclient_send_nothing_on_the_shell_channel(monkeypatch,
         assert "application/vnd.jupyter.widget-view+json" in out.data and "image/png" in out.data
     models = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"].values()
     assert not any(m["model_name"] == "OutputModel" for m in models)
+
+
+def test_the_readout_shows_the_check_arithmetic_at_the_limit(runner: Runner) -> None:
+    """Notebook 05's point: 5.1's early check ``mc + 2 >= max - 3`` against the slider, filled in."""
+    mx = MC + SLOTS["mremap_early"] - 1
+    view = Wd.trace_view("seed-S", ["5.1"], mx, map_count=MC, runner=runner)
+    (line,) = Wd.checks_evaluated(view.facts["outcomes"]["5.1"])
+    assert line == f"mremap_early: {MC} + 2 >= {mx} - 3 → fails (needs {SLOTS['mremap_early']}, had {mx - MC})"
+    assert line.replace(">", "&gt;") in view.readout
+    ok = Wd.trace_view("seed-S", ["5.1"], mx + 1, map_count=MC, runner=runner).facts["outcomes"]["5.1"]
+    assert Wd.checks_evaluated(ok)[0].startswith(f"mremap_early: {MC} + 2 >= {mx + 1} - 3 → passes")
