@@ -61,7 +61,6 @@ from .checks import CHECKS
 from .constants import DEFAULT_MAX_MAP_COUNT
 from .experiments import Runner, sweep
 from .outcome import OUTCOMES, Outcome
-from .trace import TraceSummary
 from .plots import (
     OUTCOME_COLORS,
     figure_png,
@@ -81,6 +80,7 @@ from .svg import (
     outcome_map_svg,
     trace_svg,
 )
+from .trace import TraceSummary
 
 __all__ = [
     "DEFAULT_KERNELS",
