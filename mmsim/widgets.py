@@ -136,8 +136,17 @@ def _process(max_map_count: int | None, map_count: int | None, slack: int | None
     """``(max_map_count, map_count)`` from what the caller gave.
 
     ``slack`` (free slots, the old knob) keeps its meaning ``max_map_count - map_count``: with a limit it
-    fixes the map_count, alone it fixes the limit above the default process.
+    fixes the map_count, alone it fixes the limit above the default process. A ``max_map_count`` below
+    :attr:`Runner.HEADROOM` (64: no process of the course can live under such a limit) given without
+    ``map_count`` is read as free slots, with a FutureWarning: earlier versions took ``slack`` in that
+    position (``render_layout(scenario, kernel, slack)``).
     """
+    if slack is None and map_count is None and max_map_count is not None and max_map_count < Runner.HEADROOM:
+        import warnings
+
+        warnings.warn(f"max_map_count={max_map_count} is read as free slots (slack={max_map_count}); pass "
+                      "slack= by name, or an absolute max_map_count", FutureWarning, stacklevel=3)
+        max_map_count, slack = None, max_map_count
     if slack is None:
         mc = PROCESS_MAP_COUNT if map_count is None else map_count
         return (DEFAULT_MAX_MAP_COUNT if max_map_count is None else max_map_count), mc

@@ -380,3 +380,10 @@ def test_the_readout_shows_the_check_arithmetic_at_the_limit(runner: Runner) -> 
     assert line.replace(">", "&gt;") in view.readout
     ok = Wd.trace_view("seed-S", ["5.1"], mx + 1, map_count=MC, runner=runner).facts["outcomes"]["5.1"]
     assert Wd.checks_evaluated(ok)[0].startswith(f"mremap_early: {MC} + 2 >= {mx + 1} - 3 → passes")
+
+
+def test_a_tiny_positional_limit_is_the_old_slack() -> None:
+    """``render_layout(scenario, kernel, slack)`` (notebook 07 before the knob changed) keeps working, warned."""
+    with pytest.warns(FutureWarning, match="free slots"):
+        fig = Wd.render_layout("seed-W", "5.0", 3)
+    assert f"max_map_count {Wd.PROCESS_MAP_COUNT + 3:,}, 3 free slots" in fig.get_suptitle()
