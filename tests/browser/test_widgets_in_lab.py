@@ -4,9 +4,8 @@ Notebooks are picked by reading their code cells (see ``has_map_count_slider``):
 "max_map_count" / "free slots", or a call of one of the mmsim.widgets factories, whose ``max_map_count`` slider
 is built inside mmsim. For each, the test runs all cells, then for every slider labelled that way moves it with
 the keyboard on its own handle, as a reader would (with continuous_update=False each key press sends one value),
-waits for the kernel to go busy and back to idle and for the plot (an explorer's SVG in an ipywidgets HTML, an
-ipywidgets Image, or an image in an Output area) to change, and checks that the slider's readout shows the new
-value. For an mmsim explorer it also checks that the new absolute ``max_map_count`` reached the explorer's
+waits for the plot (an explorer's SVG in an ipywidgets HTML, an ipywidgets Image, or an image in an Output area)
+to change with the kernel idle, and checks that the slider's readout shows the new value. For an mmsim explorer it also checks that the new absolute ``max_map_count`` reached the explorer's
 readout (``.mmsim-limit``) and its chart (the SVG's ``data-max-map-count``). When test_notebooks_in_lab.py has
 just run the same notebook, its page and kernel are taken over instead of running the notebook a second time.
 
@@ -114,13 +113,13 @@ JS_READ_TIMER = """() => {
     return (k === null || c === null) ? null : c - k;
 }"""
 
-# One slider step is done when the kernel has been busy and is idle again and the plot differs from before.
-# window.__mmsimKernelStatuses is the kernel-status log that conftest.py's LabPage installs in the page.
+# One slider step is done when the plot differs from before and the kernel is idle. (The kernel's busy phase is
+# not required to be seen: an explorer answers in a few milliseconds, and JupyterLab may render busy and idle in
+# one frame, so the toolbar's indicator, which conftest.py's LabPage logs, can skip "busy". The changed plot is
+# the proof that the kernel ran the callback.)
 JS_STEP_DONE = f"""([slider, before, mark]) => {{
-    const statuses = (window.__mmsimKernelStatuses || []).slice(mark);
     const panel = slider.closest('.jp-NotebookPanel');
     const indicator = panel && panel.querySelector('.jp-Notebook-ExecutionIndicator');
-    if (!statuses.includes('busy')) return false;
     if (!indicator || indicator.getAttribute('data-status') !== 'idle') return false;
     const now = ({JS_PLOT_IMAGES})(slider);
     return now.length > 0 && now.every(src => src.length > 0) && JSON.stringify(now) !== JSON.stringify(before);
@@ -241,8 +240,8 @@ def move_slider(lab, rel_path: str, slider, name: str, shot_prefix: str) -> list
             )
         except PlaywrightTimeoutError:
             raise AssertionError(
-                f"{rel_path}: after {key} moved slider {name!r} to {value}, the plot did not change with a "
-                f"busy→idle kernel within {STEP_TIMEOUT_MS / 1000:.0f}s "
+                f"{rel_path}: after {key} moved slider {name!r} to {value}, the plot did not change (with the kernel "
+                f"idle) within {STEP_TIMEOUT_MS / 1000:.0f}s "
                 f"(kernel statuses since the key press: {lab.kernel_statuses(mark)})"
             ) from None
         ms = page.evaluate(JS_READ_TIMER)
