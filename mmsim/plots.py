@@ -592,10 +592,8 @@ def plot_limit_outcomes(
     cmap = ListedColormap([OUTCOME_COLORS[k] for k in OUTCOMES]).with_extremes(bad="white")
     r_index = {s: i for i, s in enumerate(scen)}
     c_index = {m: i for i, m in enumerate(limits)}
-    first = None
     for n, k in enumerate(ks):
-        ax = fig.add_subplot(grid[n // ncols, n % ncols], sharey=first)
-        first = first or ax
+        ax = fig.add_subplot(grid[n // ncols, n % ncols])
         sub = df[df["kernel"] == k]
         cells = np.full((len(scen), len(limits)), np.nan)
         fp_r, fp_c = [], []
@@ -615,11 +613,11 @@ def plot_limit_outcomes(
             mark = ax.add_patch(Rectangle((c - 0.5, -0.5), 1, len(scen), fill=False, ec="#111111", lw=1.6))
             mark.set_gid("limit")
         ax.set_title(f"kernel {k}", fontsize=10)
-        step = max(1, math.ceil(len(limits) / 6))
-        ax.set_xticks(range(0, len(limits), step), [str(limits[i] - mc) for i in range(0, len(limits), step)],
-                      fontsize=8)
-        ax.set_xlabel("free slots", fontsize=8)
-        ax.set_yticks(range(len(scen)), scen if n % ncols == 0 else [""] * len(scen), fontsize=7.5)
+        step = max(1, math.ceil(len(limits) / 5))
+        ax.set_xticks(range(0, len(limits), step), [f"{limits[i]:,}" for i in range(0, len(limits), step)],
+                      fontsize=7.5, rotation=45, ha="right", rotation_mode="anchor")
+        ax.set_xlabel("vm.max_map_count", fontsize=8)
+        ax.set_yticks(range(len(scen)), scen if n % ncols == 0 else [], fontsize=7.5)
     rate_ax = fig.add_subplot(grid[nrows, :])
     mask = df["outcome"].eq("FALSE_POSITIVE") | (df["outcome"].eq("PARTIAL_FAIL") & df["fp"].astype(bool))
     rate = mask.groupby([df["kernel"], df["max_map_count"]]).mean() * 100

@@ -394,7 +394,7 @@ def outcome_map_svg(cells: Mapping[str, Mapping[tuple[str, int], tuple[str, bool
     label_w = 120
     panel_w = cw * len(limits)
     panel_h = ch * len(scenarios)
-    top, gap_x, gap_y = 40, 22, 42
+    top, gap_x, gap_y = 40, 22, 58
     width = label_w + ncols * panel_w + (ncols - 1) * gap_x + 20
     chart_h = 170
     height = top + nrows * (panel_h + gap_y) + chart_h + 90
@@ -429,12 +429,11 @@ def outcome_map_svg(cells: Mapping[str, Mapping[tuple[str, int], tuple[str, bool
         if n % ncols == 0:
             for s in scenarios:
                 svg.text(px - 4, py + si[s] * ch + ch - 2.5, s, size=8.5, anchor="end")
-        every = max(1, math.ceil(len(limits) * 40 / panel_w))
+        every = max(1, math.ceil(len(limits) * 15 / panel_w))
         for i, m in enumerate(limits):
-            if i % every == 0:
-                svg.text(px + (i + 0.5) * cw, py + panel_h + 11, m - map_count, size=8.5, anchor="middle",
-                         color=GREY)
-        svg.text(px + panel_w / 2, py + panel_h + 23, "free slots", size=9, anchor="middle", color=GREY)
+            if i % every == 0 or m == max_map_count:
+                svg.text(px + (i + 0.5) * cw + 3, py + panel_h + 8, num(m), size=8, anchor="end", rotate=-50,
+                         weight="bold" if m == max_map_count else "normal")
     # the false-positive rate against the limit
     cy0 = top + nrows * (panel_h + gap_y) + 18
     cx0, cw_all = label_w, width - label_w - 30

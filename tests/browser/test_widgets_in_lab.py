@@ -5,9 +5,10 @@ Notebooks are picked by reading their code cells (see ``has_map_count_slider``):
 is built inside mmsim. For each, the test runs all cells, then for every slider labelled that way moves it with
 the keyboard on its own handle, as a reader would (with continuous_update=False each key press sends one value),
 waits for the plot (an explorer's SVG in an ipywidgets HTML, an ipywidgets Image, or an image in an Output area)
-to change with the kernel idle, and checks that the slider's readout shows the new value. For an mmsim explorer it also checks that the new absolute ``max_map_count`` reached the explorer's
-readout (``.mmsim-limit``) and its chart (the SVG's ``data-max-map-count``). When test_notebooks_in_lab.py has
-just run the same notebook, its page and kernel are taken over instead of running the notebook a second time.
+to change with the kernel idle, and checks that the slider's readout shows the new value. For an mmsim explorer
+it also checks that the new absolute ``max_map_count`` reached the explorer's readout (``.mmsim-limit``) and its
+chart (the SVG's ``data-max-map-count``). When test_notebooks_in_lab.py has just run the same notebook, its page
+and kernel are taken over instead of running the notebook a second time.
 
 ``test_slider_machinery_on_generated_notebook`` does the same on a notebook it writes itself: plain ipywidgets
 and matplotlib (an IntSlider and an IntRangeSlider, proving the tier independently of the course content), and
