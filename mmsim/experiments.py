@@ -18,8 +18,9 @@ slack), pads once per (scenario, kernel) and then adds or removes one filler VMA
 from __future__ import annotations
 
 import errno as _errno
+import os
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import pandas as pd
@@ -135,6 +136,7 @@ def sweep(
     exact: bool = False,
     reuse: bool = True,
     progress: bool | None = None,
+    n_jobs: int | None = None,
 ) -> pd.DataFrame:
     """Classify every scenario under every kernel for every free-slot count (or every max_map_count).
 
@@ -159,6 +161,11 @@ def sweep(
         :func:`settled`; ``False`` classifies every case, the tests check both agree).
     progress:
         tqdm progress bar: ``None`` = only for more than :data:`PROGRESS_THRESHOLD` cases.
+    n_jobs:
+        Worker processes (joblib): ``None``/1 runs serially, N uses N processes, -1 every core. The result
+        is identical to the serial run (each worker classifies whole (scenario, kernel) columns, and the
+        rows are put back in order). Inside ``joblib.parallel_config(backend=...)`` another joblib backend
+        is used, e.g. Dask's for a cluster.
 
     Returns
     -------
@@ -172,57 +179,87 @@ def sweep(
     ks = _kernels(kernels)
     if slacks is not None and max_map_counts is not None:
         raise ValueError("give slacks or max_map_counts, not both")
-    rows: list[tuple] = []
+    jobs = _n_jobs(n_jobs)
+    tasks = [(sc, k) for sc in scs for k in ks]
     if max_map_counts is not None:
         mxs = _ints(max_map_counts, "max_map_counts")
         if min(mxs) < 0:
             raise ValueError(f"max_map_count must be >= 0, got {min(mxs)}")
-        with _progress(len(scs) * len(ks) * len(mxs), progress, "sweep") as bar:
-            for sc in scs:
-                for k in ks:
-                    mm = sc.build(k, mxs[0])
-                    for m in mxs:
-                        mm.max_map_count = m
-                        o = classify(mm, sc.op, *sc.args, trace=False)
-                        rows.append(_row(sc, o, m, m - o.mc_before, 0))
-                    bar.update(len(mxs))
-        return _frame(rows)
-
+        return _frame(_run_tasks(_sweep_max, tasks, (mxs,), len(mxs), jobs, progress))
     sl = _ints(range(0, 17) if slacks is None else slacks, "slacks")
     if min(sl) < -1:
         raise ValueError(f"slack must be >= -1 (mmap lets map_count reach max_map_count + 1), got {min(sl)}")
-    runner = Runner() if exact else None
+    for sc in scs:  # refuse an impossible slack before any work
+        layout = sc.layout_vmas
+        if max_map_count - max(sl) < layout:
+            raise ValueError(f"scenario {sc.name!r} has {layout} VMAs: it cannot have {max(sl)} free slots under "
+                             f"max_map_count={max_map_count}")
+    return _frame(_run_tasks(_sweep_slacks, tasks, (sl, max_map_count, exact, reuse), len(sl), jobs, progress))
+
+
+def _n_jobs(n_jobs: int | None) -> int:
+    """The number of worker processes: 1 (serial, the default), N, or -1 for every core."""
+    if n_jobs is None:
+        return 1
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0 or n_jobs < -1:
+        raise ValueError(f"n_jobs must be a positive int or -1 (every core), not {n_jobs!r}")
+    return (os.cpu_count() or 1) if n_jobs == -1 else n_jobs
+
+
+def _run_tasks(fn: Callable[..., list[tuple]], tasks: list[tuple[Scenario, str]], extra: tuple, per_task: int,
+               n_jobs: int, progress: bool | None) -> list[tuple]:
+    """``fn(scenario, kernel, *extra)`` for every task, serially or through joblib, rows in task order."""
+    rows: list[tuple] = []
+    with _progress(len(tasks) * per_task, progress, "sweep") as bar:
+        if n_jobs == 1 or len(tasks) < 2:
+            for sc, k in tasks:
+                rows.extend(fn(sc, k, *extra))
+                bar.update(per_task)
+            return rows
+        from joblib import Parallel, delayed
+
+        # return_as="generator" yields results in task order as they complete, so the bar keeps moving.
+        results = Parallel(n_jobs=min(n_jobs, len(tasks)), return_as="generator")(
+            delayed(fn)(sc, k, *extra) for sc, k in tasks)
+        for part in results:
+            rows.extend(part)
+            bar.update(per_task)
+    return rows
+
+
+def _sweep_max(sc: Scenario, k: str, mxs: list[int]) -> list[tuple]:
+    """One (scenario, kernel) of a sweep over max_map_count values: the layout alone, no filler."""
+    mm = sc.build(k, mxs[0])
+    rows = []
+    for m in mxs:
+        mm.max_map_count = m
+        o = classify(mm, sc.op, *sc.args, trace=False)
+        rows.append(_row(sc, o, m, m - o.mc_before, 0))
+    return rows
+
+
+def _sweep_slacks(sc: Scenario, k: str, sl: list[int], max_map_count: int, exact: bool, reuse: bool) -> list[tuple]:
+    """One (scenario, kernel) of a sweep over free slots (see the module docstring for the small-max trick)."""
     order = sorted(set(sl))  # most filler first: each step removes filler VMAs, or reuses a settled outcome
-    with _progress(len(scs) * len(ks) * len(sl), progress, "sweep") as bar:
-        for sc in scs:
-            for k in ks:
-                if runner is not None:
-                    exact_rows = {s: runner.run(sc, k, s, max_map_count) for s in order}
-                    rows.extend(_row(sc, exact_rows[s], max_map_count, s, 0) for s in sl)
-                    bar.update(len(sl))
-                    continue
-                mm = sc.build(k, max_map_count)
-                layout = mm.map_count
-                if max_map_count - max(sl) < layout:
-                    raise ValueError(
-                        f"scenario {sc.name!r} has {layout} VMAs: it cannot have {max(sl)} free slots under "
-                        f"max_map_count={max_map_count}"
-                    )
-                small = min(max_map_count, layout + max(max(sl), 0) + 1)
-                mm.max_map_count = small
-                shift = max_map_count - small
-                got: dict[int, tuple[Outcome, int]] = {}
-                last: tuple[int, Outcome] | None = None
-                for s in order:
-                    if reuse and last is not None and settled(last[1]):
-                        got[s] = (last[1], shift - (s - last[0]))
-                        continue
-                    mm.set_free_slots(s)
-                    o = classify(mm, sc.op, *sc.args, trace=False)
-                    got[s], last = (o, shift), (s, o)
-                rows.extend(_row(sc, got[s][0], max_map_count, s, got[s][1]) for s in sl)
-                bar.update(len(sl))
-    return _frame(rows)
+    if exact:
+        runner = Runner()
+        exact_rows = {s: runner.run(sc, k, s, max_map_count) for s in order}
+        return [_row(sc, exact_rows[s], max_map_count, s, 0) for s in sl]
+    mm = sc.build(k, max_map_count)
+    layout = mm.map_count
+    small = min(max_map_count, layout + max(max(sl), 0) + 1)
+    mm.max_map_count = small
+    shift = max_map_count - small
+    got: dict[int, tuple[Outcome, int]] = {}
+    last: tuple[int, Outcome] | None = None
+    for s in order:
+        if reuse and last is not None and settled(last[1]):
+            got[s] = (last[1], shift - (s - last[0]))
+            continue
+        mm.set_free_slots(s)
+        o = classify(mm, sc.op, *sc.args, trace=False)
+        got[s], last = (o, shift), (s, o)
+    return [_row(sc, got[s][0], max_map_count, s, got[s][1]) for s in sl]
 
 
 def _frame(rows: list[tuple]) -> pd.DataFrame:
