@@ -153,6 +153,8 @@ def build_parser() -> argparse.ArgumentParser:
     lv.add_argument("--kernel", "-k", type=_kernel_arg, metavar="K",
                     help="model profile to compare with (default: the one covering this kernel, else 6.18)")
     lv.add_argument("--timeout", type=float, default=60.0, help="seconds before the child is killed (default 60)")
+    lv.add_argument("--target", choices=("host", "uml"), default="host",
+                    help="run on this machine's kernel (host, default) or on Linux 6.1 under user-mode Linux (uml)")
     return p
 
 
@@ -312,13 +314,13 @@ def cmd_live(args: argparse.Namespace, out, err) -> int:
     except ValueError as e:
         raise UsageError(str(e)) from None
     try:
-        info = live.kernel_info()
+        info = live.kernel_info(target=args.target)
         kernel = args.kernel or live.profile_for_release(info.release) or "6.18"
         if not getattr(info, "can_run", True):
             print(f"{PROG}: error: live runs are unavailable here: {info.reason}", file=err)
             return 1
         cmp = live.compare(ops, kernel=kernel, slack_before={len(ops) - 1: args.slack},
-                           arena_pages=sc.arena_pages, timeout=args.timeout)
+                           arena_pages=sc.arena_pages, timeout=args.timeout, target=args.target)
     except (getattr(live, "LiveError", RuntimeError), OSError, ValueError, TypeError) as e:
         print(f"{PROG}: error: live run failed: {e}", file=err)
         return 1

@@ -98,8 +98,9 @@ class UMLRun:
     of the command (the guest's clock is the host's), ``command_seconds`` is measured inside the guest and
     ``shutdown_seconds`` from the command's end until ``linux.uml`` exited. ``max_map_count`` is the GUEST's
     value read back before the command ran, ``release`` the guest's ``uname -r``. ``session`` is the host
-    pid of ``linux.uml`` (also its session id), ``umid`` its unique id, and ``killed`` the host pids that
-    had to be SIGKILLed during clean-up.
+    pid of ``linux.uml`` (also its session id), ``umid`` its unique id, ``tmp`` the private directory
+    (removed after the run unless ``keep_tmp``), and ``killed`` the host pids that had to be SIGKILLed
+    during clean-up.
     """
 
     returncode: int | None
@@ -115,6 +116,7 @@ class UMLRun:
     release: str | None
     session: int
     umid: str
+    tmp: str
     killed: tuple[int, ...] = ()
 
 
@@ -432,6 +434,7 @@ def run_in_uml(
             release=rel.decode(errors="replace").strip() if rel else None,
             session=proc.pid,
             umid=umid,
+            tmp=tmp,
             killed=tuple(sorted(set(killed))),
         )
         init_error = _read(os.path.join(tmp, "init_error"))
