@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
+import time
 
 import live_tally
 import pytest
@@ -99,13 +101,48 @@ def test_boot_runs_a_command_with_stdin_env_and_exit_status(uml_ok: str) -> None
     assert not os.path.exists(run.tmp)
 
 
+def _this_process_guests() -> list[int]:
+    """Host pids (not zombies) of UML processes booted by this test process (their umid names our pid)."""
+    needle = f"umid=mmsim-{os.getpid()}-".encode()
+    pids = []
+    for name in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{name}/cmdline", "rb") as f:
+                args = f.read().split(b"\0")
+            with open(f"/proc/{name}/stat", "rb") as f:
+                state = f.read().rsplit(b")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if state not in (b"Z", b"X") and any(a.startswith(needle) for a in args):
+            pids.append(int(name))
+    return pids
+
+
 def test_timeout_kills_every_process_of_the_guest(uml_ok: str) -> None:
     """A command that never ends: UMLTimeout, and neither the UML kernel nor any host process it forked
-    for the guest survives (none of its session, none carrying its umid); the private directory is gone."""
-    with pytest.raises(uml.UMLTimeout) as exc:
-        uml.run_in_uml(["sh", "-c", "sleep 300 & sleep 300"], timeout=15)
+    for the guest (its userspace processes, helpers) survives: none of its session, none carrying its
+    umid; the private directory is gone."""
+    peak: list[int] = []
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            peak.append(len(_this_process_guests()))
+            time.sleep(0.05)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        with pytest.raises(uml.UMLTimeout) as exc:
+            uml.run_in_uml(["sh", "-c", "sleep 300 & sleep 300"], timeout=12)
+    finally:
+        done.set()
+        watcher.join()
     run = exc.value.run
     assert run is not None and run.returncode is None
+    if run.boot_seconds is not None:  # the command had started: the guest's processes were host processes
+        assert max(peak) >= 2, peak
+    assert _this_process_guests() == []
     assert run.session in run.killed
     assert uml.session_processes(run.session) == []
     assert uml.umid_processes(run.umid) == []
@@ -156,6 +193,8 @@ def mremap_bytes(page: int, old: int, new: int, flags: int, new_page: int) -> tu
 
 
 RESET = mmap(0, ARENA, PROT_NONE, PA | MAP_NORESERVE | MAP_FIXED)
+#: Unmap the whole arena: a case that needs real holes (free space) starts with it.
+EMPTY = ("munmap", {"addr": 0, "length": ARENA * P})
 Case = tuple[str, list, int | None, str]
 
 
@@ -166,13 +205,17 @@ def _cases() -> list[Case]:
     c: list[Case] = []
     # mremap(MAYMOVE|FIXED) of a range that runs past its VMA into a hole. 6.1 checks the old range
     # (vma_to_resize(): EFAULT) after unmapping the destination; 6.18 moves what is mapped.
-    c.append(("fixed-move-source-runs-into-a-hole", [mmap(10, 2), mmap(40, 5, R), mremap(10, 3, 3, MM | FX, 41)],
-              None, ""))
-    c.append(("fixed-move-source-vma-hole-vma", [mmap(10, 1), mmap(12, 1, R), mmap(40, 5, R),
+    c.append(("fixed-move-source-runs-into-a-hole", [EMPTY, mmap(10, 2), mmap(40, 5, R),
+                                                     mremap(10, 3, 3, MM | FX, 41)], None, ""))
+    c.append(("fixed-move-source-vma-hole-vma", [EMPTY, mmap(10, 1), mmap(12, 1, R), mmap(40, 5, R),
                                                  mremap(10, 3, 3, MM | FX, 41)], None, ""))
-    # A multi-VMA FIXED move (three one-page VMAs with gaps) at free slots 5, 6, 7 and uncontrolled: 6.1
-    # has one move check and fails the range with EFAULT; 6.18 moves piece by piece, checking each.
-    multi = [mmap(10, 1), mmap(12, 1, R), mmap(14, 1), mmap(40, 10, R), mremap(10, 5, 5, MM | FX, 45)]
+    # The same source running into a neighbouring VMA instead of a hole: EFAULT on 6.1 too.
+    c.append(("fixed-move-source-runs-into-a-vma", [mmap(10, 2), mmap(40, 5, R), mremap(10, 3, 3, MM | FX, 41)],
+              None, ""))
+    # A multi-VMA FIXED move (three one-page VMAs with holes between) at free slots 5, 6, 7 and
+    # uncontrolled: 6.1 has one move check and fails the range with EFAULT after unmapping the destination;
+    # 6.18 moves piece by piece, checking each.
+    multi = [EMPTY, mmap(10, 1), mmap(12, 1, R), mmap(14, 1), mmap(40, 10, R), mremap(10, 5, 5, MM | FX, 45)]
     c.append(("multi-vma-fixed-move", multi, None, ""))
     for s in (5, 6, 7):
         c.append((f"multi-vma-fixed-move@{s}", multi, s, "all"))
@@ -187,19 +230,20 @@ def _cases() -> list[Case]:
     # looks the source up (vma_lookup: EFAULT) before the early map_count check; 6.18 checks the count
     # first (check_mremap_params(): ENOMEM at <= 5 free slots).
     for s in range(0, 8):
-        c.append((f"fixed-from-unmapped-source@{s}", [mmap(40, 5, R), mremap(10, 2, 2, MM | FX, 41)], s, "all"))
+        c.append((f"fixed-from-unmapped-source@{s}", [EMPTY, mmap(40, 5, R), mremap(10, 2, 2, MM | FX, 41)], s,
+                  "all"))
     # DONTUNMAP compares the raw lengths on 6.1 (4096 != 4095: EINVAL), the page-aligned ones on 6.18.
     for old, new in ((4096, 4095), (4095, 4096), (4096, 4096)):
-        c.append((f"dontunmap-raw-lengths-{old}-{new}", [mmap(10, 1), touch(10), mremap_bytes(10, old, new, MM | DU, 60)],
-                  None, ""))
+        c.append((f"dontunmap-raw-lengths-{old}-{new}",
+                  [mmap(10, 1), touch(10), mremap_bytes(10, old, new, MM | DU, 60)], None, ""))
     # Grow in place up to a compatible next VMA: merges on both, except that on 6.1 a faulted VMA cannot
     # merge into an unfaulted neighbour (is_mergeable_anon_vma()'s list_is_singular() test).
-    c.append(("grow-faulted-into-unfaulted-next", [mmap(10, 2), touch(10, 2), mmap(14, 2), mremap(10, 2, 4)],
-              None, ""))
-    c.append(("grow-unfaulted-into-unfaulted-next", [mmap(10, 2), mmap(14, 2), mremap(10, 2, 4)], None, ""))
-    c.append(("grow-unfaulted-into-faulted-next", [mmap(10, 2), mmap(14, 2), touch(14, 2), mremap(10, 2, 4)],
-              None, ""))
-    c.append(("grow-faulted-into-faulted-next", [mmap(10, 2), touch(10, 2), mmap(14, 2), touch(14, 2),
+    c.append(("grow-faulted-into-unfaulted-next", [EMPTY, mmap(10, 2), touch(10, 2), mmap(14, 2),
+                                                   mremap(10, 2, 4)], None, ""))
+    c.append(("grow-unfaulted-into-unfaulted-next", [EMPTY, mmap(10, 2), mmap(14, 2), mremap(10, 2, 4)], None, ""))
+    c.append(("grow-unfaulted-into-faulted-next", [EMPTY, mmap(10, 2), mmap(14, 2), touch(14, 2),
+                                                   mremap(10, 2, 4)], None, ""))
+    c.append(("grow-faulted-into-faulted-next", [EMPTY, mmap(10, 2), touch(10, 2), mmap(14, 2), touch(14, 2),
                                                  mremap(10, 2, 4)], None, ""))
     # The same asymmetry through mprotect (NORESERVE: no VM_ACCOUNT differences).
     nr = PA | MAP_NORESERVE | MAP_FIXED
@@ -233,11 +277,14 @@ def _cases() -> list[Case]:
     return c
 
 
-CASES = _cases()
+# The filler stays where the last controlled case left it, so the cases with an uncontrolled count run
+# first, far from the limit, and the controlled ones after them.
+CASES = sorted(_cases(), key=lambda case: case[2] is not None)
 #: Cases whose last operation the source reading says ends differently on 6.1 and 6.18.
 DIFFERENT = [
     "fixed-move-source-runs-into-a-hole",
     "fixed-move-source-vma-hole-vma",
+    "fixed-move-source-runs-into-a-vma",
     "multi-vma-fixed-move",
     "multi-vma-fixed-move@6",
     "multi-vma-fixed-move@7",
@@ -341,6 +388,26 @@ def test_the_case_tells_6_1_from_6_18(on_61, on_618, name: str) -> None:
     assert (a.live_errno, a.live_delta, a.live_layout) != (b.live_errno, b.live_delta, b.live_layout), (
         f"{name}: both kernels give errno {a.live_errno}, delta {a.live_delta:+d}, layout {a.live_layout}"
     )
+
+
+PLACED = {"placement-hintless": [0, 1, 2, 3], "placement-maymove-relocation": [3],
+          "placement-dontunmap-occupied-hint": [3]}
+
+
+@pytest.mark.parametrize("kernel", ["6.1", "6.18"])
+def test_kernel_chosen_placements_land_in_the_landing_gap(on_61, on_618, kernel: str) -> None:
+    """Hint-less mmaps, a MAYMOVE relocation and a DONTUNMAP move with an occupied hint succeed and land in
+    the child's landing gap (bottom-up above the floor under UML, top-down under the roof on the host),
+    where compare() also holds the model to the address."""
+    cmp, rows = on_61 if kernel == "6.1" else on_618
+    assert cmp.live.landing is not None
+    lo, hi = cmp.live.landing
+    for name, indices in PLACED.items():
+        for i in indices:
+            r = rows[name][i]
+            assert r.live_errno == 0 and not r.live_ret_in_arena and r.live_ret is not None, (name, i)
+            assert lo <= r.live_ret < hi, (name, i, hex(r.live_ret), hex(lo), hex(hi))
+            assert r.match, (name, i, r.mismatches)
 
 
 def test_seed_band_on_both_kernels(on_61, on_618) -> None:

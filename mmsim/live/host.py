@@ -93,7 +93,7 @@ def kernel_info(target: str = "host") -> KernelInfo:
 
 def _uml_info() -> KernelInfo:
     ok, why = _uml.uml_available()
-    release = _uml.uml_release() or "?"
+    release = (_uml.uml_release() if ok else None) or "unknown"
     machine = os.uname().machine  # a UML kernel runs on the machine it was built for, and reports it
     profile: str | None = None
     reason = why
