@@ -134,7 +134,7 @@ def test_timeout_kills_every_process_of_the_guest(uml_ok: str) -> None:
     watcher.start()
     try:
         with pytest.raises(uml.UMLTimeout) as exc:
-            uml.run_in_uml(["sh", "-c", "sleep 300 & sleep 300"], timeout=12)
+            uml.run_in_uml(["sh", "-c", "sleep 300 & sleep 300"], timeout=10)
     finally:
         done.set()
         watcher.join()
