@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: help venv lab test browser-deps lint bench strip clean
+.PHONY: help venv lab test browser-deps uml-deps lint bench strip clean
 
 help:
 	@echo "make lab    - create .venv if needed and launch JupyterLab on notebooks/"
@@ -41,9 +41,22 @@ browser-deps:
 	else bash .ci/install-system-packages "the browser tests (tests/browser skip without it; under CI=true they fail)" \
 	  chromium; fi
 
+# The 6.1 differential tests boot Debian's user-mode Linux kernel (/usr/bin/linux.uml); under CI=true they
+# fail without it. Installed only as root on Linux with apt-get; otherwise those tests skip themselves.
+uml-deps:
+	@if [ "$$(uname -s)" = Linux ] && [ "$$(uname -m)" = x86_64 ] && ! command -v linux.uml >/dev/null 2>&1 \
+	    && [ ! -x /usr/bin/linux.uml ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "Installing user-mode-linux for the 6.1 differential tests"; \
+	    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends user-mode-linux; \
+	  else \
+	    echo "user-mode-linux is missing and cannot be installed here: the 6.1 (uml) tests will skip"; \
+	  fi; \
+	fi
+
 # One pytest run over tests/ and the notebooks: it fails if anything fails,
 # and pytest's exit 5 (no tests collected) is non-zero, so it fails too.
-test: venv browser-deps
+test: venv browser-deps uml-deps
 	$(BIN)/python -m pytest tests notebooks --nbval-lax --nbval-current-env
 	$(BIN)/python -m pytest --doctest-modules mmsim -q
 

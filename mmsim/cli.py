@@ -356,6 +356,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="model profile to compare with (default: the one covering this kernel, else 6.18)")
     lv.add_argument("--timeout", type=_type(_timeout), default=60.0,
                     help=f"seconds before the child is killed (default 60; 0 < T <= {MAX_TIMEOUT:g})")
+    lv.add_argument("--target", choices=("host", "uml"), default="host",
+                    help="run on this machine's kernel (host, default) or on Linux 6.1 under user-mode Linux (uml)")
     p.commands = {"list": ls, "trace": tr, "layout": lay, "sweep": sw, "live": lv}
     return p
 
@@ -660,15 +662,15 @@ def cmd_live(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
               f"({_one_line(str(e))})", file=err)
         return 1
     try:
-        info = live.kernel_info()
+        info = live.kernel_info(target=args.target)
         if info.max_map_count is not None:
             _check_slack(sc, sc.layout_vmas, args.slack, info.max_map_count)
-        kernel = args.kernel or live.profile_for_release(info.release) or "6.18"
+        kernel = args.kernel or info.profile or "6.18"
         if not info.can_run:
             print(f"{PROG} live: error: live runs are unavailable here: {_one_line(info.reason)}", file=err)
             return 1
         cmp = live.compare(ops, kernel=kernel, slack_before={len(ops) - 1: args.slack},
-                           arena_pages=sc.arena_pages, timeout=args.timeout)
+                           arena_pages=sc.arena_pages, timeout=args.timeout, target=args.target)
     except (live.LiveError, OSError, ValueError, TypeError) as e:
         print(f"{PROG} live: error: live run failed: {_one_line(str(e))}", file=err)
         return 1

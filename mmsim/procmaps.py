@@ -378,9 +378,9 @@ def load(text: str, kernel: str = "6.18", max_map_count: int | None = None, *, t
     files: dict[tuple[str, str, str], Any] = {}
     vma = mmsim.VMA._make
     rwx = PROT_READ | PROT_WRITE | PROT_EXEC
-    records = []
+    records: list[Any] = []
     append = records.append
-    nofile, empty = None, frozenset()
+    nofile, empty = None, frozenset[str]()
     for s, e, perms, off, dev, ino, path in rows:
         start, end = int(s, 16), int(e, 16)
         prot = _PROT_OF[perms[:3]]
