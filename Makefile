@@ -41,24 +41,36 @@ browser-deps:
 	else bash .ci/install-system-packages "the browser tests (tests/browser skip without it; under CI=true they fail)" \
 	  chromium; fi
 
-# The 6.1 differential tests boot Debian's user-mode Linux kernel (/usr/bin/linux.uml); under CI=true they
-# fail without it. Installed only as root on Linux with apt-get; otherwise those tests skip themselves.
+# The 6.1 differential tests boot Debian's user-mode Linux kernel (/usr/bin/linux.uml), installed the same
+# polite way; without it the uml tests skip (fail under CI=true).
 uml-deps:
-	@if [ "$$(uname -s)" = Linux ] && [ "$$(uname -m)" = x86_64 ] && ! command -v linux.uml >/dev/null 2>&1 \
-	    && [ ! -x /usr/bin/linux.uml ]; then \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "Installing user-mode-linux for the 6.1 differential tests"; \
-	    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends user-mode-linux; \
-	  else \
-	    echo "user-mode-linux is missing and cannot be installed here: the 6.1 (uml) tests will skip"; \
-	  fi; \
-	fi
+	@if command -v linux.uml >/dev/null 2>&1 || [ -x /usr/bin/linux.uml ]; then \
+	  echo "uml-deps: linux.uml is installed"; \
+	elif [ "$$(uname -m)" != x86_64 ]; then echo "uml-deps: user-mode-linux is x86-64 only: the uml tests skip"; \
+	else bash .ci/install-system-packages "the Linux 6.1 differential tests (tests/test_live_uml.py skip without it; \
+	  under CI=true they fail)" user-mode-linux; fi
 
-# One pytest run over tests/ and the notebooks: it fails if anything fails,
-# and pytest's exit 5 (no tests collected) is non-zero, so it fails too.
-test: venv browser-deps uml-deps
-	$(BIN)/python -m pytest tests notebooks --nbval-lax --nbval-current-env
-	$(BIN)/python -m pytest --doctest-modules mmsim -q
+# Tiers, fastest first, so that a failure shows within a minute and the run never looks stalled:
+#   1. doctests and the fast unit/property tests;  2. the slow tests and the notebooks (nbval);
+#   3. the website build;  4. system packages for the last tiers (what apt would change is printed first);
+#   5. the live differential tests (this kernel, and Linux 6.1 under user-mode Linux);  6. the browser tier.
+# Each tier is one pytest run; make stops at the first tier that fails.
+PYTEST := $(BIN)/python -m pytest -p no:cacheprovider
+test: venv
+	@echo "== tier 1/6: doctests, unit and property tests"
+	$(PYTEST) --doctest-modules mmsim -q
+	$(PYTEST) tests -q -m "not live and not browser and not slow" --ignore=tests/browser
+	@echo "== tier 2/6: slow tests and the notebooks (nbval)"
+	$(PYTEST) tests -q -m "slow and not live and not browser" --ignore=tests/browser
+	$(PYTEST) notebooks -q --nbval-lax --nbval-current-env
+	@echo "== tier 3/6: the website (make site)"
+	$(MAKE) --no-print-directory site
+	@echo "== tier 4/6: system packages for the live and browser tiers"
+	$(MAKE) --no-print-directory browser-deps uml-deps
+	@echo "== tier 5/6: live differential tests (host kernel, Linux 6.1 under user-mode Linux)"
+	$(PYTEST) tests -q -m "live" --ignore=tests/browser
+	@echo "== tier 6/6: the browser tier (JupyterLab and the website in chromium)"
+	$(PYTEST) tests/browser -q -m "browser"
 
 # The course website: stages site/, docs/, notebooks/ and the API pages in build/site-src/, then runs
 # sphinx-build -W --keep-going (MyST-NB executes the notebooks, cached in build/site-cache/). Offline.
