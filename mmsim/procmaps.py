@@ -353,6 +353,16 @@ _PROT_OF = {f"{r}{w}{x}": (PROT_READ if r == "r" else 0) | (PROT_WRITE if w == "
             | (PROT_EXEC if x == "x" else 0) for r in "r-" for w in "w-" for x in "x-"}
 
 
+def _chunks(text: str, size: int = 1 << 20) -> Iterable[str]:
+    """``text`` in pieces of about ``size`` characters, each ending at a newline (the last one may not)."""
+    i, n = 0, len(text)
+    while i < n:
+        j = text.find("\n", min(i + size, n - 1))
+        j = n if j < 0 else j + 1
+        yield text[i:j]
+        i = j
+
+
 def load(text: str, kernel: str = "6.18", max_map_count: int | None = None, *, task_size: int = TASK_SIZE) -> Any:
     """An :class:`mmsim.AddressSpace` straight from /proc/PID/maps text, in one pass.
 
@@ -371,39 +381,44 @@ def load(text: str, kernel: str = "6.18", max_map_count: int | None = None, *, t
 
     if not isinstance(text, str):
         raise TypeError(f"load() takes the maps text as str, not {type(text).__name__}")
-    rows = _LINE.findall(text)
     lines = text.count("\n") + (0 if not text or text.endswith("\n") else 1)
-    if len(rows) != lines:  # something for the careful reader (and its error messages)
-        return to_address_space(parse(text, task_size=task_size), kernel, max_map_count)
     files: dict[tuple[str, str, str], Any] = {}
-    vma = mmsim.VMA._make
+    tnew, vma_cls = tuple.__new__, mmsim.VMA
     rwx = PROT_READ | PROT_WRITE | PROT_EXEC
     records: list[Any] = []
     append = records.append
-    nofile, empty = None, frozenset[str]()
-    for s, e, perms, off, dev, ino, path in rows:
-        start, end = int(s, 16), int(e, 16)
-        prot = _PROT_OF[perms[:3]]
-        shared = perms[3] == "s"
-        if not path:  # anonymous memory, by far the most lines of a large process
-            if shared:
-                append(vma((start, end, prot, True, 0, mmsim.File("", None, shmem=True), None, False, False,
-                            empty, rwx)))
-            else:
-                append(vma((start, end, prot, False, start >> PAGE_SHIFT, nofile, None, bool(prot & PROT_WRITE),
-                            False, empty, rwx)))
-            continue
-        if path == "[vsyscall]" or path.startswith("[") or path.startswith("/SYSV") or path == "/dev/zero (deleted)":
-            # special, [heap]/[stack]/[anon:..], SysV shm: the careful reader's rules, one entry at a time
-            entry = _parse_header(f"{s}-{e} {perms} {off} {dev} {ino} {path}", 0, task_size)
-            records.extend(to_address_space([entry], kernel).vmas())
-            continue
-        key = (dev, ino, path)
-        f = files.get(key)
-        if f is None:
-            f = files[key] = mmsim.File(path, _file_size_pages(MapsEntry(start, end, perms, 0, dev, int(ino), path)))
-        append(vma((start, end, prot, shared, int(off, 16) >> PAGE_SHIFT, f, None,
-                    not shared and bool(prot & PROT_WRITE), False, empty, rwx)))
+    empty = frozenset[str]()
+    prot_of = _PROT_OF
+    matched = 0
+    for chunk in _chunks(text):  # a chunk's rows at a time: the match tuples never all exist at once
+        rows = _LINE.findall(chunk)
+        matched += len(rows)
+        for s, e, perms, off, dev, ino, path in rows:
+            start, end = int(s, 16), int(e, 16)
+            prot = prot_of[perms[:3]]
+            if not path:  # anonymous memory, by far the most lines of a large process
+                if perms[3] == "p":
+                    append(tnew(vma_cls, (start, end, prot, False, start >> PAGE_SHIFT, None, None,
+                                          bool(prot & PROT_WRITE), False, empty, rwx)))
+                else:
+                    append(tnew(vma_cls, (start, end, prot, True, 0, mmsim.File("", None, shmem=True), None, False,
+                                          False, empty, rwx)))
+                continue
+            if path.startswith("[") or path.startswith("/SYSV") or path == "/dev/zero (deleted)":
+                # special mappings, [heap]/[stack]/[anon:..], SysV shm: the careful reader's rules, per entry
+                entry = _parse_header(f"{s}-{e} {perms} {off} {dev} {ino} {path}", 0, task_size)
+                records.extend(to_address_space([entry], kernel).vmas())
+                continue
+            shared = perms[3] == "s"
+            key = (dev, ino, path)
+            f = files.get(key)
+            if f is None:
+                f = files[key] = mmsim.File(path, _file_size_pages(MapsEntry(start, end, perms, 0, dev, int(ino),
+                                                                             path)))
+            append(tnew(vma_cls, (start, end, prot, shared, int(off, 16) >> PAGE_SHIFT, f, None,
+                                  not shared and bool(prot & PROT_WRITE), False, empty, rwx)))
+    if matched != lines:  # something for the careful reader (and its error messages)
+        return to_address_space(parse(text, task_size=task_size), kernel, max_map_count)
     bad = next((v for v in records if v.start % PAGE_SIZE or v.end % PAGE_SIZE or v.end <= v.start
                 or v.end > task_size), None)
     if bad is not None:  # let the careful reader name the line
