@@ -40,8 +40,8 @@ from mmsim import MMError
 COLS = T.COLS
 
 
-def _params(table: dict[int, tuple[str, ...]]):
-    return [pytest.param(s, k, table[s][i], id=f"s{s}-{k}") for s in table for i, k in enumerate(COLS)]
+def _params(table: dict[int, dict[str, str]]):
+    return [pytest.param(s, k, table[s][k], id=f"s{s}-{k}") for s in table for k in COLS]
 
 
 # ---- §7.1 Seed-W ----------------------------------------------------------------------------
@@ -543,7 +543,7 @@ def test_outcome_fields_are_consistent():
     """Semantics §6: an Outcome reports mc_before/mc_after, the failing check and the full trace."""
     out = seed_w("5.0", 2)
     assert isinstance(out, mmsim.Outcome)
-    mc_after = T.cell(T.SEED_W[2][0]).mc_after  # "PARTIAL 65530 move"
+    mc_after = T.cell(T.SEED_W[2]["5.0"]).mc_after  # "PARTIAL 65530 move"
     assert (out.mc_before, out.mc_after, out.max_map_count, out.slack) == (65528, mc_after, 65530, 2)
     assert out.trace.failure.step == out.check == "move_vma_limit"
 
