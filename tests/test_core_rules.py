@@ -95,8 +95,9 @@ def test_vm_account_decides_merge_after_mprotect_to_read_only(kernel):
     """VM_ACCOUNT is part of the merge flags (§2.3 rule 2).
 
     A = 2-page RW private anon, unfaulted, then mprotect to R: on 6.18/7.1 it loses VM_ACCOUNT
-    (§2.7), on 5.0/5.1/6.1 it keeps it (§3.6; 6.1 has no 9b9143298585). A new R private anon page right after A has no VM_ACCOUNT, so
-    it merges (1 VMA) only where A lost it; elsewhere it is a second VMA.
+    (§2.7), on 5.0/5.1/6.1 it keeps it (§3.6; 6.1 has no 9b9143298585). A new R private anon page
+    right after A has no VM_ACCOUNT, so it merges (1 VMA) only where A lost it; elsewhere it is a
+    second VMA.
     """
     mm = new_mm(kernel)
     anon(mm, 0, 2, RW)
