@@ -134,6 +134,12 @@ CASES = [
     # DONTUNMAP with old_len != new_len: 6.1 sys_mremap() (raw lengths), 6.18/7.1 check_mremap_params
     ("dontunmap-resize", (V, P, 2 * P, MAYMOVE | DONTUNMAP, FREE),
      per_profile((CLEAN, E.EINVAL, "validate.flags"), dontunmap=(CLEAN, E.EINVAL, "validate.dontunmap_resize"))),
+    # a DONTUNMAP hint is checked like a FIXED address: 6.1 mremap_to() steps 1-2 (REPORT-6.1 §1.2: "for
+    # DONTUNMAP without FIXED this applies to the hint"), 6.18/7.1 check_mremap_params(); 5.x: the flags
+    ("dontunmap-hint-unaligned", (V, P, P, MAYMOVE | DONTUNMAP, FREE + 1),
+     per_profile((CLEAN, E.EINVAL, "validate.flags"), dontunmap=(CLEAN, E.EINVAL, "validate.new_addr_unaligned"))),
+    ("dontunmap-hint-beyond-task-size", (V, P, P, MAYMOVE | DONTUNMAP, TASK_SIZE),
+     per_profile((CLEAN, E.EINVAL, "validate.flags"), dontunmap=(CLEAN, E.EINVAL, "validate.new_range"))),
     # old_len 0 on a private VMA (§3.5.7): before anything non-FIXED; 5.x FIXED after the destination unmap
     # (6.1 too: vma_to_resize() after do_munmap(); measured on 6.1.176: EINVAL, destination punched, +1)
     ("old-len-zero-private", (V, 0, P, MAYMOVE, 0), per_profile((CLEAN, E.EINVAL, "validate.old_len_zero_private"))),

@@ -630,6 +630,35 @@ def test_old_len_zero_cases(kernel):
                               L(11, 18, "r--p", pg(11), None, False)], map_count=3)
 
 
+# ---- placement in user-mode Linux 6.1 (REPORT-6.1 §6; semantics §2.8 "Bottom-up layout") -------------
+
+UML_TASK_SIZE = 0x7FC0000000
+UML_MMAP_BASE = 0x40000000  # TASK_UNMAPPED_BASE of user-mode Linux
+
+
+def test_uml_bottom_up_placement():
+    """REPORT-6.1 §6, measured under user-mode Linux 6.1.176: generic_get_unmapped_area() searches
+    bottom-up from mmap_base = 0x40000000 (the second of two hint-less probes lands above the first);
+    TASK_SIZE is 0x7fc0000000 (MAP_FIXED at TASK_SIZE -> ENOMEM; the last page below it can be mapped);
+    with the kernel's mmap_min_addr of 65536, hints 0x1000, 0x1001, 0x5000 and 0xf000 land at 0x10000
+    and 0x20000 is used as given (semantics §2.8: "give 65536 to model hint rounding below 64 KiB")."""
+    mm = AddressSpace("6.1", layout="bottomup", mmap_base=UML_MMAP_BASE, task_size=UML_TASK_SIZE,
+                      mmap_min_addr=0x10000)
+    sa = MAP_SHARED | mmsim.MAP_ANONYMOUS
+    first, second = mm.mmap(0, P, 0, sa), mm.mmap(0, P, 0, sa)
+    assert (first, second) == (UML_MMAP_BASE, UML_MMAP_BASE + P)
+    with pytest.raises(MMError) as ei:
+        mm.mmap(UML_TASK_SIZE, P, 0, PRIV | MAP_FIXED)
+    assert ei.value.errno == E.ENOMEM
+    assert mm.mmap(UML_TASK_SIZE - P, P, 0, PRIV | MAP_FIXED) == UML_TASK_SIZE - P
+    for hint, want in ((0x1000, 0x10000), (0x1001, 0x10000), (0x5000, 0x10000), (0xF000, 0x10000),
+                       (0x20000, 0x20000)):
+        got = mm.mmap(hint, P, 0, PRIV)
+        assert got == want, hex(hint)
+        mm.munmap(got, P)
+    assert mm.map_count == 3
+
+
 # ---- the anon_vma merge rule (semantics §2.3 rule 5, §7.6), every profile ------------------------------
 #
 # T.ANON_PRE_6_16 = 5.0, 5.1, 6.1, 5.1-alt, ideal (FEATURE_ROWS checks it against §3.6): a faulted range
@@ -820,3 +849,41 @@ def test_anon_touch_and_mmap_are_unchanged(kernel):
     anon(mm, 4, 2, RWX)
     mm.touch(at(4), 2 * P)
     assert_layout(mm, [L(0, 4, "rw-p", pg(0), "A", True), L(4, 6, "rwxp", pg(4), "A", True)], map_count=2)
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_anon_mprotect_faulted_head_to_match_unfaulted_prev(kernel):
+    """§2.3 rule 5 for the head of a VMA (the mprotect range starts at the VMA's start, candidate prev,
+    §2.4): x = [0, 4) r-- unfaulted, y = [4, 8) rw written; mprotect(y's head [4, 6), R). Pre-6.16 the
+    faulted head cannot join x: y splits (+1). 6.18/7.1: the head joins x (Δ0) and x takes y's anon_vma."""
+    mm = new_mm(kernel)
+    anon(mm, 0, 8, RW, NORES)
+    mm.mprotect(at(0), 4 * P, R)
+    mm.touch(at(4), 4 * P)
+    mm.mprotect(at(4), 2 * P, R)
+    tail = L(6, 8, "rw-p", pg(6), "A", False)
+    if kernel in T.ANON_PRE_6_16:
+        assert_layout(mm, [L(0, 4, "r--p", pg(0), None, False), L(4, 6, "r--p", pg(4), "A", False), tail],
+                      map_count=3)
+    else:
+        assert_layout(mm, [L(0, 6, "r--p", pg(0), "A", False), tail], map_count=2)
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_anon_rule_decides_whether_mprotect_needs_a_free_slot(kernel):
+    """A consequence at the limit: the call of experiment "anon" row 1 (a faulted tail of x to r--, next
+    to an unfaulted r-- y) is a pure merge on 6.18/7.1 (no split, no check: it works at s = 0, §4 row
+    "mprotect pure merge: any"), but a checked split before 6.16, where it cannot merge: at s = 0 it
+    fails with ENOMEM from split_limit and changes nothing (§4 row "mprotect 2-way split: 1; C")."""
+    mm = new_mm(kernel, max_map_count=2)
+    anon(mm, 0, 6, RW, NORES)
+    mm.mprotect(at(4), 2 * P, R)
+    mm.touch(at(0), 4 * P)
+    assert mm.free_slots == 0
+    out = classify_pure(mm, at(2), 2 * P, R, op="mprotect")
+    if kernel in T.ANON_PRE_6_16:
+        assert (out.kind, out.errno, out.check, out.mc_after) == (CLEAN, E.ENOMEM, "split_limit", 2)
+    else:
+        assert (out.kind, out.mc_after) == (OK, 2)
+        after, _ = run_copy(mm, at(2), 2 * P, R, op="mprotect")
+        assert_layout(after, [L(0, 2, "rw-p", pg(0), "A", False), L(2, 6, "r--p", pg(2), "A", False)], map_count=2)

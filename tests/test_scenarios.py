@@ -258,8 +258,11 @@ def test_mmap_is_lenient_at_the_limit() -> None:
 
 
 def test_grow_merge_differs_between_5_x_and_6_18(runner: Runner) -> None:
-    """§2.4: grow in place merges with the next VMA in 6.18/7.1 only."""
+    """§2.4: grow in place merges with the next VMA in 6.1 (vma_merge(), both VMAs unfaulted here) and
+    6.18/7.1, never in 5.0/5.1."""
     assert runner.run("grow-merge", "5.0", 8, MAX).mc_after == 65522
+    assert runner.run("grow-merge", "5.1", 8, MAX).mc_after == 65522
+    assert runner.run("grow-merge", "6.1", 8, MAX).mc_after == 65521
     assert runner.run("grow-merge", "6.18", 8, MAX).mc_after == 65521
 
 
