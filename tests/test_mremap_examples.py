@@ -340,6 +340,7 @@ def test_unfaulted_move_merges_with_x(kernel, x_faulted):
                   map_count=2)
     after, res = run_copy(mm, y, 3 * P, 3 * P, MOVE_FIXED, x + 4 * P)
     assert res == x + 4 * P
+    assert T.merge_fact("unfaulted-move-after-x", kernel) == "merges with x (pgoff reset)"
     assert_layout(after, [L(0, 7, "rw-p", pg(0), label, True)], map_count=1)
 
 
@@ -355,6 +356,7 @@ def test_faulted_move_stays_separate(kernel):
                   map_count=2)
     after, res = run_copy(mm, y, 3 * P, 3 * P, MOVE_FIXED, x + 4 * P)
     assert res == x + 4 * P
+    assert T.merge_fact("faulted-move-after-x", kernel) == "stays separate"
     assert_layout(after, [L(0, 4, "rw-p", pg(0), None, True), L(4, 7, "rw-p", pg(0x40), "A", True)],
                   map_count=2)
 
@@ -374,6 +376,7 @@ def test_faulted_half_moved_away_and_back_remerges(kernel):
     assert_layout(mm, [L(0, 5, "rw-p", pg(0), "A", True), L(far, far + 5, "rw-p", pg(5), "A", True)],
                   map_count=2)
     mm.mremap(V + far * P, 5 * P, 5 * P, MOVE_FIXED, V + 5 * P)
+    assert T.merge_fact("half-moved-away-and-back", kernel).startswith("merges again")
     assert_layout(mm, [L(0, 10, "rw-p", pg(0), "A", True)], map_count=1)
     assert mm.vma_at(V).anon_vma == av
 
