@@ -15,7 +15,7 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from mmsim import PAGE_SIZE  # noqa: E402
+from mmsim import KERNELS, PAGE_SIZE  # noqa: E402
 from mmsim import experiments as X  # noqa: E402
 from mmsim import plots as PL  # noqa: E402
 from mmsim.scenarios import BASE, CATALOGUE  # noqa: E402
@@ -184,7 +184,8 @@ def small_sweep() -> pd.DataFrame:
 def test_outcome_map_one_image_per_kernel(small_sweep: pd.DataFrame) -> None:
     fig = PL.plot_outcome_map(small_sweep)
     visible = [ax for ax in fig.axes if ax.get_visible()]
-    assert len(visible) == 6
+    assert len(visible) == len(KERNELS) == 7  # one image per profile
+    assert sorted(ax.get_title() for ax in visible) == sorted(f"kernel {k}" for k in KERNELS)
     for ax in visible:
         assert len(ax.images) == 1
         assert ax.images[0].get_array().shape == (3, 9)
