@@ -120,7 +120,7 @@ class AddressSpace:
     Parameters
     ----------
     kernel:
-        A profile name from :data:`mmsim.KERNELS` (``"5.0"``, ``"5.1"``, ``"6.18"``, ``"7.1"``,
+        A profile name from :data:`mmsim.KERNELS` (``"5.0"``, ``"5.1"``, ``"6.1"``, ``"6.18"``, ``"7.1"``,
         ``"5.1-alt"``, ``"ideal"``) or a :class:`~mmsim.Profile`.
     max_map_count:
         ``vm.max_map_count``; settable at any time through the attribute, like the sysctl.
