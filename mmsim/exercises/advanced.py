@@ -208,14 +208,14 @@ def check_k_whole_min_slack(answer: Any, k: int = 2) -> Feedback:
     early7 = CHECKS["mremap_early_v7"].slots
     hints = {
         None: [
-            Hint(lambda g, w: g == move and w != move, "after_dest_unmap", f"this kernel checks only in move_vma, "
-                 f"after the destination unmap has already freed {k} VMAs"),
+            Hint(lambda g, w: w == 0 and g != 0, "lowers", f"the call lowers map_count by {k}: the ideal kernel "
+                 "completes it at any count"),
+            Hint(lambda g, w: g == move and w is not None and move is not None and w < move, "after_dest_unmap",
+                 f"this kernel checks only in move_vma, after the destination unmap has already freed {k} VMAs"),
             Hint(lambda g, w: g is not None and w == early and g < early, "early_ignores_k", "the early check of "
                  "5.1, 6.1 and 6.18 never looks at the destination: it wants the same free slots whatever k is"),
             Hint(lambda g, w: w == early7 and g != early7, "v7_every_call", "7.1's early check wants "
                  "map_count + 4 <= max for every mremap"),
-            Hint(lambda g, w: w == 0 and g != 0, "lowers", f"the call lowers map_count by {k}: the ideal kernel "
-                 "completes it at any count"),
         ],
     }
     return judge_mapping(answer, want, key=lambda x: str(x) if str(x) in KERNELS else None, value=as_int,

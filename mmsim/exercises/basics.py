@@ -224,7 +224,9 @@ def check_mprotect_3way_slots(answer: Any) -> Feedback:
 MMAP_CEILING_MAX = 10
 
 
-def _mmap_ceiling(max_map_count: int = MMAP_CEILING_MAX) -> int:
+def _mmap_ceiling(max_map_count: int | None = None) -> int:
+    if max_map_count is None:
+        max_map_count = MMAP_CEILING_MAX
     mm = AddressSpace("6.18", max_map_count)
     i = 0
     while i <= 4 * max_map_count + 8:

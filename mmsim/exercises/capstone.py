@@ -37,6 +37,7 @@ __all__ = [
     "check_reproduces_51",
     "frontier",
     "own_profile",
+    "what_a_check_sees",
 ]
 
 #: The profiles the capstone compares a learner's profile with (ideal is the frontier of the plot).
@@ -76,7 +77,10 @@ def own_profile(predicate: Predicate | Check | Profile, name: str = "mine", *, h
     check = predicate if isinstance(predicate, Check) else Check(
         f"{name}_early", ANTICIPATORY, "your own check (notebook 09)", "your predicate", None,
         "an early check written in the capstone", predicate=predicate)
-    return PROFILES["5.0"].derive(name, checks={hook: [check], "move_vma": ["move_vma_limit"]},
+    checks: dict[str, list[str | Check]] = {hook: [check], "move_vma": ["move_vma_limit"]}
+    if hook == "move_vma":
+        checks = {"move_vma": [check, "move_vma_limit"]}
+    return PROFILES["5.0"].derive(name, checks=checks,
                                   description=f"5.0 with the check {check.name!r} at {hook}")
 
 
@@ -109,6 +113,37 @@ def frontier(table: pd.DataFrame, exclude: Iterable[str] = ("ideal",)) -> frozen
         return any(ox <= x and oy <= y and (ox < x or oy < y) for o, (ox, oy) in pts.items() if o != k)
 
     return frozenset(str(k) for k in pts if not dominated(str(k)))
+
+
+def what_a_check_sees(scenario: Scenario | str, slack: int, max_map_count: int | None = None) -> CheckContext:
+    """The :class:`~mmsim.checks.CheckContext` an early check at ``"mremap_to"`` gets for a scenario's call
+    with ``slack`` free slots: ``map_count``, ``max_map_count``, ``free_slots``, ``args`` (the mremap call,
+    lengths page-aligned) and ``mm`` (the address space before any unmap). Runs the call on a 5.0-based
+    profile with a check that only records what it sees; nothing is changed.
+
+    >>> ctx = what_a_check_sees("seed-W", 3)
+    >>> ctx.free_slots, ctx.args.old_len // 4096, ctx.args.new_len // 4096
+    (3, 6, 3)
+    """
+    from ..constants import DEFAULT_MAX_MAP_COUNT
+    from ..outcome import classify
+    from ..scenarios import get
+
+    seen: list[CheckContext] = []
+
+    def spy(ctx: CheckContext) -> tuple[bool, str]:
+        seen.append(ctx)
+        return False, "records what it sees"
+
+    sc = get(scenario)
+    if sc.op != "mremap":
+        raise ValueError(f"scenario {sc.name!r} is a {sc.op}, not an mremap: no early check runs")
+    mx = DEFAULT_MAX_MAP_COUNT if max_map_count is None else max_map_count
+    mm = sc.setup(own_profile(spy, "spy"), mx, slack)  # type: ignore[arg-type]
+    classify(mm, sc.op, *sc.args, trace=False)
+    if not seen:
+        raise ValueError(f"the call of {sc.name!r} never reaches mremap_to (it is not a MREMAP_FIXED move)")
+    return seen[0]
 
 
 # ---- running a learner's predicate safely ---------------------------------------------------------------
