@@ -583,8 +583,14 @@ def plot_tradeoff(data: pd.DataFrame, *, kernels: Sequence[str] | None = None, t
             own = name not in KERNELS
             ax.scatter([px], [py], s=70, marker="D" if own else "o", color=OWN_PROFILE_COLOR if own else "#4c72b0",
                        edgecolor="#222222", zorder=3)
-        ax.annotate(str(name), (px, py), xytext=(6, 5), textcoords="offset points", fontsize=9,
-                    color=OWN_PROFILE_COLOR if name not in KERNELS and name != frontier else "#222222")
+    # one label per point: profiles with the same rates share it ("5.1 = mine")
+    labels: dict[tuple[float, float], list[str]] = {}
+    for name in table.index:
+        labels.setdefault((round(float(x[name]), 6), round(float(y[name]), 6)), []).append(str(name))
+    for (px, py), names in labels.items():
+        own = any(n not in KERNELS and n != frontier for n in names)
+        ax.annotate(" = ".join(names), (px, py), xytext=(6, 5), textcoords="offset points", fontsize=9,
+                    color=OWN_PROFILE_COLOR if own else "#222222")
     ax.set_xlim(-0.04 * top_x, top_x)
     ax.set_ylim(-0.04 * top_y, top_y)
     ax.set_xlabel("cases that failed half-way: PARTIAL_FAIL (%)")
@@ -594,7 +600,7 @@ def plot_tradeoff(data: pd.DataFrame, *, kernels: Sequence[str] | None = None, t
     ax.grid(color="#e6e6e6", lw=0.8)
     ax.set_axisbelow(True)
     if frontier in table.index:
-        ax.legend(loc="upper right", fontsize=8.5, frameon=False)
+        fig.legend(loc="outside lower center", fontsize=8.5, frameon=False)
     n = int(table["cases"].iloc[0]) if "cases" in table.columns else None
     if title is None:
         title = "Partial failures vs. needless refusals" + (f" ({n} cases per profile)" if n else "")
