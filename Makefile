@@ -93,3 +93,9 @@ clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .hypothesis .ruff_cache test-artifacts
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 	find . -name .ipynb_checkpoints -type d -prune -exec rm -rf {} +
+
+# The slide deck (slides/core-story.ipynb: the bug, the fix, the trade-off) as reveal.js HTML, offline: reveal.js
+# comes from the sphinx-revealjs package (a test dependency) and is copied beside the HTML. Output: build/slides/.
+.PHONY: slides
+slides: venv
+	$(BIN)/python slides/build.py

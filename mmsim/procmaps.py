@@ -425,3 +425,26 @@ def load(text: str, kernel: str = "6.18", max_map_count: int | None = None, *, t
         return to_address_space(parse(text, task_size=task_size), kernel, max_map_count)
     kw = {} if max_map_count is None else {"max_map_count": max_map_count}
     return mmsim.AddressSpace.from_vmas(records, kernel=kernel, **kw)
+
+
+def read_if_available(pid: int | str = "self", *, smaps: bool = False,
+                      task_size: int = TASK_SIZE) -> tuple[list[MapsEntry] | None, str]:
+    """:func:`read`, or ``(None, reason)`` where ``/proc/<pid>/maps`` cannot be read (no ``/proc``: macOS,
+    Windows, a container without it; no such process; no permission). Returns ``(entries, "")`` otherwise.
+
+    For notebooks that show a real process's maps but must run anywhere (notebook 01)::
+
+        entries, why = procmaps.read_if_available()
+        if entries is None:
+            print("Skipped:", why)
+
+    >>> read_if_available(pid=4194305)[0] is None   # above the largest pid_max: no such process
+    True
+    """
+    path = f"/proc/{pid}/{'smaps' if smaps else 'maps'}"
+    if not os.path.isdir("/proc/self"):
+        return None, f"this system has no /proc (so no {path}): everything else in the course works without it"
+    try:
+        return read(pid, smaps=smaps, task_size=task_size), ""
+    except OSError as e:
+        return None, f"cannot read {path}: {e.strerror or e}"

@@ -36,7 +36,7 @@ def test_list(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 @pytest.mark.parametrize("argv", [["--help"], ["list", "--help"], ["trace", "--help"], ["sweep", "--help"],
-                                  ["live", "--help"], ["layout", "--help"]])
+                                  ["live", "--help"], ["layout", "--help"], ["quiz", "--help"]])
 def test_help_everywhere(capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:
     rc, out, _ = run(capsys, *argv)
     assert rc == 0 and "usage: mmsim" in out
@@ -290,6 +290,15 @@ def _bad_inputs(tmp: str) -> list[tuple[list[str], str]]:
         (["live", "seed-W", "--target", "qemu"], "invalid choice"),
         (["live", "seed-W", "--timeout", "1e9"], "0 < T <= 86400"),
         (["live", "seed-W", "--timeout", "soon"], "not a number of seconds"),
+        # quiz
+        (["quiz", "--seed", "x"], "not an integer"),
+        (["quiz", "--seed", HUGE], "5000 digits"),
+        (["quiz", "--seed"], "expected one argument"),
+        (["quiz", "--kernel", "4.19"], "unknown kernel profile '4.19'"),
+        (["quiz", "-k", "x"], "unknown kernel profile 'x'"),
+        (["quiz", "--family", "nope"], "unknown quiz family 'nope'"),
+        (["quiz", "--answers=yes"], "ignored explicit argument"),
+        (["quiz", "seed-W"], "unrecognized arguments: seed-W"),
     ]
 
 
@@ -320,7 +329,7 @@ def test_the_bad_input_table_covers_every_option(capsys: pytest.CaptureFixture[s
 
     assert cli.main(["--help"]) == 0
     commands = re.findall(r"^    ([a-z]+) {2,}\S", capsys.readouterr().out, re.M)
-    assert commands == ["list", "trace", "layout", "sweep", "live"]
+    assert commands == ["list", "trace", "layout", "sweep", "live", "quiz"]
     table = [argv for argv, _ in _bad_inputs("/t")]
     for cmd in commands:
         assert cli.main([cmd, "--help"]) == 0
