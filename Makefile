@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: help venv lab test browser-deps lint bench strip clean
+.PHONY: help venv lab test browser-deps uml-deps lint bench strip clean
 
 help:
 	@echo "make lab    - create .venv if needed and launch JupyterLab on notebooks/"
@@ -41,11 +41,36 @@ browser-deps:
 	else bash .ci/install-system-packages "the browser tests (tests/browser skip without it; under CI=true they fail)" \
 	  chromium; fi
 
-# One pytest run over tests/ and the notebooks: it fails if anything fails,
-# and pytest's exit 5 (no tests collected) is non-zero, so it fails too.
-test: venv browser-deps
-	$(BIN)/python -m pytest tests notebooks --nbval-lax --nbval-current-env
-	$(BIN)/python -m pytest --doctest-modules mmsim -q
+# The 6.1 differential tests boot Debian's user-mode Linux kernel (/usr/bin/linux.uml), installed the same
+# polite way; without it the uml tests skip (fail under CI=true).
+uml-deps:
+	@if command -v linux.uml >/dev/null 2>&1 || [ -x /usr/bin/linux.uml ]; then \
+	  echo "uml-deps: linux.uml is installed"; \
+	elif [ "$$(uname -m)" != x86_64 ]; then echo "uml-deps: user-mode-linux is x86-64 only: the uml tests skip"; \
+	else bash .ci/install-system-packages "the Linux 6.1 differential tests (tests/test_live_uml.py skip without it; \
+	  under CI=true they fail)" user-mode-linux; fi
+
+# Tiers, fastest first, so that a failure shows within a minute and the run never looks stalled:
+#   1. doctests and the fast unit/property tests;  2. the slow tests and the notebooks (nbval);
+#   3. the website build;  4. system packages for the last tiers (what apt would change is printed first);
+#   5. the live differential tests (this kernel, and Linux 6.1 under user-mode Linux);  6. the browser tier.
+# Each tier is one pytest run; make stops at the first tier that fails.
+PYTEST := $(BIN)/python -m pytest -p no:cacheprovider
+test: venv
+	@echo "== tier 1/6: doctests, unit and property tests"
+	$(PYTEST) --doctest-modules mmsim -q
+	$(PYTEST) tests -q -m "not live and not browser and not slow" --ignore=tests/browser
+	@echo "== tier 2/6: slow tests and the notebooks (nbval)"
+	$(PYTEST) tests -q -m "slow and not live and not browser" --ignore=tests/browser
+	$(PYTEST) notebooks -q --nbval-lax --nbval-current-env
+	@echo "== tier 3/6: the website (make site)"
+	$(MAKE) --no-print-directory site
+	@echo "== tier 4/6: system packages for the live and browser tiers"
+	$(MAKE) --no-print-directory browser-deps uml-deps
+	@echo "== tier 5/6: live differential tests (host kernel, Linux 6.1 under user-mode Linux)"
+	$(PYTEST) tests -q -m "live" --ignore=tests/browser
+	@echo "== tier 6/6: the browser tier (JupyterLab and the website in chromium)"
+	$(PYTEST) tests/browser -q -m "browser"
 
 # The course website: stages site/, docs/, notebooks/ and the API pages in build/site-src/, then runs
 # sphinx-build -W --keep-going (MyST-NB executes the notebooks, cached in build/site-cache/). Offline.
@@ -68,3 +93,9 @@ clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .hypothesis .ruff_cache test-artifacts
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 	find . -name .ipynb_checkpoints -type d -prune -exec rm -rf {} +
+
+# The slide deck (slides/core-story.ipynb: the bug, the fix, the trade-off) as reveal.js HTML, offline: reveal.js
+# comes from the sphinx-revealjs package (a test dependency) and is copied beside the HTML. Output: build/slides/.
+.PHONY: slides
+slides: venv
+	$(BIN)/python slides/build.py

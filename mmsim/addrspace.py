@@ -120,7 +120,7 @@ class AddressSpace:
     Parameters
     ----------
     kernel:
-        A profile name from :data:`mmsim.KERNELS` (``"5.0"``, ``"5.1"``, ``"6.18"``, ``"7.1"``,
+        A profile name from :data:`mmsim.KERNELS` (``"5.0"``, ``"5.1"``, ``"6.1"``, ``"6.18"``, ``"7.1"``,
         ``"5.1-alt"``, ``"ideal"``) or a :class:`~mmsim.Profile`.
     max_map_count:
         ``vm.max_map_count``; settable at any time through the attribute, like the sysctl.
@@ -369,19 +369,27 @@ class AddressSpace:
         """
         mm = cls(kernel, max_map_count, **kw)
         vs = list(vmas)
-        starts = [v.start for v in vs]
-        if any(map(operator.gt, starts, starts[1:])):  # one pass; sort only when the input is not sorted
-            vs.sort(key=operator.attrgetter("start"))
-        bad = next((v for v in vs if v.start % P or v.end % P or v.start >= v.end), None)
-        if bad is not None:
+        starts = list(map(operator.itemgetter(0), vs))  # VMA is a NamedTuple: start, end are fields 0, 1
+        if any(map(operator.gt, starts, starts[1:])):  # one C-level pass; sort only unsorted input
+            vs.sort(key=operator.itemgetter(0))
+            starts = list(map(operator.itemgetter(0), vs))
+        ends = list(map(operator.itemgetter(1), vs))
+        mask = P - 1
+        if any(map(mask.__and__, starts)) or any(map(mask.__and__, ends)):
+            bad = next(v for v in vs if v.start % P or v.end % P)
             raise ValueError(f"VMA {bad.start:#x}-{bad.end:#x} is empty or not page aligned")
-        over = next((b for a, b in zip(vs, vs[1:], strict=False) if b.start < a.end), None)
-        if over is not None:
-            raise ValueError(f"VMA {over.start:#x}-{over.end:#x} overlaps the one before it")
-        if vs and vs[-1].end > mm.task_size:
-            raise ValueError(f"VMA {vs[-1].start:#x}-{vs[-1].end:#x} ends above TASK_SIZE {mm.task_size:#x}")
-        mm._tree = VMATree.from_sorted(vs)
-        mm._next_anon = max((v.anon_vma + 1 for v in vs if v.anon_vma is not None), default=1)
+        if ends and max(ends) > mm.task_size:
+            bad = max(vs, key=operator.itemgetter(1))
+            raise ValueError(f"VMA {bad.start:#x}-{bad.end:#x} ends above TASK_SIZE {mm.task_size:#x}")
+        try:
+            mm._tree = VMATree.from_sorted(vs)
+        except ValueError:  # name the culprit
+            empty = next((v for v in vs if v.start >= v.end), None)
+            if empty is not None:
+                raise ValueError(f"VMA {empty.start:#x}-{empty.end:#x} is empty or not page aligned") from None
+            over = next(b for a, b in zip(vs, vs[1:], strict=False) if b.start < a.end)
+            raise ValueError(f"VMA {over.start:#x}-{over.end:#x} overlaps the one before it") from None
+        mm._next_anon = max(filter(None, map(operator.itemgetter(6), vs)), default=0) + 1
         return mm
 
     def pad(self, n: int) -> None:

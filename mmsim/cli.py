@@ -7,6 +7,7 @@ Subcommands::
     mmsim layout seed-W --kernel 5.0 --slack 3 --png layout.png
     mmsim sweep --slacks 0:17 --csv out.csv --png map.png
     mmsim live seed-W --slack 3                 # run it on this machine's kernel, compare with the model
+    mmsim quiz --seed 7 [--answers]             # homework: a generated question, and its worked answer
 
 Exit status: 0 on success; 2 for bad arguments, with one line on stderr (``mmsim CMD: error: ...``) and no
 traceback; 1 when a live run is unavailable, fails, or differs from the model, when an output cannot be
@@ -216,6 +217,14 @@ def _seed(text: str) -> int:
     return _to_int(text)
 
 
+def _quiz_family(text: str) -> str:
+    from .quiz import FAMILIES
+
+    if text not in FAMILIES:
+        raise ValueError(f"unknown quiz family {_show(text)}; choose one of {', '.join(FAMILIES)}")
+    return text
+
+
 def _timeout(text: str) -> float:
     try:
         v = float(text)
@@ -356,7 +365,21 @@ def build_parser() -> argparse.ArgumentParser:
                     help="model profile to compare with (default: the one covering this kernel, else 6.18)")
     lv.add_argument("--timeout", type=_type(_timeout), default=60.0,
                     help=f"seconds before the child is killed (default 60; 0 < T <= {MAX_TIMEOUT:g})")
-    p.commands = {"list": ls, "trace": tr, "layout": lay, "sweep": sw, "live": lv}
+    lv.add_argument("--target", choices=("host", "uml"), default="host",
+                    help="run on this machine's kernel (host, default) or on Linux 6.1 under user-mode Linux (uml)")
+    qz = sub.add_parser("quiz", help="homework: a generated question (layout, limit, call); --answers solves it",
+                        description="Print a generated question in the style of the OSTEP simulators: a small "
+                                    "layout of VMAs, a vm.max_map_count and one call; what does it return, what "
+                                    "is map_count afterwards, on which kernel does it fail and where? The same "
+                                    "seed always gives the same question; --answers adds the worked answer with "
+                                    "each kernel's step trace.")
+    qz.add_argument("--seed", "-s", type=_type(_seed), default=0, help="which question (any integer; default 0)")
+    qz.add_argument("--answers", "-c", action="store_true", help="also print the answers, with the step traces")
+    qz.add_argument("--kernel", "-k", action="append", type=_type(_kernel), metavar="K",
+                    help="kernel profile to ask about, repeatable (default: 5.0, 5.1, 6.18 and 7.1)")
+    qz.add_argument("--family", type=_type(_quiz_family), metavar="F",
+                    help="kind of call: fixed, shrink, munmap or mprotect (default: the seed picks one)")
+    p.commands = {"list": ls, "trace": tr, "layout": lay, "sweep": sw, "live": lv, "quiz": qz}
     return p
 
 
@@ -660,15 +683,15 @@ def cmd_live(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
               f"({_one_line(str(e))})", file=err)
         return 1
     try:
-        info = live.kernel_info()
+        info = live.kernel_info(target=args.target)
         if info.max_map_count is not None:
             _check_slack(sc, sc.layout_vmas, args.slack, info.max_map_count)
-        kernel = args.kernel or live.profile_for_release(info.release) or "6.18"
+        kernel = args.kernel or info.profile or "6.18"
         if not info.can_run:
             print(f"{PROG} live: error: live runs are unavailable here: {_one_line(info.reason)}", file=err)
             return 1
         cmp = live.compare(ops, kernel=kernel, slack_before={len(ops) - 1: args.slack},
-                           arena_pages=sc.arena_pages, timeout=args.timeout)
+                           arena_pages=sc.arena_pages, timeout=args.timeout, target=args.target)
     except (live.LiveError, OSError, ValueError, TypeError) as e:
         print(f"{PROG} live: error: live run failed: {_one_line(str(e))}", file=err)
         return 1
@@ -688,6 +711,17 @@ def cmd_live(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         pass
     print("live and model agree" if cmp.all_match else "live and model DIFFER", file=out)
     return 0 if cmp.all_match else 1
+
+
+def cmd_quiz(args: argparse.Namespace, out: TextIO) -> int:
+    """``mmsim quiz``: a generated question (deterministic per seed), and with ``--answers`` its worked answer."""
+    from .quiz import DEFAULT_KERNELS, generate
+
+    q = generate(args.seed, kernels=args.kernel or DEFAULT_KERNELS, family=args.family)
+    print(q.question(), file=out)
+    if args.answers:
+        print(q.worked(), file=out)
+    return 0
 
 
 # ---- standard output and the entry point -------------------------------------------------------------
@@ -755,6 +789,8 @@ def _dispatch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return cmd_sweep(args, out)
     if args.command == "live":
         return cmd_live(args, out, err)
+    if args.command == "quiz":
+        return cmd_quiz(args, out)
     raise UsageError(f"unknown command {args.command!r}")  # pragma: no cover - argparse rejects it first
 
 

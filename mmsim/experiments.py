@@ -19,8 +19,9 @@ slack), pads once per (scenario, kernel) and then adds or removes one filler VMA
 from __future__ import annotations
 
 import errno as _errno
+import os
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import pandas as pd
@@ -136,6 +137,7 @@ def sweep(
     exact: bool = False,
     reuse: bool = True,
     progress: bool | None = None,
+    n_jobs: int | None = None,
 ) -> pd.DataFrame:
     """Classify every scenario under every kernel for every free-slot count (or every max_map_count).
 
@@ -160,6 +162,11 @@ def sweep(
         :func:`settled`; ``False`` classifies every case, the tests check both agree).
     progress:
         tqdm progress bar: ``None`` = only for more than :data:`PROGRESS_THRESHOLD` cases.
+    n_jobs:
+        Worker processes (joblib): ``None``/1 runs serially, N uses N processes, -1 every core. The result
+        is identical to the serial run (each worker classifies whole (scenario, kernel) columns, and the
+        rows are put back in order). Inside ``joblib.parallel_config(backend=...)`` another joblib backend
+        is used, e.g. Dask's for a cluster.
 
     Returns
     -------
@@ -173,57 +180,87 @@ def sweep(
     ks = _kernels(kernels)
     if slacks is not None and max_map_counts is not None:
         raise ValueError("give slacks or max_map_counts, not both")
-    rows: list[tuple] = []
+    jobs = _n_jobs(n_jobs)
+    tasks = [(sc, k) for sc in scs for k in ks]
     if max_map_counts is not None:
         mxs = _ints(max_map_counts, "max_map_counts")
         if min(mxs) < 0:
             raise ValueError(f"max_map_count must be >= 0, got {min(mxs)}")
-        with _progress(len(scs) * len(ks) * len(mxs), progress, "sweep") as bar:
-            for sc in scs:
-                for k in ks:
-                    mm = sc.build(k, mxs[0])
-                    for m in mxs:
-                        mm.max_map_count = m
-                        o = classify(mm, sc.op, *sc.args, trace=False)
-                        rows.append(_row(sc, o, m, m - o.mc_before, 0))
-                    bar.update(len(mxs))
-        return _frame(rows)
-
+        return _frame(_run_tasks(_sweep_max, tasks, (mxs,), len(mxs), jobs, progress))
     sl = _ints(range(0, 17) if slacks is None else slacks, "slacks")
     if min(sl) < -1:
         raise ValueError(f"slack must be >= -1 (mmap lets map_count reach max_map_count + 1), got {min(sl)}")
-    runner = Runner() if exact else None
+    for sc in scs:  # refuse an impossible slack before any work
+        layout = sc.layout_vmas
+        if max_map_count - max(sl) < layout:
+            raise ValueError(f"scenario {sc.name!r} has {layout} VMAs: it cannot have {max(sl)} free slots under "
+                             f"max_map_count={max_map_count}")
+    return _frame(_run_tasks(_sweep_slacks, tasks, (sl, max_map_count, exact, reuse), len(sl), jobs, progress))
+
+
+def _n_jobs(n_jobs: int | None) -> int:
+    """The number of worker processes: 1 (serial, the default), N, or -1 for every core."""
+    if n_jobs is None:
+        return 1
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0 or n_jobs < -1:
+        raise ValueError(f"n_jobs must be a positive int or -1 (every core), not {n_jobs!r}")
+    return (os.cpu_count() or 1) if n_jobs == -1 else n_jobs
+
+
+def _run_tasks(fn: Callable[..., list[tuple]], tasks: list[tuple[Scenario, str]], extra: tuple, per_task: int,
+               n_jobs: int, progress: bool | None) -> list[tuple]:
+    """``fn(scenario, kernel, *extra)`` for every task, serially or through joblib, rows in task order."""
+    rows: list[tuple] = []
+    with _progress(len(tasks) * per_task, progress, "sweep") as bar:
+        if n_jobs == 1 or len(tasks) < 2:
+            for sc, k in tasks:
+                rows.extend(fn(sc, k, *extra))
+                bar.update(per_task)
+            return rows
+        from joblib import Parallel, delayed
+
+        # return_as="generator" yields results in task order as they complete, so the bar keeps moving.
+        results = Parallel(n_jobs=min(n_jobs, len(tasks)), return_as="generator")(
+            delayed(fn)(sc, k, *extra) for sc, k in tasks)
+        for part in results:
+            rows.extend(part)
+            bar.update(per_task)
+    return rows
+
+
+def _sweep_max(sc: Scenario, k: str, mxs: list[int]) -> list[tuple]:
+    """One (scenario, kernel) of a sweep over max_map_count values: the layout alone, no filler."""
+    mm = sc.build(k, mxs[0])
+    rows = []
+    for m in mxs:
+        mm.max_map_count = m
+        o = classify(mm, sc.op, *sc.args, trace=False)
+        rows.append(_row(sc, o, m, m - o.mc_before, 0))
+    return rows
+
+
+def _sweep_slacks(sc: Scenario, k: str, sl: list[int], max_map_count: int, exact: bool, reuse: bool) -> list[tuple]:
+    """One (scenario, kernel) of a sweep over free slots (see the module docstring for the small-max trick)."""
     order = sorted(set(sl))  # most filler first: each step removes filler VMAs, or reuses a settled outcome
-    with _progress(len(scs) * len(ks) * len(sl), progress, "sweep") as bar:
-        for sc in scs:
-            for k in ks:
-                if runner is not None:
-                    exact_rows = {s: runner.run(sc, k, s, max_map_count) for s in order}
-                    rows.extend(_row(sc, exact_rows[s], max_map_count, s, 0) for s in sl)
-                    bar.update(len(sl))
-                    continue
-                mm = sc.build(k, max_map_count)
-                layout = mm.map_count
-                if max_map_count - max(sl) < layout:
-                    raise ValueError(
-                        f"scenario {sc.name!r} has {layout} VMAs: it cannot have {max(sl)} free slots under "
-                        f"max_map_count={max_map_count}"
-                    )
-                small = min(max_map_count, layout + max(max(sl), 0) + 1)
-                mm.max_map_count = small
-                shift = max_map_count - small
-                got: dict[int, tuple[Outcome, int]] = {}
-                last: tuple[int, Outcome] | None = None
-                for s in order:
-                    if reuse and last is not None and settled(last[1]):
-                        got[s] = (last[1], shift - (s - last[0]))
-                        continue
-                    mm.set_free_slots(s)
-                    o = classify(mm, sc.op, *sc.args, trace=False)
-                    got[s], last = (o, shift), (s, o)
-                rows.extend(_row(sc, got[s][0], max_map_count, s, got[s][1]) for s in sl)
-                bar.update(len(sl))
-    return _frame(rows)
+    if exact:
+        runner = Runner()
+        exact_rows = {s: runner.run(sc, k, s, max_map_count) for s in order}
+        return [_row(sc, exact_rows[s], max_map_count, s, 0) for s in sl]
+    mm = sc.build(k, max_map_count)
+    layout = mm.map_count
+    small = min(max_map_count, layout + max(max(sl), 0) + 1)
+    mm.max_map_count = small
+    shift = max_map_count - small
+    got: dict[int, tuple[Outcome, int]] = {}
+    last: tuple[int, Outcome] | None = None
+    for s in order:
+        if reuse and last is not None and settled(last[1]):
+            got[s] = (last[1], shift - (s - last[0]))
+            continue
+        mm.set_free_slots(s)
+        o = classify(mm, sc.op, *sc.args, trace=False)
+        got[s], last = (o, shift), (s, o)
+    return [_row(sc, got[s][0], max_map_count, s, got[s][1]) for s in sl]
 
 
 def _frame(rows: list[tuple]) -> pd.DataFrame:
@@ -458,3 +495,335 @@ def slack_table(df: pd.DataFrame, kernels: Sequence[str] | None = None) -> pd.Da
     cols = [k for k in (kernels or KERNELS) if k in t.columns]
     return t[cols]
 
+
+
+# ---- tables the course shows (moved here from mmsim.exercises, which re-exports them) ------------------
+#
+# Everything below was appended for the course (notebooks 01-09) and its checks: the notebooks and the checks
+# compute with the same functions, so what a learner reads and what a check expects come from the same code.
+
+#: Free slots the slot-counting helpers try by default: -1 (mmap's max + 1) up to the widgets' top.
+FREE_SLOTS_TRIED = range(-1, 17)
+
+
+def vma_table(mm: AddressSpace, base: int | None = None) -> pd.DataFrame:
+    """The VMAs of ``mm`` as a DataFrame with the state /proc/PID/maps does not show (semantics §1.1).
+
+    Columns: ``start`` and ``end`` in pages from ``base`` (default: the lowest VMA's start), ``pages``,
+    ``perms`` (as in maps), ``VM_ACCOUNT`` (``accounted``, §2.7) and ``anon_vma`` (None = never
+    write-faulted, §2.6).
+
+    >>> from mmsim import PAGE_SIZE as P, PROT_READ, PROT_WRITE, MAP_PRIVATE, MAP_ANONYMOUS
+    >>> mm = AddressSpace("6.18")
+    >>> a = mm.mmap(0, 4 * P, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS)
+    >>> vma_table(mm)[["start", "end", "perms", "VM_ACCOUNT"]].values.tolist()
+    [[0, 4, 'rw-p', True]]
+    """
+    from .constants import PAGE_SIZE
+
+    vmas = mm.vmas()
+    if base is None:
+        base = vmas[0].start if vmas else 0
+    return pd.DataFrame({
+        "start": pd.Series([(v.start - base) // PAGE_SIZE for v in vmas], dtype="int64"),
+        "end": pd.Series([(v.end - base) // PAGE_SIZE for v in vmas], dtype="int64"),
+        "pages": pd.Series([v.pages for v in vmas], dtype="int64"),
+        "perms": pd.Series([v.perms for v in vmas], dtype=object),
+        "VM_ACCOUNT": pd.Series([v.accounted for v in vmas], dtype=bool),
+        "anon_vma": pd.Series([v.anon_vma for v in vmas], dtype=object),  # keeps None and ints as they are
+    })
+
+
+def min_free_slots(scenario: Scenario | str, kernel: str, slacks: Iterable[int] = FREE_SLOTS_TRIED) -> int | None:
+    """The fewest free slots (``max_map_count - map_count`` before the call) from which the scenario's call
+    succeeds at every slack in ``slacks`` up to the largest; None if it fails at the largest.
+
+    >>> min_free_slots("munmap-punch", "6.18"), min_free_slots("mmap-new", "6.18")   # semantics §4
+    (1, 0)
+    """
+    df = sweep(scenario, kernel, slacks=sorted(set(slacks)), progress=False)
+    best = None
+    for s, outcome in sorted(zip(df["slack"], df["outcome"], strict=True), reverse=True):
+        if outcome != "OK":
+            break
+        best = int(s)
+    return best
+
+
+def slots_needed(scenarios: Iterable[Scenario | str], kernels: Iterable[str] = KERNELS,
+                 slacks: Iterable[int] = FREE_SLOTS_TRIED) -> pd.DataFrame:
+    """:func:`min_free_slots` for every scenario (rows) and kernel (columns), as a DataFrame.
+
+    >>> slots_needed(["seed-W"], ["5.0", "5.1", "7.1", "ideal"]).loc["seed-W"].tolist()   # semantics §4
+    [6, 6, 4, 3]
+    """
+    scs = [get(s) for s in scenarios]
+    ks = list(kernels)
+    sl = sorted(set(slacks))
+    data = {k: [min_free_slots(sc, k, sl) for sc in scs] for k in ks}
+    out = pd.DataFrame(data, index=pd.Index([sc.name for sc in scs], name="scenario"))
+    out.columns.name = "kernel"
+    return out
+
+
+def limits_table(scenarios: Iterable[Scenario | str], kernel: str = "6.18",
+                 slacks: Iterable[int] = range(-1, 9)) -> pd.DataFrame:
+    """One row per scenario: the call, what it does to map_count, and what the limit does to it.
+
+    Columns: ``call``; ``Δ map_count`` when it succeeds; ``free slots needed`` (:func:`min_free_slots`, or
+    ``"any"`` when it succeeds even at the lowest slack tried); ``with one slot fewer`` (the outcome class
+    there) and ``refused by`` (the check that failed there).
+
+    >>> row = limits_table(["mprotect-3way"]).loc["mprotect-3way"]   # semantics §4, §7.4
+    >>> int(row["free slots needed"]), row["with one slot fewer"]
+    (2, 'PARTIAL_FAIL')
+    """
+    scs = [get(s) for s in scenarios]
+    sl = sorted(set(slacks))
+    df = sweep(scs, kernel, slacks=sl, progress=False)
+    rows = []
+    for sc in scs:
+        sub = df[df["scenario"] == sc.name].set_index("slack")
+        need = min_free_slots(sc, kernel, sl)
+        ok = sub[sub["outcome"] == "OK"]
+        delta = int(ok["mc_after"].iloc[-1] - ok["mc_before"].iloc[-1]) if len(ok) else None
+        if need is None or need == sl[0]:
+            below, check = ("—", "—") if need is not None else ("never OK", "—")
+        else:
+            below, check = sub.loc[need - 1, "outcome"], sub.loc[need - 1, "check"]
+        rows.append({
+            "scenario": sc.name,
+            "call": sc.call(compact=True),
+            "Δ map_count": delta,
+            "free slots needed": "any" if need == sl[0] else need,
+            "with one slot fewer": below,
+            "refused by": check,
+        })
+    return pd.DataFrame(rows).set_index("scenario")
+
+
+def run_small(sc: Scenario | str, kernel: str, slack: int) -> Outcome:
+    """Classify a scenario's call at ``slack`` free slots under a small max_map_count (fast; the outcome's
+    class, errno and Δ map_count are those at any max_map_count, see the module docstring).
+
+    >>> o = run_small("seed-S", "6.18", 16); o.kind, o.mc_after - o.mc_before
+    ('OK', 3)
+    """
+    s = get(sc)
+    mm = s.build(kernel, 1 << 16)
+    mm.max_map_count = mm.map_count + slack
+    return classify(mm, s.op, *s.args)
+
+
+def path_table(scenarios: Iterable[Scenario | str], kernel: str = "6.18", slack: int = 16) -> pd.DataFrame:
+    """One row per scenario with plenty of free slots: the call, outcome, errno, Δ map_count and the
+    depth-0 steps of its trace (the path the syscall took through the kernel, semantics §8).
+
+    >>> path_table(["shrink-punch"], "6.18").loc["shrink-punch", "Δ map_count"]
+    np.int64(1)
+    """
+    rows = []
+    for s in scenarios:
+        sc = get(s)
+        o = run_small(sc, kernel, slack)
+        rows.append({
+            "scenario": sc.name,
+            "call": sc.call(compact=True),
+            "outcome": o.kind,
+            "errno": o.errname or "",
+            "Δ map_count": o.mc_after - o.mc_before,
+            "steps": " → ".join(o.trace.steps()),
+        })
+    return pd.DataFrame(rows).set_index("scenario")
+
+
+def unmapped_ranges(before: AddressSpace, after: AddressSpace, window: tuple[int, int]) -> list[tuple[int, int]]:
+    """Page ranges of ``window`` (relative to its start) that are mapped in ``before`` and not in ``after``.
+
+    >>> from mmsim import PAGE_SIZE as P, PROT_READ, MAP_PRIVATE, MAP_ANONYMOUS
+    >>> b = AddressSpace("5.0"); x = b.mmap(0, 6 * P, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS)
+    >>> a = b.copy(); a.munmap(x + 2 * P, 2 * P)
+    >>> unmapped_ranges(b, a, (x, x + 6 * P))
+    [(2, 4)]
+    """
+    from .constants import PAGE_SIZE
+
+    w0, w1 = window
+
+    def pages(mm: AddressSpace) -> set[int]:
+        out: set[int] = set()
+        for v in mm.vmas_in(w0, w1):
+            out.update(range((max(v.start, w0) - w0) // PAGE_SIZE, (min(v.end, w1) - w0) // PAGE_SIZE))
+        return out
+
+    lost = sorted(pages(before) - pages(after))
+    ranges: list[tuple[int, int]] = []
+    for p in lost:
+        if ranges and ranges[-1][1] == p:
+            ranges[-1] = (ranges[-1][0], p + 1)
+        else:
+            ranges.append((p, p + 1))
+    return ranges
+
+
+# ---- sweeps over any profiles, e.g. one with a learner's own check (notebook 09) -------------------------
+
+
+def punches_hole(mm: AddressSpace, start: int, length: int) -> bool:
+    """Whether unmapping ``[start, start + length)`` would punch a hole: the range lies strictly inside one
+    VMA, so the unmap splits it in three and adds one VMA (semantics §2.2). A building block for checks.
+
+    >>> from mmsim import PAGE_SIZE as P, PROT_READ, MAP_PRIVATE, MAP_ANONYMOUS
+    >>> mm = AddressSpace("5.0"); a = mm.mmap(0, 10 * P, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS)
+    >>> punches_hole(mm, a + 2 * P, 3 * P), punches_hole(mm, a, 3 * P), punches_hole(mm, a, 10 * P)
+    (True, False, False)
+    """
+    if length <= 0:
+        return False
+    v = mm.find_vma(start)
+    return v is not None and v.start < start and start + length < v.end
+
+
+def _profiles(profiles: Iterable[Any] | Any) -> list[Any]:
+    from .profiles import Profile
+
+    if isinstance(profiles, (str, Profile)):
+        profiles = [profiles]
+    out = [get_profile(p) for p in profiles]
+    if not out:
+        raise ValueError("no profiles given")
+    names = [p.name for p in out]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise ValueError(f"two profiles are named {dup[0]!r}: give each profile its own name")
+    return out
+
+
+def _registry_only(profile: Any) -> bool:
+    """True when every anticipatory check of the profile is the registry's own (a pure threshold, or
+    alt_early): then :func:`settled` holds and outcomes at larger slacks can be reused."""
+    from .checks import CHECKS
+
+    return all(CHECKS.get(name) is profile.check_named(name) and CHECKS[name].predicate in (None,
+               CHECKS["alt_early"].predicate) for name in profile.a_checks)
+
+
+def _build(sc: Scenario, profile: Any, max_map_count: int) -> AddressSpace:
+    """The scenario's layout under ``profile`` (any :class:`~mmsim.profiles.Profile`, a derived one too)."""
+    if sc.op_kwargs is not None:
+        mm = AddressSpace(profile, max(max_map_count, 1 << 16))
+        sc.replay_setup(mm)
+        mm.max_map_count = max_map_count
+        mm.trace.clear()
+        return mm
+    return sc.build(profile.name if profile.name in KERNELS else "5.0", max_map_count).with_kernel(profile)
+
+
+def sweep_profiles(
+    profiles: Iterable[Any] | Any,
+    scenarios: Iterable[Scenario | str] | Scenario | str | None = None,
+    slacks: Iterable[int] | int = range(0, 11),
+    *,
+    max_map_count: int = DEFAULT_MAX_MAP_COUNT,
+    progress: bool | None = False,
+) -> pd.DataFrame:
+    """:func:`sweep` over any profiles: names of :data:`mmsim.KERNELS` and/or :class:`~mmsim.profiles.Profile`
+    objects, such as one made with :meth:`Profile.derive` around a check of your own.
+
+    The rows have :data:`COLUMNS`, with the profile's name in ``kernel``. As in :func:`sweep`, each case runs
+    under a small ``max_map_count`` and its counts are shifted to ``max_map_count`` (exact for every check of
+    the registry). A check of your own must therefore depend on ``map_count`` only through
+    ``ctx.free_slots`` (``max_map_count - map_count``), as every kernel check does. Outcomes are reused for
+    larger slacks (:func:`settled`) only for profiles whose checks all come from the registry: a check of
+    your own need not fail less often with more free slots.
+
+    Raises ValueError for an unknown profile name, two profiles of one name, or bad slacks; a check that
+    raises propagates its exception.
+
+    >>> from mmsim import PROFILES
+    >>> mine = PROFILES["5.0"].derive("5.0+early", checks={"mremap_to": ["mremap_early"],
+    ...                                                     "move_vma": ["move_vma_limit"]})
+    >>> df = sweep_profiles([mine, "5.1"], ["seed-S"], slacks=[4, 5])
+    >>> for row in df[["kernel", "slack", "outcome"]].values.tolist():
+    ...     print(*row)
+    5.0+early 4 CLEAN_FAIL
+    5.0+early 5 FALSE_POSITIVE
+    5.1 4 CLEAN_FAIL
+    5.1 5 FALSE_POSITIVE
+    """
+    ps = _profiles(profiles)
+    scs = resolve_scenarios(scenarios)
+    sl = _ints(slacks, "slacks")
+    if min(sl) < -1:
+        raise ValueError(f"slack must be >= -1 (mmap lets map_count reach max_map_count + 1), got {min(sl)}")
+    order = sorted(set(sl))
+    rows: list[tuple] = []
+    with _progress(len(scs) * len(ps) * len(sl), progress, "sweep") as bar:
+        for sc in scs:
+            for p in ps:
+                reuse = _registry_only(p)
+                mm = _build(sc, p, max_map_count)
+                layout = mm.map_count
+                if max_map_count - max(sl) < layout:
+                    raise ValueError(f"scenario {sc.name!r} has {layout} VMAs: it cannot have {max(sl)} free "
+                                     f"slots under max_map_count={max_map_count}")
+                small = min(max_map_count, layout + max(max(sl), 0) + 1)
+                mm.max_map_count = small
+                shift = max_map_count - small
+                got: dict[int, tuple[Outcome, int]] = {}
+                last: tuple[int, Outcome] | None = None
+                for s in order:
+                    if reuse and last is not None and settled(last[1]):
+                        got[s] = (last[1], shift - (s - last[0]))
+                        continue
+                    mm.set_free_slots(s)
+                    o = classify(mm, sc.op, *sc.args, trace=False)
+                    got[s], last = (o, shift), (s, o)
+                rows.extend(_row(sc, got[s][0], max_map_count, s, got[s][1]) for s in sl)
+                bar.update(len(sl))
+    return _frame(rows)
+
+
+def tradeoff_table(df: pd.DataFrame, kernels: Sequence[str] | None = None) -> pd.DataFrame:
+    """Per kernel (profile) of a sweep: the share of cases that failed half-way (``partial_failure_rate``) and
+    the share refused needlessly with nothing changed (``false_positive_rate``, semantics §6), plus ``cases``.
+
+    Rows in the order of ``kernels`` (default: :data:`mmsim.KERNELS` first, then the others as they appear).
+
+    >>> df = sweep(["seed-W", "seed-S"], ["5.0", "5.1"], slacks=range(0, 9))
+    >>> t = tradeoff_table(df); (t * 18).round().astype(int).loc[:, ["partial_failure_rate", "false_positive_rate"]]
+    ... # doctest: +NORMALIZE_WHITESPACE
+            partial_failure_rate  false_positive_rate
+    kernel
+    5.0                        9                    0
+    5.1                        0                    1
+    """
+    _check_frame(df, "kernel")
+    out = pd.DataFrame({
+        "partial_failure_rate": partial_failure_rate(df),
+        "false_positive_rate": false_positive_rate(df),
+        "cases": df.groupby("kernel", sort=False).size(),
+    })
+    order = list(kernels) if kernels is not None else _order(df["kernel"], "kernel")
+    missing = [k for k in order if k not in out.index]
+    if missing:
+        raise ValueError(f"no rows for kernel(s) {', '.join(missing)} in this sweep")
+    out = out.loc[order]
+    out["cases"] = out["cases"].astype("int64")
+    out.index.name = "kernel"
+    return out
+
+
+__all__ += [  # the functions appended above
+    "FREE_SLOTS_TRIED",
+    "limits_table",
+    "min_free_slots",
+    "path_table",
+    "punches_hole",
+    "run_small",
+    "slots_needed",
+    "sweep_profiles",
+    "tradeoff_table",
+    "unmapped_ranges",
+    "vma_table",
+]

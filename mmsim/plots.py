@@ -675,3 +675,80 @@ def _register_ipython_display() -> None:
 
 
 _register_ipython_display()
+
+
+# ---- the capstone's trade-off plot (notebook 09; appended) ---------------------------------------------
+
+#: Marker colour of the profile the learner built (any name not in :data:`mmsim.KERNELS`).
+OWN_PROFILE_COLOR = "#7b3294"
+
+
+def plot_tradeoff(data: pd.DataFrame, *, kernels: Sequence[str] | None = None, title: str | None = None,
+                  frontier: str = "ideal") -> Figure:
+    """The trade-off every early check makes: one point per profile, x = share of cases that failed half-way
+    (PARTIAL_FAIL), y = share refused needlessly (FALSE_POSITIVE), both in %.
+
+    ``data`` is a sweep frame (:func:`mmsim.experiments.sweep` or :func:`~mmsim.experiments.sweep_profiles`)
+    or the table :func:`mmsim.experiments.tradeoff_table` makes of one. The ``frontier`` profile (default
+    ``ideal``, which by construction neither fails half-way nor refuses needlessly, semantics §3.5.9) is drawn
+    as a star with dashed guides: the corner no real check can beat. Profiles outside :data:`mmsim.KERNELS`
+    (your own) are drawn in :data:`OWN_PROFILE_COLOR`.
+
+    >>> from mmsim.experiments import sweep
+    >>> fig = plot_tradeoff(sweep(["seed-W", "seed-S"], ["5.0", "5.1", "ideal"], slacks=range(0, 9)))
+    >>> ax = fig.axes[0]; ax.get_xlabel(), ax.get_ylabel()
+    ('cases that failed half-way: PARTIAL_FAIL (%)', 'cases refused needlessly: FALSE_POSITIVE (%)')
+    >>> sorted(t.get_text() for t in ax.texts)[:2]
+    ['5.0', '5.1']
+    """
+    from .experiments import tradeoff_table
+
+    if {"partial_failure_rate", "false_positive_rate"} <= set(data.columns):
+        table = data if kernels is None else data.loc[[k for k in kernels if k in data.index]]
+    else:
+        _require(data, ("kernel", "outcome", "fp"))
+        table = tradeoff_table(data, _kernel_order(data, kernels))
+    if table.empty:
+        raise ValueError("nothing to plot: no profile in the table")
+    x = table["partial_failure_rate"].astype(float) * 100
+    y = table["false_positive_rate"].astype(float) * 100
+    fig = _new_figure(6.8, 4.8)
+    ax = fig.subplots()
+    top_x, top_y = max(5.0, float(x.max()) * 1.25), max(5.0, float(y.max()) * 1.25)
+    for name in table.index:
+        px, py = float(x[name]), float(y[name])
+        if name == frontier:
+            ax.axvline(px, color="#2ca25f", lw=0.9, ls="--", zorder=1)
+            ax.axhline(py, color="#2ca25f", lw=0.9, ls="--", zorder=1)
+            ax.scatter([px], [py], s=220, marker="*", color="#2ca25f", edgecolor="#1b6e3c", zorder=4,
+                       label=f"{name}: the frontier (no partial state, no needless refusal)")
+        else:
+            own = name not in KERNELS
+            ax.scatter([px], [py], s=70, marker="D" if own else "o", color=OWN_PROFILE_COLOR if own else "#4c72b0",
+                       edgecolor="#222222", zorder=3)
+    # one label per point: profiles with the same rates share it ("5.1 = mine")
+    labels: dict[tuple[float, float], list[str]] = {}
+    for name in table.index:
+        labels.setdefault((round(float(x[name]), 6), round(float(y[name]), 6)), []).append(str(name))
+    for (px, py), names in labels.items():
+        own = any(n not in KERNELS and n != frontier for n in names)
+        ax.annotate(" = ".join(names), (px, py), xytext=(6, 5), textcoords="offset points", fontsize=9,
+                    color=OWN_PROFILE_COLOR if own else "#222222")
+    ax.set_xlim(-0.04 * top_x, top_x)
+    ax.set_ylim(-0.04 * top_y, top_y)
+    ax.set_xlabel("cases that failed half-way: PARTIAL_FAIL (%)")
+    ax.set_ylabel("cases refused needlessly: FALSE_POSITIVE (%)")
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g} %"))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g} %"))
+    ax.grid(color="#e6e6e6", lw=0.8)
+    ax.set_axisbelow(True)
+    if frontier in table.index:
+        fig.legend(loc="outside lower center", fontsize=8.5, frameon=False)
+    n = int(table["cases"].iloc[0]) if "cases" in table.columns else None
+    if title is None:
+        title = "Partial failures vs. needless refusals" + (f" ({n} cases per profile)" if n else "")
+    ax.set_title(title, fontsize=11)
+    return fig
+
+
+__all__ += ["OWN_PROFILE_COLOR", "plot_tradeoff"]  # appended with the function above

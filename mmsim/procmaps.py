@@ -32,7 +32,7 @@ from typing import Any
 
 from mmsim.constants import PAGE_SHIFT, PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE, TASK_SIZE
 
-__all__ = ["TASK_SIZE", "VSYSCALL_START", "VSYSCALL_END", "MapsEntry", "map_count", "parse", "read",
+__all__ = ["TASK_SIZE", "VSYSCALL_START", "VSYSCALL_END", "MapsEntry", "load", "map_count", "parse", "read",
            "to_address_space"]
 
 #: x86-64's vsyscall page (arch/x86/include/uapi/asm/vsyscall.h: VSYSCALL_ADDR), shown as ``[vsyscall]``.
@@ -342,3 +342,109 @@ def to_address_space(
         )
     kw = {} if max_map_count is None else {"max_map_count": max_map_count}
     return mmsim.AddressSpace.from_vmas(records, kernel=kernel, **kw)
+
+
+# ---- the bulk path: maps text straight to an address space ------------------------------------------------
+
+_LINE = re.compile(
+    r"^([0-9a-f]+)-([0-9a-f]+) ([r-][w-][x-][sp]) ([0-9a-f]+) ([0-9a-f]+:[0-9a-f]+) ([0-9]+)(?: +(.*))?$", re.M
+)
+_PROT_OF = {f"{r}{w}{x}": (PROT_READ if r == "r" else 0) | (PROT_WRITE if w == "w" else 0)
+            | (PROT_EXEC if x == "x" else 0) for r in "r-" for w in "w-" for x in "x-"}
+
+
+def _chunks(text: str, size: int = 1 << 20) -> Iterable[str]:
+    """``text`` in pieces of about ``size`` characters, each ending at a newline (the last one may not)."""
+    i, n = 0, len(text)
+    while i < n:
+        j = text.find("\n", min(i + size, n - 1))
+        j = n if j < 0 else j + 1
+        yield text[i:j]
+        i = j
+
+
+def load(text: str, kernel: str = "6.18", max_map_count: int | None = None, *, task_size: int = TASK_SIZE) -> Any:
+    """An :class:`mmsim.AddressSpace` straight from /proc/PID/maps text, in one pass.
+
+    The same address space as ``to_address_space(parse(text))``, built without the per-line
+    :class:`MapsEntry` objects: one regular expression over the whole text, then one VMA per line and the
+    tree built directly (:meth:`mmsim.AddressSpace.from_vmas`). Text that the bulk reader does not accept as
+    it is (smaps fields, blank lines, uppercase hex, anything :func:`parse` would refuse) goes through
+    :func:`parse` and :func:`to_address_space`, which name the line of any error. O(n) for n lines.
+
+    >>> mm = load("00400000-00401000 r--p 00000000 08:01 1234    /usr/bin/true\\n"
+    ...           "7f0000000000-7f0000002000 rw-p 00000000 00:00 0\\n")
+    >>> mm.map_count, mm.vmas()[0].file.name
+    (2, '/usr/bin/true')
+    """
+    import mmsim
+
+    if not isinstance(text, str):
+        raise TypeError(f"load() takes the maps text as str, not {type(text).__name__}")
+    lines = text.count("\n") + (0 if not text or text.endswith("\n") else 1)
+    files: dict[tuple[str, str, str], Any] = {}
+    tnew, vma_cls = tuple.__new__, mmsim.VMA
+    rwx = PROT_READ | PROT_WRITE | PROT_EXEC
+    records: list[Any] = []
+    append = records.append
+    empty = frozenset[str]()
+    prot_of = _PROT_OF
+    matched = 0
+    for chunk in _chunks(text):  # a chunk's rows at a time: the match tuples never all exist at once
+        rows = _LINE.findall(chunk)
+        matched += len(rows)
+        for s, e, perms, off, dev, ino, path in rows:
+            start, end = int(s, 16), int(e, 16)
+            prot = prot_of[perms[:3]]
+            if not path:  # anonymous memory, by far the most lines of a large process
+                if perms[3] == "p":
+                    append(tnew(vma_cls, (start, end, prot, False, start >> PAGE_SHIFT, None, None,
+                                          bool(prot & PROT_WRITE), False, empty, rwx)))
+                else:
+                    append(tnew(vma_cls, (start, end, prot, True, 0, mmsim.File("", None, shmem=True), None, False,
+                                          False, empty, rwx)))
+                continue
+            if path.startswith("[") or path.startswith("/SYSV") or path == "/dev/zero (deleted)":
+                # special mappings, [heap]/[stack]/[anon:..], SysV shm: the careful reader's rules, per entry
+                entry = _parse_header(f"{s}-{e} {perms} {off} {dev} {ino} {path}", 0, task_size)
+                records.extend(to_address_space([entry], kernel).vmas())
+                continue
+            shared = perms[3] == "s"
+            key = (dev, ino, path)
+            f = files.get(key)
+            if f is None:
+                f = files[key] = mmsim.File(path, _file_size_pages(MapsEntry(start, end, perms, 0, dev, int(ino),
+                                                                             path)))
+            append(tnew(vma_cls, (start, end, prot, shared, int(off, 16) >> PAGE_SHIFT, f, None,
+                                  not shared and bool(prot & PROT_WRITE), False, empty, rwx)))
+    if matched != lines:  # something for the careful reader (and its error messages)
+        return to_address_space(parse(text, task_size=task_size), kernel, max_map_count)
+    bad = next((v for v in records if v.start % PAGE_SIZE or v.end % PAGE_SIZE or v.end <= v.start
+                or v.end > task_size), None)
+    if bad is not None:  # let the careful reader name the line
+        return to_address_space(parse(text, task_size=task_size), kernel, max_map_count)
+    kw = {} if max_map_count is None else {"max_map_count": max_map_count}
+    return mmsim.AddressSpace.from_vmas(records, kernel=kernel, **kw)
+
+
+def read_if_available(pid: int | str = "self", *, smaps: bool = False,
+                      task_size: int = TASK_SIZE) -> tuple[list[MapsEntry] | None, str]:
+    """:func:`read`, or ``(None, reason)`` where ``/proc/<pid>/maps`` cannot be read (no ``/proc``: macOS,
+    Windows, a container without it; no such process; no permission). Returns ``(entries, "")`` otherwise.
+
+    For notebooks that show a real process's maps but must run anywhere (notebook 01)::
+
+        entries, why = procmaps.read_if_available()
+        if entries is None:
+            print("Skipped:", why)
+
+    >>> read_if_available(pid=4194305)[0] is None   # above the largest pid_max: no such process
+    True
+    """
+    path = f"/proc/{pid}/{'smaps' if smaps else 'maps'}"
+    if not os.path.isdir("/proc/self"):
+        return None, f"this system has no /proc (so no {path}): everything else in the course works without it"
+    try:
+        return read(pid, smaps=smaps, task_size=task_size), ""
+    except OSError as e:
+        return None, f"cannot read {path}: {e.strerror or e}"

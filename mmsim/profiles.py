@@ -235,10 +235,10 @@ PROFILES: Mapping[str, Profile] = MappingProxyType({
     for p in (
         Profile("5.0", "5.0", {"move_vma": ["move_vma_limit"]}, releases="5.0",
                 description="v5.0, before ea2c3f6f5545: FIXED unmaps destination and tail before any check"),
-        Profile("5.1", "5.1", {"mremap_to": ["mremap_early"], "move_vma": ["move_vma_limit"]}, releases="5.1",
+        Profile("5.1", "5.1", {"mremap_to": ["mremap_early"], "move_vma": ["move_vma_limit"]}, releases="5.1-5.6",
                 description="v5.1: early worst-case check (map_count + 2) >= max - 3 for MREMAP_FIXED"),
         Profile("6.1", "6.1", {"mremap_to": ["mremap_early"], "move_vma": ["move_vma_limit"]},
-                _V6_1, NAMES_V6_1, releases="6.1",
+                _V6_1, NAMES_V6_1, releases="6.1-6.6",
                 description="6.1 LTS: 5.1's unmap-then-validate mremap, plus DONTUNMAP, an early VMA lookup "
                             "and grow-in-place merging"),
         Profile("6.18", "6.18", {"check_mremap_params": ["mremap_early"], "move_vma": ["move_vma_limit"]},
@@ -260,7 +260,7 @@ KERNELS: tuple[str, ...] = tuple(PROFILES)
 #: Which releases each real-kernel profile models: ((first major, minor), (last major, minor), profile).
 RELEASES: tuple[tuple[tuple[int, int], tuple[int, int], str], ...] = (
     ((5, 0), (5, 0), "5.0"),
-    ((5, 1), (5, 1), "5.1"),
+    ((5, 1), (5, 6), "5.1"),
     ((6, 1), (6, 6), "6.1"),
     ((6, 17), (7, 0), "6.18"),
     ((7, 1), (7, 1), "7.1"),
@@ -288,9 +288,11 @@ def get_profile(kernel: str | Profile) -> Profile:
 def profile_for_release(release: str) -> str | None:
     """The profile that models a kernel release string (``"6.18.44-foo"`` -> ``"6.18"``), or None.
 
-    5.0.x -> "5.0", 5.1.x -> "5.1", 6.17.x to 7.0.x -> "6.18", 7.1.x -> "7.1" (:data:`RELEASES`).
+    5.0.x -> "5.0", 5.1.x to 5.6.x -> "5.1", 6.1.x to 6.6.x -> "6.1", 6.17.x to 7.0.x -> "6.18", 7.1.x -> "7.1"
+    (:data:`RELEASES`: the releases a profile models exactly; :func:`mmsim.kernel_for_release` maps every
+    release from 5.0 to 7.1 to its closest profile).
 
-    >>> profile_for_release("5.1.15"), profile_for_release("6.8.0-45-generic")
+    >>> profile_for_release("5.4.0-150-generic"), profile_for_release("6.8.0-45-generic")
     ('5.1', None)
     """
     m = re.match(r"(\d+)\.(\d+)", release)

@@ -400,7 +400,7 @@ def _catalogue() -> dict[str, Scenario]:
         "mremap grow in place: a 4-page VMA extends to 8 pages into the free space after it (net 0)",
         "in-place", [_map(0, 4), _map(12, 4, R)], "mremap", _mremap(0, 4, 8))
     add("grow-merge",
-        "mremap grow in place up to a compatible VMA: 6.18/7.1 merge the two (-1), 5.0/5.1 leave two VMAs",
+        "mremap grow in place up to a compatible VMA: 6.1 and later merge the two (-1), 5.0/5.1 leave two VMAs",
         "in-place", [_map(0, 4), _map(8, 4)], "mremap", _mremap(0, 4, 8))
     add("relocate-whole",
         "MREMAP_MAYMOVE: a 4-page VMA cannot grow in place, so it moves elsewhere whole (copy +1, source -1)",
@@ -412,7 +412,7 @@ def _catalogue() -> dict[str, Scenario]:
         "mremap(old_size=0) of a shared VMA: makes a second mapping of the same memory elsewhere (+1)",
         "move", [_map(0, 4, RW, shared=True)], "mremap", _mremap(0, 0, 4, MAYMOVE))
     add("dontunmap",
-        "MREMAP_DONTUNMAP: move a whole 4-page VMA to a free hint and keep the old range mapped (+1; 6.18/7.1 only)",
+        "MREMAP_DONTUNMAP: move a whole 4-page VMA to a free hint and keep the old range mapped (+1; 5.7 and later)",
         "dontunmap", [_map(0, 4), _touch(0, 4)], "mremap", _mremap(0, 4, 4, MAYMOVE | DONTUNMAP, 8))
     add("dontunmap-fixed",
         "MREMAP_DONTUNMAP|FIXED: move a whole 4-page VMA into the middle of a 10-page VMA, keeping the old one (+3)",

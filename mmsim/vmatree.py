@@ -231,7 +231,7 @@ class VMATree:
         if not (all(map(lt, starts, ends)) and (not gaps or min(gaps) >= 0)):
             raise ValueError("VMAs must be sorted, non-empty and non-overlapping")
         tree = cls()
-        if any(st & cls._MASK for st in starts) or (starts and starts[0] < 0):
+        if any(map(cls._MASK.__and__, starts)) or (starts and starts[0] < 0):
             raise ValueError("VMA starts must be page-aligned addresses")
         tree._build(starts, ends, gaps, dict(zip(map(cls._SHIFT.__rrshift__, starts), vmas, strict=True)))
         return tree

@@ -16,3 +16,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     if compared:
         terminalreporter.write_sep("-", "differential: live kernel vs model profile 6.18")
         terminalreporter.write_line(f"live operations compared: {compared}, matched: {matched}")
+    compared, matched = live_tally.TALLY_61
+    if compared:
+        terminalreporter.write_sep("-", "differential: user-mode Linux 6.1 vs model profile 6.1")
+        terminalreporter.write_line(f"live operations compared on 6.1: {compared}, matched: {matched}")

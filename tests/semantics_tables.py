@@ -1,10 +1,20 @@
-"""The semantics tables the tests check against, each transcribed once (semantics §0, §4, §6, §7).
+"""The semantics tables the tests check against, each transcribed once (semantics §0, §3.6, §4, §6, §7).
 
 Every test that compares with one of these tables reads it from here; nothing in this module runs
 the model. Cells are written as the semantics print them (``"PARTIAL(fp) 65529 move"``); where a
 §7 cell names no check, the failing check is derived from the rules and written in brackets
-(``"CLEAN 65528 [early]"``; the derivation is in the reading test's docstring). Column order
-everywhere is :data:`mmsim.KERNELS` = ("5.0", "5.1", "6.18", "7.1", "5.1-alt", "ideal").
+(``"CLEAN 65528 [early]"``; the derivation is in the reading test's docstring).
+
+Tables are keyed by profile name: ``SEED_W[s]["6.1"]``. The semantics print §4 and §7.1-§7.5 in the
+column order :data:`PRINTED` = ("5.0", "5.1", "6.18", "7.1", "5.1-alt", "ideal"), without a 6.1
+column; each row is transcribed in that order and its 6.1 cell added as the semantics say
+(§7.6, last paragraph: "each 6.1 cell equals the 5.1 cell") or, for §4, derived from the rules in a
+comment on the row. A table that has no cell for one of :data:`mmsim.KERNELS` fails at import.
+
+Which profile has which behaviour (the groups below) is read from the profiles' features; the expected
+*outcomes* are written here and in the tests. :data:`FEATURE_ROWS` writes down which profiles the
+semantics (§3.6, Appendix A) give each feature, and a test checks the profiles against it, so a
+profile whose features disagree with the semantics cannot silently pick the wrong expectations.
 """
 
 from __future__ import annotations
@@ -13,30 +23,106 @@ import errno as E
 import re
 from typing import NamedTuple
 
-from mmsim import KERNELS
+from mmsim import KERNELS, PROFILES
+from mmsim.checks import HOOKS
 
 COLS = KERNELS
-assert COLS == ("5.0", "5.1", "6.18", "7.1", "5.1-alt", "ideal")
+assert COLS == ("5.0", "5.1", "6.1", "6.18", "7.1", "5.1-alt", "ideal")
 
-# ---- profiles (semantics §0, §2.7, §3.5, §3.6) ---------------------------------------------------
+#: The column order of the semantics' §4 and §7.1-§7.5 tables (they have no 6.1 column).
+PRINTED = ("5.0", "5.1", "6.18", "7.1", "5.1-alt", "ideal")
 
-#: The 6.17+ flow (semantics §3.5.2): validation before unmaps, multi-VMA moves, DONTUNMAP,
-#: grow in place merging with the next VMA (§2.4, §3.6).
-MODERN = ("6.18", "7.1")
-#: Profiles that run the v5.0/v5.1 flow (semantics §3.5.1); ideal runs it transactionally.
-V5_FLOW = ("5.0", "5.1", "5.1-alt", "ideal")
-#: The non-transactional v5.0/v5.1 flow.
-V5 = ("5.0", "5.1", "5.1-alt")
+
+def _row(cells: tuple[str, ...], six_one: str | None = None) -> dict[str, str]:
+    """A printed row (in :data:`PRINTED` order) keyed by profile, with its 6.1 cell: ``six_one``, or
+    the 5.1 cell (semantics §7.6, last paragraph, for §7.1-§7.5)."""
+    row = dict(zip(PRINTED, cells, strict=True))
+    row["6.1"] = row["5.1"] if six_one is None else six_one
+    missing = [k for k in KERNELS if k not in row]
+    assert not missing, f"the semantics table has no cell for profile(s) {missing}: add them here"
+    return {k: row[k] for k in KERNELS}
+
+
+# ---- profiles (semantics §0, §2.3, §2.7, §3.5, §3.6, Appendix A) ----------------------------------
+
+
+def having(feature: str) -> tuple[str, ...]:
+    """The profiles with ``feature`` (mmsim.profiles.FEATURES), in KERNELS order."""
+    return tuple(k for k in KERNELS if PROFILES[k].has(feature))
+
+
+def lacking(feature: str) -> tuple[str, ...]:
+    """The profiles without ``feature``, in KERNELS order."""
+    return tuple(k for k in KERNELS if not PROFILES[k].has(feature))
+
+
+#: Which profiles the semantics give each feature, written down from the §3.6 rows (and Appendix A
+#: for munmap_gather, which §3.6 does not list: "6.12"; 6.1.176 subtracts the removed VMAs before
+#: mmap_region() inserts the new one). ideal has 5.0's features (§3.5.9), 5.1-alt 5.1's (§0).
+FEATURE_ROWS = {
+    # "DONTUNMAP": EINVAL on 5.0, 5.1/5.1-alt; yes on 6.1, 6.18, 7.1
+    "dontunmap": ("6.1", "6.18", "7.1"),
+    # "any VMA type from 5.13"; §3.5.1 (6.1): vma_to_resize() refuses only DONTEXPAND/PFNMAP
+    "dontunmap_any_vma": ("6.1", "6.18", "7.1"),
+    # "no-op/shrink at an unmapped addr": EFAULT on 6.1, 6.18, 7.1
+    "early_vma_lookup": ("6.1", "6.18", "7.1"),
+    # "grow in place merges with next": yes on 6.1, 6.18, 7.1
+    "merge_on_grow": ("6.1", "6.18", "7.1"),
+    # Appendix A: 6.12
+    "munmap_gather": ("6.18", "7.1"),
+    # "mprotect drops VM_ACCOUNT on unfaulted anon going read-only": 6.18, 7.1
+    "mprotect_unaccount": ("6.18", "7.1"),
+    # "a faulted range merges into an unfaulted neighbour (§2.3 rule 5)": 6.18, 7.1
+    "anon_merge_unfaulted_target": ("6.18", "7.1"),
+    # "validation (crossing, old_len 0, grow checks)": before any unmap on 6.18, 7.1
+    "validate_first": ("6.18", "7.1"),
+    # "multi-VMA / trailing-gap FIXED move": piecewise on 6.18, 7.1
+    "multi_vma_move": ("6.18", "7.1"),
+}
+
+#: Validation and lookups before any unmap (the 6.17+ flow, semantics §3.5.2; feature validate_first).
+MODERN = having("validate_first")
+#: Profiles that run the flow of semantics §3.5.1 ("5.0 / 5.1 / 5.1-alt (and 6.1, with the additions
+#: below)"): a FIXED move unmaps the destination (and tail) before vma_to_resize() validates; ideal
+#: runs it transactionally.
+V5_FLOW = lacking("validate_first")
+#: The non-transactional §3.5.1 flow: a validation error after the destination unmap is PARTIAL (§5 row 2).
+V5 = tuple(k for k in V5_FLOW if not PROFILES[k].transactional)
+#: MREMAP_DONTUNMAP accepted (5.7; semantics §3.6).
+DONTUNMAP = having("dontunmap")
+#: DONTUNMAP is not a flag: EINVAL from the flags check (5.0, 5.1, 5.1-alt, ideal).
+NO_DONTUNMAP = lacking("dontunmap")
+#: The VMA at ``addr`` is looked up before anything else, for every call (5.16; semantics §3.5.1 6.1
+#: additions, §3.5.2 step 4): no-op/shrink at an unmapped address and FIXED from one fail with EFAULT.
+LOOKUP_FIRST = having("early_vma_lookup")
+#: Grow in place merges with the next VMA (6.1 vma_merge(), 6.18/7.1 vma_merge_extend(); §2.4).
+GROW_MERGES = having("merge_on_grow")
+#: Multi-VMA (and trailing-gap) FIXED moves (6.17; semantics §3.5.5).
+MULTI_VMA = having("multi_vma_move")
+#: munmap/MAP_FIXED gather first and detach at completion (6.12; the trace shows gather/complete).
+GATHER = having("munmap_gather")
 #: Profiles with 9b9143298585 (v6.7): mprotect to read-only unaccounts an unfaulted private anon
 #: VMA (semantics §2.7).
-UNACCOUNT = frozenset({"6.18", "7.1"})
+UNACCOUNT = frozenset(having("mprotect_unaccount"))
+#: The pre-6.16 anon_vma rule (semantics §2.3 rule 5): a faulted range cannot join an unfaulted
+#: neighbour (5.0, 5.1, 6.1 and the hypothetical profiles built on 5.0).
+ANON_PRE_6_16 = lacking("anon_merge_unfaulted_target")
 
-# to be read from mmsim's check registry
-#: Semantics §7 shorthand -> the check name, per profile (semantics §6 "A-checks by profile").
-EARLY = {"5.0": None, "5.1": "mremap_early", "6.18": "mremap_early", "7.1": "mremap_early_v7",
-         "5.1-alt": "alt_early", "ideal": None}
-MOVE = {"5.0": "move_vma_limit", "5.1": "move_vma_limit", "6.18": "move_vma_limit",
-        "7.1": "move_vma_limit_v7", "5.1-alt": "move_vma_limit", "ideal": None}
+# The anticipatory checks of each profile, read from mmsim's check registry (semantics §6 "A-checks
+# by profile"): the §7 token "early"/"alt" is the check at the profile's early hook (every hook but
+# move_vma), "move" the check at move_vma.
+
+
+def _one_check(kernel: str, hooks) -> str | None:
+    names = [c.name for h in hooks for c in PROFILES[kernel].checks_at(h)]
+    assert len(names) <= 1, f"{kernel}: more than one check at {hooks}: {names}"
+    return names[0] if names else None
+
+
+#: Semantics §7 shorthand "early" (or "alt") -> the check name, per profile.
+EARLY = {k: _one_check(k, [h for h in HOOKS if h != "move_vma"]) for k in KERNELS}
+#: Semantics §7 shorthand "move" -> the check name, per profile.
+MOVE = {k: _one_check(k, ["move_vma"]) for k in KERNELS}
 PUNCH_WHERE = {"dest": "unmap_destination", "tail": "unmap_tail", "src": "unmap_source"}
 
 #: The other §7 cell tokens -> the failing check they name.
@@ -79,15 +165,22 @@ def cell(text: str) -> Cell:
     return Cell(kind, mc, token, errno, fp, f"{_SHORT[head]} {mc}")
 
 
-def by_slack(table: dict[int, tuple[str, ...]], kernel: str) -> dict[int, str]:
+def by_slack(table: dict[int, dict[str, str]], kernel: str) -> dict[int, str]:
     """One profile's column of a §7 table: {slack: cell}."""
-    i = COLS.index(kernel)
-    return {s: row[i] for s, row in table.items()}
+    return {s: row[kernel] for s, row in table.items()}
+
+
+def _s7(rows: dict[int, tuple[str, ...]]) -> dict[int, dict[str, str]]:
+    """A §7.1-§7.5 table as printed (PRINTED order) -> {slack: {profile: cell}}. The 6.1 cell is
+    the 5.1 cell: semantics §7.6, last paragraph ("The tables of §7.1-§7.5 have no 6.1 column: 6.1
+    runs 5.1's flow with 5.1's checks, and in every one of those layouts the early vma_lookup() finds
+    the source and no merge depends on the anon_vma rule, so each 6.1 cell equals the 5.1 cell")."""
+    return {s: _row(r) for s, r in rows.items()}
 
 
 # ---- §7.1 Seed-W: mremap(O+2P, 6P, 3P, MAYMOVE|FIXED, D+2P) ------------------------------------------
 
-SEED_W = {  # semantics §7.1 table; bracketed tokens derived (see test_mremap_examples.test_seed_w_table)
+SEED_W = _s7({  # semantics §7.1 table; bracketed tokens derived (see test_mremap_examples.test_seed_w_table)
     0: ("CLEAN 65530 dest", "CLEAN 65530 early", "CLEAN 65530 early", "CLEAN 65530 early",
         "CLEAN 65530 alt", "CLEAN 65530 dest"),
     1: ("PARTIAL 65530 tail", "CLEAN 65529 early", "CLEAN 65529 early", "CLEAN 65529 early",
@@ -103,11 +196,11 @@ SEED_W = {  # semantics §7.1 table; bracketed tokens derived (see test_mremap_e
     6: ("OK 65527",) * 6,
     7: ("OK 65526",) * 6,
     8: ("OK 65525",) * 6,
-}
+})
 
 # ---- §7.2 Seed-S: mremap(O+2P, 6P, 6P, MAYMOVE|FIXED, D+2P) ------------------------------------------
 
-SEED_S = {  # semantics §7.2 table ("6-8: OK 65527/6/5 | OK ..." expanded)
+SEED_S = _s7({  # semantics §7.2 table ("6-8: OK 65527/6/5 | OK ..." expanded)
     0: ("CLEAN 65530 dest", "CLEAN 65530 [early]", "CLEAN 65530 [early]", "CLEAN 65530 [early]",
         "CLEAN 65530 [alt]", "CLEAN 65530 dest"),
     1: ("PARTIAL 65530 move", "CLEAN 65529 [early]", "CLEAN 65529 [early]", "CLEAN 65529 [early]",
@@ -122,14 +215,14 @@ SEED_S = {  # semantics §7.2 table ("6-8: OK 65527/6/5 | OK ..." expanded)
     6: ("OK 65527",) * 6,
     7: ("OK 65526",) * 6,
     8: ("OK 65525",) * 6,
-}
+})
 
 # ---- §7.3 the destination covers k whole VMAs: mremap(S, kP, kP, MAYMOVE|FIXED, d) ------------------
 
 
-def _k_table(rows: dict[int, tuple[str, str, str, str, str]]) -> dict[int, tuple[str, ...]]:
-    """Expand a §7.3 row (5.0, 5.1 = 6.18, 7.1, 5.1-alt, ideal) to the six profiles."""
-    return {s: (r[0], r[1], r[1], r[2], r[3], r[4]) for s, r in rows.items()}
+def _k_table(rows: dict[int, tuple[str, str, str, str, str]]) -> dict[int, dict[str, str]]:
+    """Expand a §7.3 row (5.0, 5.1 = 6.18, 7.1, 5.1-alt, ideal) to every profile (6.1 = 5.1, §7.6)."""
+    return _s7({s: (r[0], r[1], r[1], r[2], r[3], r[4]) for s, r in rows.items()})
 
 
 K1 = _k_table({  # semantics §7.3, k = 1
@@ -154,7 +247,9 @@ K3 = _k_table({  # semantics §7.3, k = 3; the "1-3" and "4-5" rows expanded per
 
 # ---- §7.4 mprotect partial split: X = 10-page RW VMA with non-mergeable neighbours -----------------
 
-#: slack -> (3-way mprotect(X+2P, P, R) on 5.0-7.1 and 5.1-alt, the same on ideal, 2-way mprotect(X, P, R))
+#: slack -> (3-way mprotect(X+2P, P, R) on 5.0-7.1 and 5.1-alt, the same on ideal, 2-way mprotect(X, P, R)).
+#: The "5.0-7.1" column covers 6.1 (a release in that range; §7.6's last paragraph; and REPORT-6.1 §4,
+#: measured on 6.1.176: the 3-way split at s = 1 is ENOMEM, +1).
 MPROTECT = {
     0: ("CLEAN 65530", "CLEAN 65530", "CLEAN 65530"),
     1: ("PARTIAL 65530", "CLEAN 65529", "OK 65530"),
@@ -177,7 +272,8 @@ def mprotect_cells(kernel: str, s: int) -> tuple[str, str]:
 # "CLEAN ENOMEM", but §3.5.8's own rule gives pred = +1 there (the destination is an interior punch
 # of D and there is no tail), and 65525 + 1 >= 65527 is false, so alt lets the call through; it then
 # fails with EFAULT after the destination punch like 5.1 at s = 6. The cell follows §3.5.8.
-MULTI = {
+# 6.1 = 5.1 (§7.6; REPORT-6.1 §7 (c), measured: ENOMEM s <= 5, EFAULT +1 s >= 6).
+MULTI = _s7({
     3: ("PARTIAL EFAULT 65528 [crosses]", "CLEAN 65527 [early]", "CLEAN 65527 [early]",
         "CLEAN 65527 [early]", "CLEAN 65527 [alt]", "CLEAN EFAULT 65527 [crosses]"),
     4: ("PARTIAL EFAULT 65527 [crosses]", "CLEAN 65526 [early]", "CLEAN 65526 [early]",
@@ -188,39 +284,90 @@ MULTI = {
         "OK 65527", "PARTIAL EFAULT 65525 [crosses]", "CLEAN EFAULT 65524 [crosses]"),
     7: ("PARTIAL EFAULT 65524 [crosses]", "PARTIAL EFAULT 65524 [crosses]", "OK 65526",
         "OK 65526", "PARTIAL EFAULT 65524 [crosses]", "CLEAN EFAULT 65523 [crosses]"),
+})
+
+
+# ---- §7.6 merge facts ------------------------------------------------------------------------------
+
+#: Semantics §7.6, cells as printed in its columns (6.18/7.1, 6.1, 5.0/5.1); "same" expanded to the
+#: cell on its left, "same as 6.1" likewise.
+MERGE_FACTS = {
+    "unfaulted-move-after-x": ("merges with x (pgoff reset)",) * 3,
+    "faulted-move-after-x": ("stays separate",) * 3,
+    "half-moved-away-and-back": ("merges again (same anon_vma, pgoff fits)",) * 3,
+    "grow-unfaulted-to-y": ("one VMA", "one VMA", "two VMAs, not merged"),
+    "grow-faulted-to-unfaulted-y": ("one VMA", "two VMAs (§2.3 rule 5)", "two VMAs (no merge at all)"),
+    "mprotect-faulted-tail-to-unfaulted-y": ("the tail joins y", "no merge: one more VMA", "no merge: one more VMA"),
+    "shared-anon-mmaps": ("never merge",) * 3,
+    "mmap-after-faulted": ("merges",) * 3,
+    "page-rw-and-back": ("back to 1 VMA", "3 VMAs (the middle keeps VM_ACCOUNT)", "3 VMAs"),
+    "page-rw-written-and-back": ("3 `r--p` VMAs", "3", "3"),
 }
+#: The §7.6 column of each profile. 5.1-alt runs 5.1's flow (§0) and ideal 5.0's, with 5.0's features
+#: (§3.5.9); both have the pre-6.16 anon_vma rule (§2.3 rule 5: "the hypothetical profiles built on 5.0").
+S7_6_COLUMN = {"5.0": 2, "5.1": 2, "6.1": 1, "6.18": 0, "7.1": 0, "5.1-alt": 2, "ideal": 2}
+assert set(S7_6_COLUMN) == set(KERNELS), "give every profile its §7.6 column"
+
+
+def merge_fact(row: str, kernel: str) -> str:
+    """The §7.6 cell of ``row`` for ``kernel``."""
+    return MERGE_FACTS[row][S7_6_COLUMN[kernel]]
 
 
 # ---- §4 "free slots needed" ------------------------------------------------------------------------
 
-#: Semantics §4 table cells, in KERNELS order ("same" / "same as 5.0" expanded). Rows by a short
+#: Semantics §4 table cells, keyed by profile ("same" / "same as 5.0" expanded). Rows by a short
 #: name; the row's text in the semantics is the comment above it. Two cells are written in the
-#: grammar of :func:`parse_s4` rather than as printed (noted on the row).
+#: grammar of :func:`parse_s4` rather than as printed (noted on the row). The §4 table has no 6.1
+#: column: each row's 6.1 cell is derived in its comment from §3.5.1 (6.1 additions), §3.6 and
+#: REPORT-6.1 (source 6.1.176, measured under user-mode Linux). In short: 6.1 has 5.1's mmap/munmap/
+#: mprotect checks, 5.1's move check (s >= 4, once), 5.1's early check (s >= 6) for FIXED *and*
+#: DONTUNMAP, and no check for no-op/grow/shrink.
 S4 = {
-    # "mmap, new VMA (merging or not)"; printed "0 (C at s=-1)"
-    "mmap-new": ("0; C",) * 6,
-    # "MAP_FIXED into the interior of a VMA; munmap hole punch; mprotect 2-way split"
-    "punch": ("1; C",) * 6,
-    # "munmap trim/whole/multi; mprotect pure merge; touch"
-    "no-split": ("any",) * 6,
-    # "mprotect 3-way split"; printed "2; P at 1" (below it, s <= 0, the first split fails: C)
-    "mprotect-3way": ("2; P 1, C",) * 5 + ("2; C",),
-    # "mremap no-op; grow in place; shrink whose tail is a trim"
-    "noop-grow-trim": ("any", "any", "any", "4; FP 0-3", "any", "any"),
-    # "shrink in place, tail is a punch"
-    "shrink-punch": ("1; C", "1; C", "1; C", "4; FP 1-3, C 0", "1; C", "1; C"),
-    # "MAYMOVE relocation, source interior"
-    "reloc-interior": ("4; FP 2-3, C 0-1",) * 3 + ("4; FP 2-3, C 0-1", "4; FP 2-3, C 0-1", "2; C"),
-    # "... source is a head/tail trim"
-    "reloc-trim": ("4; FP 1-3, C 0",) * 3 + ("4; FP 2-3, C 0-1", "4; FP 1-3, C 0", "1; C"),
-    # "... source is a whole VMA"
-    "reloc-whole": ("4; FP 0-3",) * 3 + ("4; FP 2-3, C 0-1", "4; FP 0-3", "0"),
-    # "FIXED, whole VMA into free space"
-    "fixed-whole-free": ("4; FP 0-3", "6; FP 4-5, C 0-3", "6; FP 4-5, C 0-3", "4; FP 2-3, C 0-1", "4; C", "0"),
-    # "DONTUNMAP into free space (net +1)"
-    "dontunmap-free": ("EINVAL", "EINVAL", "6; FP 4-5, C 0-3", "4; FP 2-3, C 0-1", "EINVAL", "EINVAL"),
-    # "old_len 0 duplicate, MAYMOVE"
-    "dup-maymove": ("4; FP 1-3, C 0",) * 3 + ("4; FP 2-3, C 0-1", "4; FP 1-3, C 0", "1; C"),
+    # "mmap, new VMA (merging or not)"; printed "0 (C at s=-1)". 6.1: do_mmap()'s mc > max (REPORT §2.1
+    # step 7; measured: a new VMA in free space succeeds at s = 0 and fails at s = -1).
+    "mmap-new": _row(("0; C",) * 6, "0; C"),
+    # "MAP_FIXED into the interior of a VMA; munmap hole punch; mprotect 2-way split". 6.1: the punch
+    # check mc >= max (REPORT §2.2 step 3, §3; measured (j) and "munmap hole punch") and split_vma()'s
+    # mc >= max (REPORT §4 step 5).
+    "punch": _row(("1; C",) * 6, "1; C"),
+    # "munmap trim/whole/multi; mprotect pure merge; touch". 6.1: no check on these paths (REPORT §3
+    # step 5, §4 step 4).
+    "no-split": _row(("any",) * 6, "any"),
+    # "mprotect 3-way split"; printed "2; P at 1" (below it, s <= 0, the first split fails: C). 6.1:
+    # the first split is not undone (REPORT §4 step 5; measured: s = 1 ENOMEM +1, s = 0 ENOMEM 0).
+    "mprotect-3way": _row(("2; P 1, C",) * 5 + ("2; C",), "2; P 1, C"),
+    # "mremap no-op; grow in place; shrink whose tail is a trim". 6.1: the early check runs only in
+    # mremap_to() (FIXED or DONTUNMAP) and move_vma's only on a move; vma_lookup, vma_merge() of a grow
+    # and a trim check nothing (REPORT §1.1 steps 8, 11, 12; §1.5).
+    "noop-grow-trim": _row(("any", "any", "any", "4; FP 0-3", "any", "any"), "any"),
+    # "shrink in place, tail is a punch". 6.1: do_mas_munmap()'s punch check (REPORT §1.1 step 11).
+    "shrink-punch": _row(("1; C", "1; C", "1; C", "4; FP 1-3, C 0", "1; C", "1; C"), "1; C"),
+    # "MAYMOVE relocation, source interior". 6.1: no early check (not FIXED/DONTUNMAP), move check
+    # mc >= max - 3 (REPORT §1.4 step 1), then copy +1 and the source punch as 5.1: 5.1's cell
+    # (measured "MAYMOVE relocation": ENOMEM s <= 3, OK s >= 4).
+    "reloc-interior": _row(("4; FP 2-3, C 0-1",) * 3 + ("4; FP 2-3, C 0-1", "4; FP 2-3, C 0-1", "2; C"),
+                           "4; FP 2-3, C 0-1"),
+    # "... source is a head/tail trim". 6.1: as the row above, 5.1's cell.
+    "reloc-trim": _row(("4; FP 1-3, C 0",) * 3 + ("4; FP 2-3, C 0-1", "4; FP 1-3, C 0", "1; C"), "4; FP 1-3, C 0"),
+    # "... source is a whole VMA". 6.1: 5.1's cell.
+    "reloc-whole": _row(("4; FP 0-3",) * 3 + ("4; FP 2-3, C 0-1", "4; FP 0-3", "0"), "4; FP 0-3"),
+    # "FIXED, whole VMA into free space". 6.1: the early check mc + 2 >= max - 3 in mremap_to (REPORT
+    # §1.2 step 4), then 5.1's path: 5.1's cell (measured: ENOMEM s <= 5, OK s >= 6).
+    "fixed-whole-free": _row(("4; FP 0-3", "6; FP 4-5, C 0-3", "6; FP 4-5, C 0-3", "4; FP 2-3, C 0-1", "4; C",
+                              "0"), "6; FP 4-5, C 0-3"),
+    # "DONTUNMAP into free space (net +1)". 6.1 accepts DONTUNMAP (REPORT §1.1 step 2) and its early
+    # check covers DONTUNMAP (§1.2 step 4: s >= 6); then the move check (s >= 4) and copy +1 with the
+    # old VMA kept: with the early check disabled the call succeeds within the limits from s = 4 (FP at
+    # 4-5) and fails the move check below (C at 0-3) -- the same arithmetic as 6.18's cell (measured
+    # "DONTUNMAP whole VMA (hint)": ENOMEM s <= 5, OK +1 s >= 6).
+    "dontunmap-free": _row(("EINVAL", "EINVAL", "6; FP 4-5, C 0-3", "4; FP 2-3, C 0-1", "EINVAL", "EINVAL"),
+                           "6; FP 4-5, C 0-3"),
+    # "old_len 0 duplicate, MAYMOVE". 6.1: not FIXED, so only the move check (s >= 4) and copy +1, the
+    # zero-length source unmap swallowed (REPORT §1.4 step 8): 5.1's cell (measured: ENOMEM s <= 3, OK
+    # +1 s >= 4).
+    "dup-maymove": _row(("4; FP 1-3, C 0",) * 3 + ("4; FP 2-3, C 0-1", "4; FP 1-3, C 0", "1; C"),
+                        "4; FP 1-3, C 0"),
 }
 
 _S4_KINDS = {"FP": "FALSE_POSITIVE", "C": "CLEAN_FAIL", "P": "PARTIAL_FAIL"}
@@ -260,19 +407,24 @@ def parse_s4(text: str, slacks) -> dict[int, str]:
 
 def s4(row: str, kernel: str, slacks) -> dict[int, str]:
     """The §4 cell of ``row`` for ``kernel``, parsed for ``slacks``."""
-    return parse_s4(S4[row][COLS.index(kernel)], slacks)
+    return parse_s4(S4[row][kernel], slacks)
 
 
 def s4_onto_k(kernel: str, k: int, s: int) -> str:
     """Semantics §4 row "FIXED, whole VMA onto k >= 1 whole VMAs" (a closed form in k):
     5.0 max(0,4-k), P(fp) below; 5.1 = 6.18: 6, FP from max(0,4-k), C below; 7.1: 4, FP from
-    max(0,2-k), C below; 5.1-alt: max(0,4-k), C below; ideal: 0."""
+    max(0,2-k), C below; 5.1-alt: max(0,4-k), C below; ideal: 0.
+
+    6.1 (no column in §4): 5.1's cell. It runs 5.1's flow and checks (§3.5.1): the early vma_lookup
+    finds the source, the early check fails at s <= 5 before anything is unmapped, and above it the
+    destination (-k), copy (+1) and source (-1) steps are 5.1's (REPORT-6.1 §1.2, §1.4)."""
     if kernel == "5.0":
         return "OK" if s >= max(0, 4 - k) else "PARTIAL(fp)"
-    if kernel in ("5.1", "6.18"):
+    if kernel in ("5.1", "6.1", "6.18"):
         return "OK" if s >= 6 else ("FP" if s >= max(0, 4 - k) else "CLEAN")
     if kernel == "7.1":
         return "OK" if s >= 4 else ("FP" if s >= max(0, 2 - k) else "CLEAN")
     if kernel == "5.1-alt":
         return "OK" if s >= max(0, 4 - k) else "CLEAN"
+    assert kernel == "ideal", f"§4's closed form has no case for profile {kernel!r}"
     return "OK"

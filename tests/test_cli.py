@@ -36,7 +36,7 @@ def test_list(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 @pytest.mark.parametrize("argv", [["--help"], ["list", "--help"], ["trace", "--help"], ["sweep", "--help"],
-                                  ["live", "--help"], ["layout", "--help"]])
+                                  ["live", "--help"], ["layout", "--help"], ["quiz", "--help"]])
 def test_help_everywhere(capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:
     rc, out, _ = run(capsys, *argv)
     assert rc == 0 and "usage: mmsim" in out
@@ -287,8 +287,18 @@ def _bad_inputs(tmp: str) -> list[tuple[list[str], str]]:
         (["live", "seed-W", "--timeout", "nan"], "0 < T <= 86400"),
         (["live", "seed-W", "--timeout", "-inf"], "0 < T <= 86400"),
         (["live", "seed-W", "--timeout", "inf"], "0 < T <= 86400"),
+        (["live", "seed-W", "--target", "qemu"], "invalid choice"),
         (["live", "seed-W", "--timeout", "1e9"], "0 < T <= 86400"),
         (["live", "seed-W", "--timeout", "soon"], "not a number of seconds"),
+        # quiz
+        (["quiz", "--seed", "x"], "not an integer"),
+        (["quiz", "--seed", HUGE], "5000 digits"),
+        (["quiz", "--seed"], "expected one argument"),
+        (["quiz", "--kernel", "4.19"], "unknown kernel profile '4.19'"),
+        (["quiz", "-k", "x"], "unknown kernel profile 'x'"),
+        (["quiz", "--family", "nope"], "unknown quiz family 'nope'"),
+        (["quiz", "--answers=yes"], "ignored explicit argument"),
+        (["quiz", "seed-W"], "unrecognized arguments: seed-W"),
     ]
 
 
@@ -319,7 +329,7 @@ def test_the_bad_input_table_covers_every_option(capsys: pytest.CaptureFixture[s
 
     assert cli.main(["--help"]) == 0
     commands = re.findall(r"^    ([a-z]+) {2,}\S", capsys.readouterr().out, re.M)
-    assert commands == ["list", "trace", "layout", "sweep", "live"]
+    assert commands == ["list", "trace", "layout", "sweep", "live", "quiz"]
     table = [argv for argv, _ in _bad_inputs("/t")]
     for cmd in commands:
         assert cli.main([cmd, "--help"]) == 0
@@ -478,7 +488,7 @@ def test_live_slack_beyond_this_kernels_limit(capsys: pytest.CaptureFixture[str]
 
     info = SimpleNamespace(system="Linux", release="6.18.0", machine="x86_64", max_map_count=100, profile="6.18",
                            supported=True, reason="", can_run=True)
-    monkeypatch.setattr(live, "kernel_info", lambda: info)
+    monkeypatch.setattr(live, "kernel_info", lambda target="host": info)
     monkeypatch.setattr(live, "compare", lambda *a, **k: pytest.fail("a live run started"))
     rc, out, err = run(capsys, "live", "seed-W", "--slack", "99")  # seed-W has 2 VMAs: at most 98 free
     assert rc == 2 and err.count("\n") == 1 and "cannot have 99 free slots under max_map_count=100" in err

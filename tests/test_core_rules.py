@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno as E
 
 import pytest
+import semantics_tables as T
 from helpers import PRIV, RW, RWX, SHARED, L, R, anon, arena, assert_layout, at, fmap, new_mm, page_of, pg
 from semantics_tables import UNACCOUNT
 
@@ -95,8 +96,9 @@ def test_vm_account_decides_merge_after_mprotect_to_read_only(kernel):
     """VM_ACCOUNT is part of the merge flags (§2.3 rule 2).
 
     A = 2-page RW private anon, unfaulted, then mprotect to R: on 6.18/7.1 it loses VM_ACCOUNT
-    (§2.7), on 5.0/5.1 it keeps it. A new R private anon page right after A has no VM_ACCOUNT, so
-    it merges (1 VMA) only where A lost it; elsewhere it is a second VMA.
+    (§2.7), on 5.0/5.1/6.1 it keeps it (§3.6; 6.1 has no 9b9143298585). A new R private anon page
+    right after A has no VM_ACCOUNT, so it merges (1 VMA) only where A lost it; elsewhere it is a
+    second VMA.
     """
     mm = new_mm(kernel)
     anon(mm, 0, 2, RW)
@@ -322,7 +324,7 @@ def test_sub_page_hint_is_no_hint():
 def test_mprotect_middle_page_splits_three_ways(kernel):
     """No merge candidate for an interior range (§2.4): two checked splits, +2 (§2.1). The upper
     pieces get pgoff + offset. VM_ACCOUNT of the R middle: dropped on 6.18/7.1 (unfaulted), kept
-    on 5.0/5.1 (§2.7)."""
+    on 5.0/5.1/6.1 (§2.7, §3.6)."""
     mm = new_mm(kernel)
     anon(mm, 0, 10)
     mm.mprotect(at(2), P, R)
@@ -446,7 +448,9 @@ def test_mprotect_merge_respects_anon_vma_compatibility(kernel):
 def test_page_to_rw_and_back_never_written(kernel):
     """§2.7/§7.6 LIVE row: R VMA, one interior page to RW (+2, gains VM_ACCOUNT) and back to R.
     6.18/7.1: the unfaulted page loses VM_ACCOUNT, flags equal both neighbours: whole VMA + both
-    sides merge, -2 -> 1 VMA. 5.0/5.1 (and 5.1-alt/ideal, 5.0 rules): keeps VM_ACCOUNT -> 3 VMAs."""
+    sides merge, -2 -> 1 VMA. 5.0/5.1 (and 5.1-alt/ideal, 5.0 rules) and 6.1: keeps VM_ACCOUNT -> 3 VMAs
+    (§7.6 row "R VMA: page to RW and back, never written": 6.1 "3 VMAs (the middle keeps VM_ACCOUNT)",
+    measured on 6.1.176)."""
     mm = new_mm(kernel)
     anon(mm, 0, 10, R)
     mm.mprotect(at(2), P, RW)
@@ -455,8 +459,10 @@ def test_page_to_rw_and_back_never_written(kernel):
     ], map_count=3)
     mm.mprotect(at(2), P, R)
     if kernel in UNACCOUNT:
+        assert T.merge_fact("page-rw-and-back", kernel) == "back to 1 VMA"
         assert_layout(mm, [L(0, 10, "r--p", pg(0), None, False)], map_count=1)
     else:
+        assert T.merge_fact("page-rw-and-back", kernel).startswith("3 VMAs")
         assert_layout(mm, [
             L(0, 2, "r--p", pg(0), None, False),
             L(2, 3, "r--p", pg(2), None, True),
@@ -503,7 +509,7 @@ def test_mprotect_read_only_keeps_account_of_private_file_mapping(kernel):
 def test_mprotect_unaccount_applies_only_when_flags_change(kernel):
     """§3.3: step 2 (skip when newflags == oldflags) comes before step 3 (accounting). Injected r--p
     unfaulted VMA with VM_ACCOUNT: mprotect(R) is skipped (keeps it); mprotect(R|X) is not writable,
-    so 6.18/7.1 drop VM_ACCOUNT and 5.0/5.1 keep it."""
+    so 6.18/7.1 drop VM_ACCOUNT and 5.0/5.1/6.1 keep it."""
     v = VMA(at(0), at(2), R, pgoff=pg(0), accounted=True)
     mm = mmsim.AddressSpace.from_vmas([v], kernel=kernel)
     mm.mprotect(at(0), 2 * P, R)
@@ -817,7 +823,10 @@ def test_trace_mmap_merge(kernel):
         ("5.0", ["mmap_limit", "get_unmapped_area", "unmap_overlap", "new_vma"], 3),
         ("5.1", ["mmap_limit", "get_unmapped_area", "unmap_overlap", "new_vma"], 3),
         ("5.1-alt", ["mmap_limit", "get_unmapped_area", "unmap_overlap", "new_vma"], 3),
-        # 6.x: gather (splits) before new_vma, complete (detach) after: peak mc + 2 + 1 (§2.2, §3.1.6).
+        # 6.1: the 5.x order, the overlap unmapped and subtracted inside mmap_region() before the new VMA:
+        # mc -> +1 -> +2 (splits) -> +1 (detach) -> +2 (new VMA), peak mc + 2 (REPORT-6.1 §2.2 "Ordering")
+        ("6.1", ["mmap_limit", "get_unmapped_area", "unmap_overlap", "new_vma"], 3),
+        # 6.12+: gather (splits) before new_vma, complete (detach) after: peak mc + 2 + 1 (§2.2, §3.1.6).
         ("6.18", ["mmap_limit", "get_unmapped_area", "gather", "new_vma", "complete"], 4),
         ("7.1", ["mmap_limit", "get_unmapped_area", "gather", "new_vma", "complete"], 4),
         # ideal: the 5.0 flow, then ideal_commit and commit (§8 ideal row)

@@ -1,4 +1,7 @@
-"""Differential tests: the host kernel against model profile "6.18", operation by operation.
+"""Differential tests: each live kernel against its model profile, operation by operation.
+
+The same cases run on this machine's kernel (profile "6.18") and on Linux 6.1 booted under user-mode Linux
+(profile "6.1"; marked ``uml``, skipped where it cannot boot, failing under CI=true).
 
 Every case runs in a child process on the live kernel (mmsim.live) and is replayed on the model with the
 same arena base and the same map_count before each operation (mmsim.live.compare). Each operation must
@@ -9,15 +12,14 @@ Several independent cases share one child: they are separated by a "reset" (a MA
 over the whole arena), which puts the arena back as it started. The tally of compared operations is
 printed at the end of the run (tests/conftest.py).
 
-Every run is also replayed here on the model, op by op, exactly as ``live.compare_run`` replays it (same
-arena base, landing roof and map_count before each op), through the public API only, calling
-``AddressSpace.check_invariants()`` after every operation; the replay must agree with the comparison's
-model columns (layout, delta, errno), so it is the state the comparison saw that is checked.
+``live.compare_run`` also checks the model's own invariants (``AddressSpace.check_invariants()`` around the
+arena) after every replayed operation; a broken one is a mismatch of that row, and is reported here.
 """
 
 from __future__ import annotations
 
 import errno as E
+import os
 
 import live_tally
 import pytest
@@ -42,6 +44,7 @@ from mmsim.constants import (
     PROT_READ,
     PROT_WRITE,
 )
+from mmsim.live import uml
 
 pytestmark = pytest.mark.live
 
@@ -53,14 +56,29 @@ MM, FX, DU = MREMAP_MAYMOVE, MREMAP_FIXED, MREMAP_DONTUNMAP
 ARENA = 256  # pages
 
 
-@pytest.fixture(scope="module")
-def host() -> live.KernelInfo:
-    info = live.kernel_info()
+#: The live kernels and the profile each must match: this machine's (Linux 6.17-7.0: profile 6.18) and
+#: Linux 6.1 under user-mode Linux (profile 6.1; the guest's own vm.max_map_count is lowered to 1024).
+TARGETS = [pytest.param(("host", "6.18"), id="host-6.18"),
+           pytest.param(("uml", "6.1"), id="uml-6.1", marks=pytest.mark.uml)]
+
+
+@pytest.fixture(scope="module", params=TARGETS)
+def target(request) -> tuple[str, str]:
+    """``(target, profile)``; skips where the kernel cannot run here (a missing user-mode Linux fails under
+    CI=true) or is not the release the profile models."""
+    name, profile = request.param
+    if name == "uml":
+        ok, reason = uml.uml_available()
+        if not ok:
+            if os.environ.get("CI") == "true":
+                pytest.fail(f"user-mode Linux is unavailable under CI: {reason}")
+            pytest.skip(reason)
+    info = live.kernel_info(target=name)
     if not info.can_run:
         pytest.skip(info.reason)
-    if info.profile != "6.18":
-        pytest.skip(f"the differential suite checks profile 6.18; this host is {info.release} ({info.reason})")
-    return info
+    if info.profile != profile:
+        pytest.skip(f"the {name} target runs Linux {info.release}, modelled by {info.profile!r}, not {profile!r}")
+    return name, profile
 
 
 # ---- building cases ------------------------------------------------------------------------------
@@ -90,8 +108,9 @@ def mremap(page: int, old: int, new: int, flags: int = 0, new_page: int = 0) -> 
 RESET = mmap(0, ARENA, PROT_NONE, PA | MAP_NORESERVE | MAP_FIXED)
 
 
-def run_cases(cases: list[tuple[str, list, int | None, str]]) -> dict[str, list]:
-    """Run named cases in one child; return {name: [CompareRow of that case's ops]}.
+def run_cases(cases: list[tuple[str, list, int | None, str]], target: tuple[str, str]) -> dict[str, list]:
+    """Run named cases in one child on ``target`` ((target, profile)); return {name: [CompareRow of that case's
+    ops]}.
 
     A case is ``(name, ops, slack, hold)``: ``slack`` free slots before the first op (``hold="all"``: before
     every op of the case), or None for an uncontrolled count.
@@ -107,7 +126,8 @@ def run_cases(cases: list[tuple[str, list, int | None, str]]) -> dict[str, list]
         if slack is not None:
             for i in spans[name] if hold == "all" else [first]:
                 slack_before[i] = slack
-    cmp = live.compare(ops, "6.18", arena_pages=ARENA, slack_before=slack_before, timeout=240)
+    name, profile = target
+    cmp = live.compare(ops, profile, arena_pages=ARENA, slack_before=slack_before, timeout=240, target=name)
     live_tally.record(cmp)
     invalid = invariant_problems(cmp)
     return ({name: [cmp.rows[i] for i in span] for name, span in spans.items()} | {"__all__": [cmp]}
@@ -130,7 +150,7 @@ def assert_valid(results: dict, rows: list, label: str) -> None:
 
 def assert_match(rows: list, label: str) -> None:
     bad = [r for r in rows if not r.match]
-    assert not bad, f"{label}: model 6.18 disagrees with the live kernel:\n" + "\n".join(
+    assert not bad, f"{label}: the model disagrees with the live kernel:\n" + "\n".join(
         f"  #{r.index} {r.op} [map_count {r.map_count_before}]: {', '.join(r.mismatches)}; live errno "
         f"{r.live_errno} delta {r.live_delta:+d} layout {r.live_layout}; model errno {r.model_errno} delta "
         f"{r.model_delta:+d} layout {r.model_layout}" + (f"; {r.model_error}" if r.model_error else "")
@@ -251,18 +271,18 @@ SEED = _seed()
 
 
 @pytest.fixture(scope="module")
-def named_results(host) -> dict[str, list]:
-    return run_cases(NAMED)
+def named_results(target) -> dict[str, list]:
+    return run_cases(NAMED, target)
 
 
 @pytest.fixture(scope="module")
-def threshold_results(host) -> dict[str, list]:
-    return run_cases(THRESHOLDS)
+def threshold_results(target) -> dict[str, list]:
+    return run_cases(THRESHOLDS, target)
 
 
 @pytest.fixture(scope="module")
-def seed_results(host) -> dict[str, list]:
-    return run_cases(SEED)
+def seed_results(target) -> dict[str, list]:
+    return run_cases(SEED, target)
 
 
 @pytest.mark.parametrize("name", [c[0] for c in NAMED])
@@ -289,14 +309,15 @@ def test_resets_leave_a_valid_model(named_results, threshold_results, seed_resul
         assert results["__invalid__"] == {}, results["__invalid__"]
 
 
-def test_seed_band_is_the_semantics_band(seed_results) -> None:
+def test_seed_band_is_the_semantics_band(seed_results, target) -> None:
     """Semantics §7.1/§7.2 LIVE note: ENOMEM with no change at slack 1..5 (mc 65525..65529), success at 6;
-    the profile-6.18 column of the §7.1 and §7.2 tables (semantics_tables) says the same for slack 0..8."""
+    the profile's column of the §7.1 and §7.2 tables (semantics_tables; 6.1's is 5.1's) says the same for
+    slack 0..8."""
     for name, table in (("seed-W", T.SEED_W), ("seed-S", T.SEED_S)):
         errnos = {s: seed_results[f"{name}@{s}"][-1].live_errno for s in range(0, 9)}
         assert all(errnos[s] == E.ENOMEM for s in range(0, 6)), (name, errnos)
         assert all(errnos[s] == 0 for s in range(6, 9)), (name, errnos)
-        want = {s: 0 if T.cell(c).kind == "OK" else E.ENOMEM for s, c in T.by_slack(table, "6.18").items()}
+        want = {s: 0 if T.cell(c).kind == "OK" else E.ENOMEM for s, c in T.by_slack(table, target[1]).items()}
         assert errnos == want, (name, errnos, want)
 
 
@@ -348,13 +369,13 @@ _case = st.tuples(st.lists(_op(), min_size=1, max_size=30), st.one_of(st.none(),
 @settings(max_examples=12, deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(batch=st.lists(_case, min_size=4, max_size=8))
-def test_random_sequences_match_live(host, batch) -> None:
+def test_random_sequences_match_live(target, batch) -> None:
     """Random sequences of 1..30 operations, some at free slots 0..8, run live and modelled: all agree.
 
     A mismatch is a model bug: fix the model (citing the kernel source) and add the sequence below.
     """
     cases = [(f"case{i}", ops, slack, hold) for i, (ops, slack, hold) in enumerate(batch)]
-    results = run_cases(cases)
+    results = run_cases(cases, target)
     for name, _, _, _ in cases:
         assert_match(results[name], name)
     assert results["__invalid__"] == {}, results["__invalid__"]

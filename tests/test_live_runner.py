@@ -298,7 +298,14 @@ def test_ops_positional_and_defaults() -> None:
         ("6.17.0", "6.18"),
         ("7.0.0-rc3", "6.18"),
         ("6.16.9", None),
-        ("6.1.0-13-amd64", None),
+        # profile 6.1 models 6.1 LTS (semantics §0); Appendix A lists no modelled change between 6.1
+        # (grow-in-place merging) and 6.7 (mprotect unaccounting), so 6.2-6.6 have exactly its rules
+        ("6.1.0-13-amd64", "6.1"),
+        ("6.1.176", "6.1"),
+        ("6.6.63", "6.1"),
+        ("6.7.0", None),
+        ("6.8.0-45-generic", None),
+        ("6.0.19", None),
         ("5.1.15", "5.1"),
         ("5.0.1", "5.0"),
         ("7.1.5", "7.1"),
@@ -327,12 +334,21 @@ def test_kernel_info_off_linux(monkeypatch) -> None:
 
 
 def test_kernel_info_unknown_kernel(monkeypatch) -> None:
-    monkeypatch.setattr(os, "uname", _fake_uname("Linux", "6.1.0-13-amd64"))
+    monkeypatch.setattr(os, "uname", _fake_uname("Linux", "6.8.0-45-generic"))
     info = live.kernel_info()
     if not info.can_run:
         pytest.skip(info.reason)
     assert not info.supported and info.profile is None
-    assert info.reason == "Linux 6.1 is not covered by any mmsim profile"
+    assert info.reason == "Linux 6.8 is not covered by any mmsim profile"
+
+
+def test_kernel_info_6_1_kernel(monkeypatch) -> None:
+    """A 6.1 LTS kernel (Debian's 6.1.0-13) is covered by profile 6.1 (semantics §0)."""
+    monkeypatch.setattr(os, "uname", _fake_uname("Linux", "6.1.0-13-amd64"))
+    info = live.kernel_info()
+    if not info.can_run:
+        pytest.skip(info.reason)
+    assert info.supported and info.profile == "6.1" and info.reason == ""
 
 
 @pytest.mark.live

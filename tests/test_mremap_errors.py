@@ -29,7 +29,8 @@ from helpers import (
     pg,
     run_copy,
 )
-from semantics_tables import EARLY, KERNELS, MODERN, V5, s4
+from semantics_tables import DONTUNMAP as DONTUNMAP_PROFILES
+from semantics_tables import EARLY, GROW_MERGES, KERNELS, LOOKUP_FIRST, MODERN, MULTI_VMA, V5, s4
 
 from mmsim import (
     MREMAP_DONTUNMAP,
@@ -80,12 +81,20 @@ def w_punched(first: int, npages: int) -> list:
             *BASIC[2:]]
 
 
+#: per_profile's group keywords (semantics_tables): v5 = the §3.5.1 flow without ideal (5.0, 5.1, 6.1,
+#: 5.1-alt: FIXED unmaps the destination before validating); modern = validation first (6.18, 7.1);
+#: lookup = the VMA at addr looked up before anything else (6.1, 6.18, 7.1); dontunmap = DONTUNMAP
+#: accepted (6.1, 6.18, 7.1).
+GROUPS = {"v5": V5, "modern": MODERN, "lookup": LOOKUP_FIRST, "dontunmap": DONTUNMAP_PROFILES}
+
+
 def per_profile(default, **over):
     """Per-profile expectations: ``default`` for every profile, keyword overrides by group name
-    (v5 = 5.0/5.1/5.1-alt, modern = 6.18/7.1, or a profile name with '.'/'-' replaced by '_')."""
+    (:data:`GROUPS`) or by profile name with '.'/'-' replaced by '_' (``_6_1``), applied in keyword
+    order, so a later keyword wins."""
     out = {k: default for k in KERNELS}
     for key, val in over.items():
-        names = {"v5": V5, "modern": MODERN}.get(key, (key[1:].replace("_", ".").replace(".alt", "-alt"),))
+        names = GROUPS.get(key, (key[1:].replace("_", ".").replace(".alt", "-alt"),))
         for n in names:
             assert n in out, key
             out[n] = val
@@ -100,9 +109,11 @@ CASES = [
     ("bad-flags", (V, P, P, 8, 0), per_profile((CLEAN, E.EINVAL, "validate.flags"))),
     ("fixed-without-maymove", (V, P, P, MREMAP_FIXED, FREE),
      per_profile((CLEAN, E.EINVAL, "validate.fixed_without_maymove"))),
-    # DONTUNMAP is not a 5.x flag; on 6.18/7.1 it implies a new address and needs MAYMOVE
+    # DONTUNMAP is not a 5.x flag; on 6.18/7.1 it implies a new address and needs MAYMOVE; on 6.1
+    # sys_mremap() refuses DONTUNMAP without MAYMOVE right after the flags (REPORT-6.1 §1.1 step 4)
     ("dontunmap-without-maymove", (V, P, P, DONTUNMAP, FREE),
-     per_profile((CLEAN, E.EINVAL, "validate.flags"), modern=(CLEAN, E.EINVAL, "validate.fixed_without_maymove"))),
+     per_profile((CLEAN, E.EINVAL, "validate.flags"), modern=(CLEAN, E.EINVAL, "validate.fixed_without_maymove"),
+                 _6_1=(CLEAN, E.EINVAL, "validate.dontunmap_without_maymove"))),
     ("addr-unaligned", (V + 1, P, P, 0, 0), per_profile((CLEAN, E.EINVAL, "validate.addr_unaligned"))),
     ("new-len-zero", (V, P, 0, MAYMOVE, 0), per_profile((CLEAN, E.EINVAL, "validate.new_len_zero"))),
     # PAGE_ALIGN(2**64 - 1) wraps to 0 (both lengths are rounded mod 2**64, §3.5.1 step 2)
@@ -112,32 +123,48 @@ CASES = [
     ("overlap", (V, 4 * P, 4 * P, MOVE_FIXED, V + 2 * P), per_profile((CLEAN, E.EINVAL, "validate.overlap"))),
     ("new-addr-beyond-task-size", (V, P, P, MOVE_FIXED, TASK_SIZE),
      per_profile((CLEAN, E.EINVAL, "validate.new_range"))),
-    # new_len > TASK_SIZE: 5.x F2 (FIXED only); 6.18/7.1 check_mremap_params for every call (§3.6)
+    # new_len > TASK_SIZE: 5.x F2 (FIXED only); 6.18/7.1 check_mremap_params for every call (§3.6);
+    # 6.1: mremap_to() only (FIXED or DONTUNMAP), so a grow is ENOMEM as on 5.x (REPORT-6.1 §7 (h))
     ("new-len-beyond-task-size-fixed", (V, P, TASK_SIZE + P, MOVE_FIXED, FREE),
      per_profile((CLEAN, E.EINVAL, "validate.new_range"), modern=(CLEAN, E.EINVAL, "validate.new_len_too_big"))),
     ("new-len-beyond-task-size-grow", (V, 10 * P, TASK_SIZE + P, 0, 0),
      per_profile((CLEAN, E.ENOMEM, "validate.cannot_expand"), modern=(CLEAN, E.EINVAL, "validate.new_len_too_big"))),
     ("new-len-beyond-task-size-maymove", (V, 10 * P, TASK_SIZE + P, MAYMOVE, 0),
      per_profile((CLEAN, E.ENOMEM, "validate.len_too_big"), modern=(CLEAN, E.EINVAL, "validate.new_len_too_big"))),
+    # DONTUNMAP with old_len != new_len: 6.1 sys_mremap() (raw lengths), 6.18/7.1 check_mremap_params
     ("dontunmap-resize", (V, P, 2 * P, MAYMOVE | DONTUNMAP, FREE),
-     per_profile((CLEAN, E.EINVAL, "validate.flags"), modern=(CLEAN, E.EINVAL, "validate.dontunmap_resize"))),
+     per_profile((CLEAN, E.EINVAL, "validate.flags"), dontunmap=(CLEAN, E.EINVAL, "validate.dontunmap_resize"))),
+    # a DONTUNMAP hint is checked like a FIXED address: 6.1 mremap_to() steps 1-2 (REPORT-6.1 §1.2: "for
+    # DONTUNMAP without FIXED this applies to the hint"), 6.18/7.1 check_mremap_params(); 5.x: the flags
+    ("dontunmap-hint-unaligned", (V, P, P, MAYMOVE | DONTUNMAP, FREE + 1),
+     per_profile((CLEAN, E.EINVAL, "validate.flags"), dontunmap=(CLEAN, E.EINVAL, "validate.new_addr_unaligned"))),
+    ("dontunmap-hint-beyond-task-size", (V, P, P, MAYMOVE | DONTUNMAP, TASK_SIZE),
+     per_profile((CLEAN, E.EINVAL, "validate.flags"), dontunmap=(CLEAN, E.EINVAL, "validate.new_range"))),
     # old_len 0 on a private VMA (§3.5.7): before anything non-FIXED; 5.x FIXED after the destination unmap
+    # (6.1 too: vma_to_resize() after do_munmap(); measured on 6.1.176: EINVAL, destination punched, +1)
     ("old-len-zero-private", (V, 0, P, MAYMOVE, 0), per_profile((CLEAN, E.EINVAL, "validate.old_len_zero_private"))),
     ("old-len-zero-private-fixed", (V, 0, P, MOVE_FIXED, W + 2 * P),
      per_profile((CLEAN, E.EINVAL, "validate.old_len_zero_private"),
             v5=(PARTIAL, E.EINVAL, "validate.old_len_zero_private"))),
-    # EFAULT: no VMA at addr
+    # EFAULT: no VMA at addr. The v5 flow finds out in vma_to_resize(), after the destination unmap;
+    # 6.1's early vma_lookup (5.16) fails before anything, like 6.18/7.1 (§3.6 row "FIXED to a mapped
+    # destination from an unmapped addr": "EFAULT, clean"; REPORT-6.1 §7 (d), measured)
     ("no-vma-grow", (HOLE, P, 2 * P, MAYMOVE, 0), per_profile((CLEAN, E.EFAULT, "validate.no_vma"))),
     ("no-vma-fixed-into-mapped", (HOLE, P, P, MOVE_FIXED, W + 2 * P),
-     per_profile((CLEAN, E.EFAULT, "validate.no_vma"), v5=(PARTIAL, E.EFAULT, "validate.no_vma"))),
+     per_profile((CLEAN, E.EFAULT, "validate.no_vma"), v5=(PARTIAL, E.EFAULT, "validate.no_vma"),
+                 lookup=(CLEAN, E.EFAULT, "validate.no_vma"))),
     ("no-vma-fixed-resize-into-mapped", (HOLE, P, 2 * P, MOVE_FIXED, W + 2 * P),
-     per_profile((CLEAN, E.EFAULT, "validate.no_vma"), v5=(PARTIAL, E.EFAULT, "validate.no_vma"))),
+     per_profile((CLEAN, E.EFAULT, "validate.no_vma"), v5=(PARTIAL, E.EFAULT, "validate.no_vma"),
+                 lookup=(CLEAN, E.EFAULT, "validate.no_vma"))),
     ("no-vma-fixed-into-free", (HOLE, P, P, MOVE_FIXED, FREE), per_profile((CLEAN, E.EFAULT, "validate.no_vma"))),
     # a same-size FIXED range that starts in a gap before a VMA: §3.5.5 step 1 (6.18/7.1: EFAULT
-    # before anything); the v5 flow punches the destination first
+    # before anything); the v5 flow punches the destination first, except 6.1, whose vma_lookup(addr)
+    # finds nothing at addr before anything else
     ("leading-gap-fixed", (V - 2 * P, 4 * P, 4 * P, MOVE_FIXED, W + 2 * P),
-     per_profile((CLEAN, E.EFAULT, "validate.no_vma"), v5=(PARTIAL, E.EFAULT, "validate.no_vma"))),
-    # EFAULT: the old range crosses its VMA's end
+     per_profile((CLEAN, E.EFAULT, "validate.no_vma"), v5=(PARTIAL, E.EFAULT, "validate.no_vma"),
+                 lookup=(CLEAN, E.EFAULT, "validate.no_vma"))),
+    # EFAULT: the old range crosses its VMA's end (6.1: vma_to_resize() after the destination unmap,
+    # REPORT-6.1 §1.2 step 7)
     ("crosses-grow", (V + 8 * P, 4 * P, 6 * P, MAYMOVE, 0), per_profile((CLEAN, E.EFAULT, "validate.crosses_vma_end"))),
     ("crosses-fixed-grow", (V + 8 * P, 4 * P, 6 * P, MOVE_FIXED, W + 2 * P),
      per_profile((CLEAN, E.EFAULT, "validate.crosses_vma_end"), v5=(PARTIAL, E.EFAULT, "validate.crosses_vma_end"))),
@@ -147,11 +174,12 @@ CASES = [
     ("grow-blocked-no-maymove", (T, 4 * P, 8 * P, 0, 0), per_profile((CLEAN, E.ENOMEM, "validate.cannot_expand"))),
     ("grow-interior-no-maymove", (V + 2 * P, 2 * P, 4 * P, 0, 0),
      per_profile((CLEAN, E.ENOMEM, "validate.cannot_expand"))),
-    # no-op / shrink at an unmapped address: 5.x returns addr without a lookup; 6.18/7.1 EFAULT
+    # no-op / shrink at an unmapped address: 5.x returns addr without a lookup; 6.1/6.18/7.1 EFAULT
+    # (§3.6 row "no-op/shrink at an unmapped addr"; REPORT-6.1 §7 (g), measured)
     ("noop-unmapped", (HOLE, 2 * P, 2 * P, 0, 0),
-     per_profile((OK, None, None), modern=(CLEAN, E.EFAULT, "validate.no_vma"))),
+     per_profile((OK, None, None), lookup=(CLEAN, E.EFAULT, "validate.no_vma"))),
     ("shrink-unmapped", (HOLE, 4 * P, 2 * P, 0, 0),
-     per_profile((OK, None, None), modern=(CLEAN, E.EFAULT, "validate.no_vma"))),
+     per_profile((OK, None, None), lookup=(CLEAN, E.EFAULT, "validate.no_vma"))),
     # §3.5.1 F7 / §5 row 3: FIXED below mmap_min_addr, unprivileged -> EPERM (nothing mapped that low)
     ("fixed-below-mmap-min-addr", (V, P, P, MOVE_FIXED, 0),
      per_profile((CLEAN, E.EPERM, "validate.below_mmap_min_addr"))),
@@ -167,7 +195,9 @@ def _ids(cases):
 def test_errno_path(kernel, name, args, exp):
     """One errno path per case; expectations per profile derived from §3.5.1 (v5 flow: flags, FIXED
     without MAYMOVE, addr, new_len, then mremap_to F1-F3, the unmaps F4/F5, vma_to_resize, F7) and
-    §3.5.2 (check_mremap_params, then vma_lookup/check_prep_vma before any unmap). PARTIAL cells are
+    §3.5.2 (check_mremap_params, then vma_lookup/check_prep_vma before any unmap); 6.1 per the 6.1
+    additions of §3.5.1 (DONTUNMAP checks on the raw lengths right after the flags, vma_lookup(addr)
+    before anything else). PARTIAL cells are
     the v5 flow's validation after the destination unmap (§5 row 2): every one of them is a FIXED
     call to W+2P, so the destination [W+2P, W+2P+new_len) is punched out of W (+1) and nothing
     else changes (a shrink's tail lies in the gap after V); ideal is transactional. An OK cell is
@@ -208,15 +238,29 @@ def test_partial_efault_unmaps_destination_5x(kernel):
     assert after.vma_at(V) == mm.vma_at(V)
 
 
-@pytest.mark.parametrize("kernel", V5)
+@pytest.mark.parametrize("kernel", [k for k in V5 if k not in LOOKUP_FIRST])
 def test_shrink_at_unmapped_addr_unmaps_tail_on_5x(kernel):
     """§3.5.1 step 4: non-FIXED shrink does no VMA lookup: from an unmapped addr it still unmaps the
-    tail, which may cover whole VMAs (-1 here), and returns addr. 6.18/7.1 fail EFAULT first."""
+    tail, which may cover whole VMAs (-1 here), and returns addr. 6.1/6.18/7.1 fail EFAULT first
+    (test_shrink_at_unmapped_addr_efault_with_lookup)."""
     mm = new_mm(kernel)
     anon(mm, 0x102, 2, R)
     after, res = run_copy(mm, HOLE, 4 * P, P, 0)
     assert res == HOLE and after.map_count == mm.map_count - 1
     assert_layout(after, [], map_count=0)
+
+
+@pytest.mark.parametrize("kernel", LOOKUP_FIRST)
+def test_shrink_at_unmapped_addr_efault_with_lookup(kernel):
+    """The same call where the VMA at addr is looked up first (§3.5.1 6.1 additions, §3.5.2 step 4;
+    REPORT-6.1 §7 (g), measured on 6.1.176 and 6.18.44): EFAULT, and the VMA the tail covers stays."""
+    mm = new_mm(kernel)
+    anon(mm, 0x102, 2, R)
+    out = classify_pure(mm, HOLE, 4 * P, P, 0)
+    assert (out.kind, out.errno, out.check) == (CLEAN, E.EFAULT, "validate.no_vma")
+    after, res = run_copy(mm, HOLE, 4 * P, P, 0)
+    assert isinstance(res, MMError) and res.errno == E.EFAULT
+    assert_layout(after, [L(0x102, 0x104, "r--p", pg(0x102), None, False)], map_count=1)
 
 
 # ---- kernel order: two faults in one call, the first in kernel order wins ----------------------
@@ -234,9 +278,25 @@ ORDER = [
      per_profile((CLEAN, E.EINVAL, "validate.new_addr_unaligned"), modern=(CLEAN, E.EINVAL, "validate.new_range"))),
     ("new-addr-unaligned-before-overlap", (V, 4 * P, 4 * P, MOVE_FIXED, V + 2 * P + 1),
      per_profile((CLEAN, E.EINVAL, "validate.new_addr_unaligned"))),
-    # 6.18: no MAYMOVE is checked before DONTUNMAP's size rule
+    # 6.18: no MAYMOVE is checked before DONTUNMAP's size rule; 6.1: one test in sys_mremap(),
+    # "DONTUNMAP and (no MAYMOVE, or old_len != new_len)" (REPORT-6.1 §1.1 step 4), the MAYMOVE half first
     ("dontunmap-nomaymove-before-resize", (V, P, 2 * P, DONTUNMAP, FREE),
-     per_profile((CLEAN, E.EINVAL, "validate.flags"), modern=(CLEAN, E.EINVAL, "validate.fixed_without_maymove"))),
+     per_profile((CLEAN, E.EINVAL, "validate.flags"), modern=(CLEAN, E.EINVAL, "validate.fixed_without_maymove"),
+                 _6_1=(CLEAN, E.EINVAL, "validate.dontunmap_without_maymove"))),
+    # 6.1 compares DONTUNMAP's lengths raw, before the addr alignment check (REPORT-6.1 §1.1 steps 4-5):
+    # 4096 vs 4095 from an unaligned addr is the size rule's EINVAL; 6.18/7.1 round first (equal) and
+    # report the addr; 5.x the flags
+    ("dontunmap-raw-resize-before-addr", (V + 1, P, P - 1, MAYMOVE | DONTUNMAP, FREE),
+     per_profile((CLEAN, E.EINVAL, "validate.flags"), modern=(CLEAN, E.EINVAL, "validate.addr_unaligned"),
+                 _6_1=(CLEAN, E.EINVAL, "validate.dontunmap_resize"))),
+    # 6.1: vma_lookup(addr) (EFAULT) runs before mremap_to()'s early check (REPORT-6.1 §1.1 step 8,
+    # §1.2 step 4), so at slack 0 a FIXED move from an unmapped addr is EFAULT; 5.1/6.18/7.1/5.1-alt
+    # check the map count first (ENOMEM); 5.0 and ideal have no early check and a free destination,
+    # so vma_to_resize() finds nothing (EFAULT, nothing changed)
+    ("lookup-before-early", (HOLE, P, P, MOVE_FIXED, FREE),
+     per_profile((CLEAN, E.EFAULT, "validate.no_vma"), _5_1=(CLEAN, E.ENOMEM, "mremap_early"),
+                 _6_18=(CLEAN, E.ENOMEM, "mremap_early"), _7_1=(CLEAN, E.ENOMEM, "mremap_early_v7"),
+                 _5_1_alt=(CLEAN, E.ENOMEM, "alt_early"))),
     # overlap (EINVAL) before the early checks, even at slack 0
     ("overlap-before-early", (V, 4 * P, 4 * P, MOVE_FIXED, V + 2 * P),
      per_profile((CLEAN, E.EINVAL, "validate.overlap"))),
@@ -265,13 +325,18 @@ def test_early_check_vs_missing_vma(kernel, s):
     5.0: dest punch +1 then EFAULT (PARTIAL); at s=0 the punch check (ENOMEM, CLEAN) comes first.
     5.1/6.18: mremap_early (s <= 5) precedes the lookup -> CLEAN ENOMEM; else 5.1 PARTIAL EFAULT,
     6.18 CLEAN EFAULT (lookup before unmaps). 7.1: mremap_early_v7 (s <= 3) pre-empts EFAULT.
+    6.1: vma_lookup(addr) comes first, before mremap_to()'s early check: CLEAN EFAULT at every slack
+    (§3.5.1 6.1 additions, "even at s <= 5 where 6.18's earlier early check says ENOMEM"; REPORT-6.1
+    §7 (i'), measured: EFAULT, nothing changed, at s = -1...8).
     5.1-alt: trigger s <= 5, pred +1 (interior of W), fires at s <= 4; at s=5 PARTIAL EFAULT.
     ideal: the 5.0 flow rolled back: CLEAN, ENOMEM (punch) at s=0, else EFAULT."""
     mm = basic(kernel, filled=True)
     at_slack(mm, s)
     out = classify_pure(mm, HOLE, P, P, MOVE_FIXED, W + 2 * P)
     early = {"5.1": 5, "6.18": 5, "7.1": 3, "5.1-alt": 4}.get(kernel, -1)
-    if s <= early:
+    if kernel == "6.1":
+        exp = (CLEAN, E.EFAULT, "validate.no_vma")
+    elif s <= early:
         exp = (CLEAN, E.ENOMEM, EARLY[kernel])
     elif s == 0:  # 5.0 / ideal: the destination punch check
         exp = (CLEAN, E.ENOMEM, "munmap_punch_limit")
@@ -288,7 +353,8 @@ def test_early_check_vs_missing_vma(kernel, s):
 @pytest.mark.parametrize("kernel", KERNELS)
 def test_noop_at_unmapped_addr_by_slack(kernel, s):
     """§3.6 row "no-op/shrink at an unmapped addr": returns addr on 5.x (and ideal: no mc increase,
-    R3 holds even at s = -1), EFAULT on 6.18, EFAULT on 7.1 but ENOMEM (mremap_early_v7) when
+    R3 holds even at s = -1), EFAULT on 6.1 and 6.18 at every slack (no map-count check runs before
+    their lookup), EFAULT on 7.1 but ENOMEM (mremap_early_v7) when
     s <= 3, which pre-empts the lookup. The 7.1 ENOMEM is CLEAN, not FP: without it the call fails
     with EFAULT."""
     mm = basic(kernel, filled=True)
@@ -297,7 +363,7 @@ def test_noop_at_unmapped_addr_by_slack(kernel, s):
         out = classify_pure(mm, *args)
         if kernel == "7.1" and s <= 3:
             assert (out.kind, out.errno, out.check) == (CLEAN, E.ENOMEM, "mremap_early_v7")
-        elif kernel in MODERN:
+        elif kernel in LOOKUP_FIRST:
             assert (out.kind, out.errno, out.check) == (CLEAN, E.EFAULT, "validate.no_vma")
         else:
             assert (out.kind, out.result, out.mc_after) == (OK, HOLE, out.mc_before)
@@ -318,8 +384,9 @@ def _special(kernel: str, flag: str) -> tuple[AddressSpace, int, int]:
 @pytest.mark.parametrize("kernel", KERNELS)
 def test_dontexpand_grow(kernel, flag):
     """§3.5.1 vma_to_resize step 7 / §3.5.2 check_prep_vma: growing a DONTEXPAND/PFNMAP VMA ->
-    EFAULT. Non-FIXED: CLEAN everywhere. FIXED into a mapped destination: the v5 flow has already
-    punched it (§5 row 2: PARTIAL); 6.18/7.1 validate first (CLEAN); ideal rolls back."""
+    EFAULT. Non-FIXED: CLEAN everywhere. FIXED into a mapped destination: the v5 flow (6.1 included:
+    vma_to_resize() after the destination unmap, REPORT-6.1 §1.2 step 7) has already punched it
+    (§5 row 2: PARTIAL); 6.18/7.1 validate first (CLEAN); ideal rolls back."""
     mm, X, Wd = _special(kernel, flag)
     out = classify_pure(mm, X, 4 * P, 8 * P, MAYMOVE)
     assert (out.kind, out.errno, out.check) == (CLEAN, E.EFAULT, "validate.dontexpand")
@@ -328,9 +395,10 @@ def test_dontexpand_grow(kernel, flag):
     assert (out.kind, out.errno, out.check) == (kind, E.EFAULT, "validate.dontexpand")
 
 
-@pytest.mark.parametrize("kernel", MODERN)
+@pytest.mark.parametrize("kernel", DONTUNMAP_PROFILES)
 def test_dontunmap_on_dontexpand_einval(kernel):
-    """§3.5.6: DONTUNMAP on a DONTEXPAND/PFNMAP VMA -> EINVAL (check_prep_vma), nothing changed."""
+    """§3.5.6: DONTUNMAP on a DONTEXPAND/PFNMAP VMA -> EINVAL (check_prep_vma; on 6.1 vma_to_resize(),
+    §3.5.1 6.1 additions), nothing changed (no FIXED, so nothing was unmapped before)."""
     mm, X, Wd = _special(kernel, "DONTEXPAND")
     out = classify_pure(mm, X, 4 * P, 4 * P, MAYMOVE | DONTUNMAP, at(0x100))
     assert (out.kind, out.errno, out.check) == (CLEAN, E.EINVAL, "validate.dontunmap_special")
@@ -340,11 +408,13 @@ def test_dontunmap_on_dontexpand_einval(kernel):
 @pytest.mark.parametrize("kernel", KERNELS)
 def test_special_grow_in_place(kernel, flag):
     """§3.5.2 step 6 [inference]: on 6.18/7.1 vma_merge_extend refuses a VM_IO/VM_MIXEDMAP VMA, so
-    the in-place grow fails with ENOMEM (nothing changed). The 5.0 family extends it with
-    vma_adjust (§3.5.1 step 5), which has no such rule: OK, Δ0."""
+    the in-place grow fails with ENOMEM (nothing changed). 6.1 grows in place with vma_merge(), which
+    refuses VM_SPECIAL flags: ENOMEM too (§3.5.1 6.1 additions; REPORT-6.1 §1.1 step 12, source only).
+    5.0/5.1 (and 5.1-alt, ideal) extend it with vma_adjust (§3.5.1 step 5), which has no such rule:
+    OK, Δ0."""
     mm, X, Wd = _special(kernel, flag)
     out = classify_pure(mm, X, 4 * P, 6 * P, 0)
-    if kernel in MODERN:
+    if kernel in GROW_MERGES:
         assert (out.kind, out.errno) == (CLEAN, E.ENOMEM), str(out)
     else:
         assert (out.kind, out.result, out.mc_after) == (OK, X, out.mc_before), str(out)
@@ -449,7 +519,9 @@ def test_fixed_over_k_pieces(kernel, k):
     """Semantics §4 last row, "FIXED over k pieces, each landing inside a destination VMA", k = 2..4
     (k >= 2 so that the range has gaps), slack 0..9:
     5.0: EFAULT, P (ENOMEM C at 0: the destination punch check);
-    5.1: s <= 5 ENOMEM C, then EFAULT P; 5.1-alt "as 5.1", but by its own rule (§3.5.8, pred +1)
+    5.1: s <= 5 ENOMEM C, then EFAULT P; 6.1 as 5.1 (no multi-VMA move, the early check at s <= 5,
+    then vma_to_resize() after the destination punch: REPORT-6.1 §7 (c), measured for k = 3);
+    5.1-alt "as 5.1", but by its own rule (§3.5.8, pred +1)
     it rejects only s <= 4 and is EFAULT P at s = 5 (the known deviation from the cell);
     6.18: min max(6, k+4), P at 6..k+3 (fp iff s >= k), C (early) below 6;
     7.1: min max(4, k+2), P at 4..k+1 (fp iff s >= k), C (early_v7) below 4;
@@ -461,16 +533,17 @@ def test_fixed_over_k_pieces(kernel, k):
         out = classify_pure(mm, a, length, length, MOVE_FIXED, D + 5 * P)
         got = (out.kind, out.errno)
         ctx = f"k={k} s={s}: {out}"
-        if kernel in ("5.0", "ideal") or (kernel == "5.1" and s >= 6) or (kernel == "5.1-alt" and s >= 5):
+        if kernel in ("5.0", "ideal") or (kernel in ("5.1", "6.1") and s >= 6) or (kernel == "5.1-alt" and s >= 5):
             if s == 0 and kernel in ("5.0", "ideal"):
                 assert got == (CLEAN, E.ENOMEM) and out.check == "munmap_punch_limit", ctx
             elif kernel == "ideal":
                 assert got == (CLEAN, E.EFAULT), ctx
             else:
                 assert got == (PARTIAL, E.EFAULT) and out.mc_after == out.mc_before + 1, ctx
-        elif kernel in ("5.1", "5.1-alt"):
+        elif kernel in ("5.1", "6.1", "5.1-alt"):
             assert got == (CLEAN, E.ENOMEM), ctx
         else:
+            assert kernel in MULTI_VMA, f"no expectation written for {kernel}"
             lo = 6 if kernel == "6.18" else 4
             need = max(lo, k + (4 if kernel == "6.18" else 2))
             if s >= need:

@@ -4,8 +4,9 @@ The tables live once in :mod:`semantics_tables` (cells as the semantics print th
 ``"PARTIAL(fp) 65529 move"``; bracketed checks derived from the rules, derivations in the tests'
 docstrings). Each worked example that changes the address space asserts the whole arena before
 and after the call (start, end, perms, pgoff, anon_vma, VM_ACCOUNT) and map_count, with
-``assert_layout``. Column order everywhere is mmsim.KERNELS = ("5.0", "5.1", "6.18", "7.1",
-"5.1-alt", "ideal").
+``assert_layout``. Tables are keyed by profile, every profile of mmsim.KERNELS = ("5.0", "5.1", "6.1",
+"6.18", "7.1", "5.1-alt", "ideal"); the 6.1 cell of §7.1-§7.5 is the 5.1 cell (semantics §7.6, last
+paragraph).
 """
 
 from __future__ import annotations
@@ -17,13 +18,16 @@ import semantics_tables as T
 from helpers import (
     MAX,
     MOVE_FIXED,
+    PRIV,
     RW,
     L,
     P,
+    R,
     anon,
     assert_cell,
     assert_layout,
     assert_trace_counts,
+    at,
     at_slack,
     classify_pure,
     failing_records,
@@ -35,13 +39,13 @@ from helpers import (
 from mremap_builders import DEST, abc, mprotect_x, seed, whole_onto_k
 
 import mmsim
-from mmsim import MMError
+from mmsim import MAP_NORESERVE, MMError
 
 COLS = T.COLS
 
 
-def _params(table: dict[int, tuple[str, ...]]):
-    return [pytest.param(s, k, table[s][i], id=f"s{s}-{k}") for s in table for i, k in enumerate(COLS)]
+def _params(table: dict[int, dict[str, str]]):
+    return [pytest.param(s, k, table[s][k], id=f"s{s}-{k}") for s in table for k in COLS]
 
 
 # ---- §7.1 Seed-W ----------------------------------------------------------------------------
@@ -152,7 +156,7 @@ def test_seed_s_table(s, kernel, text):
     assert_cell(out, kernel, text)
 
 
-@pytest.mark.parametrize("kernel", ["5.1", "6.18"])
+@pytest.mark.parametrize("kernel", ["5.1", "6.1", "6.18"])
 @pytest.mark.parametrize("s", range(9))
 def test_seed_s_ideal_ok(kernel, s):
     """Semantics §6: ideal_ok = within limits with every A-check disabled. Seed-S unchecked fails the
@@ -336,6 +340,7 @@ def test_unfaulted_move_merges_with_x(kernel, x_faulted):
                   map_count=2)
     after, res = run_copy(mm, y, 3 * P, 3 * P, MOVE_FIXED, x + 4 * P)
     assert res == x + 4 * P
+    assert T.merge_fact("unfaulted-move-after-x", kernel) == "merges with x (pgoff reset)"
     assert_layout(after, [L(0, 7, "rw-p", pg(0), label, True)], map_count=1)
 
 
@@ -351,6 +356,7 @@ def test_faulted_move_stays_separate(kernel):
                   map_count=2)
     after, res = run_copy(mm, y, 3 * P, 3 * P, MOVE_FIXED, x + 4 * P)
     assert res == x + 4 * P
+    assert T.merge_fact("faulted-move-after-x", kernel) == "stays separate"
     assert_layout(after, [L(0, 4, "rw-p", pg(0), None, True), L(4, 7, "rw-p", pg(0x40), "A", True)],
                   map_count=2)
 
@@ -370,6 +376,7 @@ def test_faulted_half_moved_away_and_back_remerges(kernel):
     assert_layout(mm, [L(0, 5, "rw-p", pg(0), "A", True), L(far, far + 5, "rw-p", pg(5), "A", True)],
                   map_count=2)
     mm.mremap(V + far * P, 5 * P, 5 * P, MOVE_FIXED, V + 5 * P)
+    assert T.merge_fact("half-moved-away-and-back", kernel).startswith("merges again")
     assert_layout(mm, [L(0, 10, "rw-p", pg(0), "A", True)], map_count=1)
     assert mm.vma_at(V).anon_vma == av
 
@@ -377,19 +384,67 @@ def test_faulted_half_moved_away_and_back_remerges(kernel):
 @pytest.mark.parametrize("kernel", COLS)
 def test_grow_in_place_up_to_compatible_y(kernel):
     """Semantics §7.6 row 4 / §2.4 / §3.6: x grown in place up to the start of a compatible y gives
-    one VMA on 6.18/7.1 (vma_merge_extend, -1) and two on 5.0/5.1 (vma_adjust never merges).
-    5.1-alt and ideal run 5.0/5.1's flow (§0), so two VMAs there too."""
+    one VMA on 6.18/7.1 (vma_merge_extend, -1) and on 6.1 (vma_merge() of the extension, ca3d76b0aa80),
+    two on 5.0/5.1 (vma_adjust never merges). 5.1-alt and ideal run 5.0/5.1's flow (§0), so two VMAs
+    there too (semantics_tables.S7_6_COLUMN)."""
     mm = new_mm(kernel)
     x = anon(mm, 0, 4, RW)
     anon(mm, 6, 4, RW)  # pgoff y>>12 = x>>12 + 6: compatible once x reaches it
     assert_layout(mm, [L(0, 4, "rw-p", pg(0), None, True), L(6, 10, "rw-p", pg(6), None, True)], map_count=2)
     after, res = run_copy(mm, x, 4 * P, 6 * P, 0)
     assert res == x
-    if kernel in T.MODERN:
+    fact = T.merge_fact("grow-unfaulted-to-y", kernel)
+    if fact == "one VMA":
         assert_layout(after, [L(0, 10, "rw-p", pg(0), None, True)], map_count=1)
     else:
+        assert fact == "two VMAs, not merged"
         assert_layout(after, [L(0, 6, "rw-p", pg(0), None, True), L(6, 10, "rw-p", pg(6), None, True)],
                       map_count=2)
+
+
+@pytest.mark.parametrize("kernel", COLS)
+def test_grow_in_place_faulted_x_up_to_unfaulted_y(kernel):
+    """Semantics §7.6 row 5 / §2.3 rule 5: a faulted x grown in place up to the start of a compatible,
+    unfaulted y. 6.18/7.1: one VMA with x's anon_vma (-1). 6.1: vma_merge() extends x (its own
+    anon_vma), but y's anon_vma_chain is empty, so is_mergeable_anon_vma(A, NULL, y) refuses y: two VMAs
+    (REPORT-6.1 §7 (f) "left faulted", measured: Δ0 on 6.1.176, -1 on 6.18.44). 5.0/5.1: no merge at
+    all. The extension takes x's pgoff + offset and keeps x's anon_vma."""
+    mm = new_mm(kernel)
+    x = anon(mm, 0, 2, RW, faulted=True)
+    anon(mm, 4, 2, RW)
+    assert_layout(mm, [L(0, 2, "rw-p", pg(0), "A", True), L(4, 6, "rw-p", pg(4), None, True)], map_count=2)
+    after, res = run_copy(mm, x, 2 * P, 4 * P, 0)
+    assert res == x
+    fact = T.merge_fact("grow-faulted-to-unfaulted-y", kernel)
+    if fact == "one VMA":
+        assert_layout(after, [L(0, 6, "rw-p", pg(0), "A", True)], map_count=1)
+    else:
+        assert fact in ("two VMAs (§2.3 rule 5)", "two VMAs (no merge at all)")
+        assert_layout(after, [L(0, 4, "rw-p", pg(0), "A", True), L(4, 6, "rw-p", pg(4), None, True)],
+                      map_count=2)
+
+
+@pytest.mark.parametrize("kernel", COLS)
+def test_mprotect_faulted_tail_to_match_unfaulted_y(kernel):
+    """Semantics §7.6 row 6 / §2.3 rule 5, the layout of REPORT-6.1's experiment "anon" (measured on
+    6.1.176 and 6.18.44): one MAP_NORESERVE RW VMA (no VM_ACCOUNT, so 6.7's unaccounting changes no
+    flags) split by mprotect into x = [0, 4) rw and y = [4, 6) r--; x written (anon_vma A), y not.
+    mprotect(x's tail [2, 4), R): 6.18/7.1: the tail joins y (Δ0), and y takes A. 6.1 and 5.x
+    (pre-6.16 rule): a faulted range cannot join an unfaulted neighbour: x splits (+1)."""
+    mm = new_mm(kernel)
+    anon(mm, 0, 6, RW, PRIV | MAP_NORESERVE)
+    mm.mprotect(at(4), 2 * P, R)
+    mm.touch(at(0), 4 * P)
+    assert_layout(mm, [L(0, 4, "rw-p", pg(0), "A", False), L(4, 6, "r--p", pg(4), None, False)], map_count=2)
+    mm.mprotect(at(2), 2 * P, R)
+    fact = T.merge_fact("mprotect-faulted-tail-to-unfaulted-y", kernel)
+    if fact == "the tail joins y":
+        assert_layout(mm, [L(0, 2, "rw-p", pg(0), "A", False), L(2, 6, "r--p", pg(2), "A", False)], map_count=2)
+    else:
+        assert fact == "no merge: one more VMA"
+        assert_layout(mm, [
+            L(0, 2, "rw-p", pg(0), "A", False), L(2, 4, "r--p", pg(2), "A", False), L(4, 6, "r--p", pg(4), None, False),
+        ], map_count=3)
 
 
 # ---- §8 step traces --------------------------------------------------------------------------
@@ -411,6 +466,9 @@ FIXED_SHRINK_STEPS = {
     "5.1": ["mremap_early"] + FIXED_V5,
     # the 5.0 family FIXED row: [mremap_early | alt_early] first
     "5.1-alt": ["alt_early"] + FIXED_V5,
+    # §8 has no 6.1 row. §3.5.1 6.1 additions: vma_lookup(addr) first, for every call; then mremap_to()
+    # with the early check after it, and 5.1's sequence (REPORT-6.1 §1.1 step 8, §1.2 steps 4-10)
+    "6.1": ["vma_lookup", "mremap_early"] + FIXED_V5,
     # §3.5.2: mremap_early, vma_lookup, check_prep_vma before any unmap, then the destination unmap
     # with a relookup after it, the tail unmap, placement and the move steps
     "6.18": ["mremap_early", "vma_lookup", "check_prep_vma", "unmap_destination", "relookup", "unmap_tail",
@@ -517,7 +575,7 @@ def test_trace_counts_and_single_errno(fn, kernel, s):
 
 def test_trace_fn_and_expr_fields():
     """Semantics §8 fields: checks carry expr ("65527 >= 65527") and passed; fn names the kernel function
-    with the tree version (move_vma@5.0, prep_move_vma@6.18)."""
+    with the tree version (move_vma@5.0, prep_move_vma@6.18, move_vma@6.1)."""
     out = seed_w("5.0", 3)  # mc 65527 -> 65529 after both punches; 65529 >= 65527 fails
     chk = [r for r in out.trace if r.step == "move_vma_limit"][0]
     assert chk.kind == "check" and chk.passed is False and chk.errno == E.ENOMEM
@@ -526,6 +584,9 @@ def test_trace_fn_and_expr_fields():
     out = seed_w("6.18", 8)
     chk = [r for r in out.trace if r.step == "move_vma_limit"][0]
     assert chk.fn == "prep_move_vma@6.18" and chk.passed is True
+    out = seed_w("6.1", 8)  # 6.1 still has move_vma() (REPORT-6.1 §1.4)
+    chk = [r for r in out.trace if r.step == "move_vma_limit"][0]
+    assert chk.fn == "move_vma@6.1" and chk.passed is True
 
 
 def test_trace_multi_piece_indices():
@@ -543,7 +604,7 @@ def test_outcome_fields_are_consistent():
     """Semantics §6: an Outcome reports mc_before/mc_after, the failing check and the full trace."""
     out = seed_w("5.0", 2)
     assert isinstance(out, mmsim.Outcome)
-    mc_after = T.cell(T.SEED_W[2][0]).mc_after  # "PARTIAL 65530 move"
+    mc_after = T.cell(T.SEED_W[2]["5.0"]).mc_after  # "PARTIAL 65530 move"
     assert (out.mc_before, out.mc_after, out.max_map_count, out.slack) == (65528, mc_after, 65530, 2)
     assert out.trace.failure.step == out.check == "move_vma_limit"
 

@@ -33,7 +33,7 @@ from helpers import (
     top_steps,
 )
 from mremap_builders import DEST, abc
-from semantics_tables import MODERN, V5, V5_FLOW
+from semantics_tables import DONTUNMAP, GROW_MERGES, MULTI_VMA, NO_DONTUNMAP, V5, V5_FLOW
 
 from mmsim import KERNELS, MREMAP_DONTUNMAP, MREMAP_MAYMOVE, MMError
 
@@ -104,14 +104,20 @@ def test_shrink_tail_whole_k(kernel):
 @pytest.mark.parametrize("kernel", KERNELS)
 def test_grow_in_place_no_neighbour(kernel):
     """§3.5.3 grow in place: the range ends at the VMA's end and [end, end+delta) is free: the VMA
-    is extended, Δ0, addr returned. The step is expand (vma_adjust) in the 5.0 family and extend
-    (vma_merge_extend) in 6.18/7.1 (semantics §8)."""
+    is extended, Δ0, addr returned. The step is expand (vma_adjust) in 5.0/5.1 (and 5.1-alt, ideal)
+    and extend (vma_merge_extend) in 6.18/7.1 (semantics §8). §8 has no 6.1 row: 6.1 grows with
+    vma_merge() of the extension (§3.5.1 6.1 additions; REPORT-6.1 §1.1 step 12, mremap.c:1044), the
+    merge-capable grow that "extend" stands for, recorded with that kernel function."""
     mm = new_mm(kernel)
     V = anon(mm, 0, 4)
     anon(mm, 10, 1, RW, SHARED)
     out = classify_pure(mm, V, 4 * P, 6 * P, 0)
     assert (out.kind, out.result, out.mc_after) == ("OK", V, out.mc_before)
-    assert ("extend" if kernel in MODERN else "expand") in top_steps(out.trace)
+    step = "extend" if kernel in GROW_MERGES else "expand"
+    assert step in top_steps(out.trace)
+    fn = {"6.1": "vma_merge@6.1", "6.18": "vma_merge_extend@6.18", "7.1": "vma_merge_extend@7.1"}
+    if kernel in fn:
+        assert [r.fn for r in out.trace if r.step == "extend"] == [fn[kernel]]
     after, _ = run_copy(mm, V, 4 * P, 6 * P, 0)
     assert_layout(after, [L(0, 6, "rw-p", pg(0), None, True), L(10, 11, "rw-s", 0, None, False)], map_count=2)
 
@@ -128,16 +134,17 @@ def test_grow_in_place_touching_incompatible_next(kernel):
 
 
 @pytest.mark.parametrize("kernel", KERNELS)
-def test_grow_in_place_merges_with_next_on_modern(kernel):
-    """§3.5.3 / §3.6: grow in place merges with a compatible next VMA on 6.18/7.1 (-1), never on
-    the 5.0 family (vma_adjust, 0). The next VMA's pgoff continues V's (both private anon mapped at
-    their own addresses)."""
+def test_grow_in_place_merges_with_next(kernel):
+    """§3.5.3 / §3.6: grow in place merges with a compatible next VMA on 6.1 (vma_merge(), ca3d76b0aa80),
+    6.18 and 7.1 (-1), never on 5.0/5.1 and the profiles built on them (vma_adjust, 0). The next VMA's
+    pgoff continues V's (both private anon mapped at their own addresses). Both unfaulted, so the
+    anon_vma rule does not matter (REPORT-6.1 §7 (f) "both unfaulted": -1 on 6.1 and 6.18)."""
     mm = new_mm(kernel)
     V = anon(mm, 0, 4)
     anon(mm, 6, 2)
     after, res = run_copy(mm, V, 4 * P, 6 * P, 0)
     assert res == V
-    if kernel in MODERN:
+    if kernel in GROW_MERGES:
         assert after.map_count == mm.map_count - 1
         assert_layout(after, [L(0, 8, "rw-p", pg(0), None, True)], map_count=1)
     else:
@@ -310,9 +317,10 @@ def test_copy_vma_source_absorbs_its_copy(kernel):
 # ---- DONTUNMAP ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kernel", MODERN)
+@pytest.mark.parametrize("kernel", DONTUNMAP)
 def test_dontunmap_whole_without_fixed(kernel):
-    """§3.5.3 / §3.5.4 step 4 / §3.5.6: DONTUNMAP without FIXED uses new_addr as a hint; net +1; the
+    """§3.5.3 / §3.5.4 step 4 / §3.5.6 (6.1: §3.5.1 6.1 additions, REPORT-6.1 §1.4 step 7, measured (e)
+    "private anon, whole 2P VMA, faulted": +1, old kept): DONTUNMAP without FIXED uses new_addr as a hint; net +1; the
     old VMA keeps its range and VM_ACCOUNT, and, moved whole, loses its anon_vma; the copy keeps
     the anon_vma identity and (faulted) the pgoff."""
     mm = new_mm(kernel)
@@ -327,9 +335,10 @@ def test_dontunmap_whole_without_fixed(kernel):
     assert_layout(after, [L(0, 4, "rw-p", pg(0), None, True), L(F, F + 4, "rw-p", pg(0), "A", True)], map_count=2)
 
 
-@pytest.mark.parametrize("kernel", MODERN)
+@pytest.mark.parametrize("kernel", DONTUNMAP)
 def test_dontunmap_part_keeps_old_unsplit(kernel):
-    """§3.5.4 step 4: the old VMA is never split; moved in part, it keeps its anon_vma. Net +1; the
+    """§3.5.4 step 4 (6.1: REPORT-6.1 §7 (e) "middle page of a 3P VMA", measured: [0,3) whole, +1): the
+    old VMA is never split; moved in part, it keeps its anon_vma. Net +1; the
     copy keeps the anon_vma and pgoff = old pgoff + 1."""
     mm = new_mm(kernel)
     V = anon(mm, 0, 4, faulted=True)
@@ -340,7 +349,7 @@ def test_dontunmap_part_keeps_old_unsplit(kernel):
     assert_layout(after, [L(0, 4, "rw-p", pg(0), "A", True), L(F, F + 2, "rw-p", pg(1), "A", True)], map_count=2)
 
 
-@pytest.mark.parametrize("kernel", MODERN)
+@pytest.mark.parametrize("kernel", DONTUNMAP)
 def test_dontunmap_fixed_into_free_space(kernel):
     """§3.5.3 / §3.5.6: DONTUNMAP with FIXED into free space: destination 0 + copy +1 = net +1; the
     old VMA keeps its range (unsplit) and, moved whole, drops its anon_vma."""
@@ -352,9 +361,10 @@ def test_dontunmap_fixed_into_free_space(kernel):
     assert_layout(after, [L(0, 4, "rw-p", pg(0), None, True), L(F, F + 4, "rw-p", pg(0), "A", True)], map_count=2)
 
 
-@pytest.mark.parametrize("kernel", MODERN)
+@pytest.mark.parametrize("kernel", DONTUNMAP)
 def test_dontunmap_fixed_onto_mapped_destination(kernel):
-    """§3.5.3 DONTUNMAP with FIXED: destination unmap (interior punch +1) + copy (+1) = +2; the old
+    """§3.5.3 DONTUNMAP with FIXED (6.1: REPORT-6.1 §7 (e) "FIXED dest inside a R VMA", measured +2):
+    destination unmap (interior punch +1) + copy (+1) = +2; the old
     VMA stays exactly as it was except its dropped anon_vma (moved whole)."""
     mm = new_mm(kernel)
     V = anon(mm, 0, 4, faulted=True)
@@ -370,12 +380,13 @@ def test_dontunmap_fixed_onto_mapped_destination(kernel):
     ], map_count=4)
 
 
-@pytest.mark.parametrize("kernel", MODERN)
+@pytest.mark.parametrize("kernel", DONTUNMAP)
 def test_dontunmap_copy_merging_into_old_vma(kernel):
     """§3.5.4 step 4: "if the whole VMA was moved and the copy did not merge into it, its anon_vma
     becomes None ... net +1, or 0 if the copy merged". An unfaulted VMA at X moved with
     DONTUNMAP|FIXED to X+4P: copy_vma's pgoff reset makes the copy merge into the old VMA itself,
-    which is never split: one VMA [X, X+8P), Δ0."""
+    which is never split: one VMA [X, X+8P), Δ0. (6.1: move_vma() unlinks the anon_vma only when
+    new_vma != vma, mremap.c:695.)"""
     mm = new_mm(kernel)
     X = anon(mm, 0, 4)
     after, res = run_copy(mm, X, 4 * P, 4 * P, MOVE_FIXED | MREMAP_DONTUNMAP, X + 4 * P)
@@ -383,7 +394,7 @@ def test_dontunmap_copy_merging_into_old_vma(kernel):
     assert_layout(after, [L(0, 8, "rw-p", pg(0), None, True)], map_count=1)
 
 
-@pytest.mark.parametrize("kernel", V5_FLOW)
+@pytest.mark.parametrize("kernel", NO_DONTUNMAP)
 def test_dontunmap_einval_on_5x(kernel):
     """§3.5.1 step 1 / §3.6: flags outside {MAYMOVE, FIXED} -> EINVAL, so DONTUNMAP is rejected on
     5.0, 5.1, 5.1-alt and ideal (5.0's feature set)."""
@@ -453,7 +464,7 @@ def test_old_len_zero_shared_without_maymove_enomem(kernel):
 ABC_D = L(DEST, DEST + 20, "r--p", pg(DEST), None, False)
 
 
-@pytest.mark.parametrize("kernel", MODERN)
+@pytest.mark.parametrize("kernel", MULTI_VMA)
 def test_multi_vma_into_free_space_keeps_gaps(kernel):
     """§3.5.5: FIXED same size over A, B, C (gaps between them) moves each piece to new_addr +
     its offset, so the gaps are kept; each piece: copy +1 (unfaulted: pgoff reset to its new
@@ -465,7 +476,7 @@ def test_multi_vma_into_free_space_keeps_gaps(kernel):
                   map_count=4)
 
 
-@pytest.mark.parametrize("kernel", MODERN)
+@pytest.mark.parametrize("kernel", MULTI_VMA)
 def test_multi_vma_onto_destination(kernel):
     """§3.5.5 step 3: only each piece's destination is unmapped; D's parts opposite the source gaps
     stay. +1 per piece (punch +1, copy +1, source -1): +3. Split pieces of D get pgoff + offset."""
@@ -482,7 +493,8 @@ def test_multi_vma_onto_destination(kernel):
 
 @pytest.mark.parametrize("kernel", V5_FLOW)
 def test_multi_vma_into_free_space_efault_on_5x(kernel):
-    """§3.5.5 last paragraph / §3.6: the 5.0 family has no multi-VMA move: vma_to_resize finds the
+    """§3.5.5 last paragraph / §3.6: the 5.0 family (6.1 included: "multi-VMA / trailing-gap FIXED
+    move: EFAULT after the destination unmap") has no multi-VMA move: vma_to_resize finds the
     range crossing A's end -> EFAULT. The destination is free, so nothing changed: CLEAN."""
     mm, a, _ = abc(kernel, filled=False)
     out = classify_pure(mm, a, 5 * P, 5 * P, MOVE_FIXED, FAR)
@@ -496,7 +508,7 @@ def _trailing(kernel):
     return mm, V, D
 
 
-@pytest.mark.parametrize("kernel", MODERN)
+@pytest.mark.parametrize("kernel", MULTI_VMA)
 def test_trailing_gap_accepted_on_modern(kernel):
     """§3.5.5: a single VMA followed by a trailing gap inside a FIXED same-size range is accepted:
     only the piece's destination [D+2P, D+4P) is punched (+1), copy +1, source whole -1: +1. The
@@ -513,8 +525,9 @@ def test_trailing_gap_accepted_on_modern(kernel):
 
 @pytest.mark.parametrize("kernel", V5)
 def test_trailing_gap_partial_efault_on_5x(kernel):
-    """§3.5.5 / §5 row 2: 5.0/5.1 (and alt, 5.1's flow) unmap the destination [D+2P, D+6P) (+1)
-    and then fail vma_to_resize with EFAULT: PARTIAL_FAIL, mc + 1, the hole left in D."""
+    """§3.5.5 / §5 row 2: 5.0/5.1 (and alt, 5.1's flow, and 6.1: REPORT-6.1 §7 (a), measured on
+    6.1.176) unmap the destination [D+2P, D+6P) (+1) and then fail vma_to_resize with EFAULT:
+    PARTIAL_FAIL, mc + 1, the hole left in D."""
     mm, V, D = _trailing(kernel)
     out = classify_pure(mm, V, 4 * P, 4 * P, MOVE_FIXED, D + 2 * P)
     assert (out.kind, out.errno, out.check) == ("PARTIAL_FAIL", E.EFAULT, "validate.crosses_vma_end")

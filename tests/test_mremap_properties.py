@@ -97,13 +97,15 @@ def limit_partial(out) -> bool:
 # ---- 1. no limit-caused partial failure of FIXED mremap under ideal and 5.1 ------------------------
 
 
-@pytest.mark.parametrize("kernel", ["ideal", "5.1"])
+@pytest.mark.parametrize("kernel", ["ideal", "5.1", "6.1"])
 @SETTINGS
 @given(sc=scenarios())
 def test_fixed_never_partial_through_the_limit(kernel, sc):
     """§3.5.9: ideal never leaves a partial state at all. §5 / §3.5.1 F3a: 5.1's early check keeps
     >= 6 free slots before the destination and tail unmaps (each at most +1), so neither their punch
-    checks nor move_vma's check (s <= 3) can fire after a change: no ENOMEM PARTIAL_FAIL."""
+    checks nor move_vma's check (s <= 3) can fire after a change: no ENOMEM PARTIAL_FAIL. 6.1 has the
+    same check at the same place and single-VMA moves only (§3.5.1 6.1 additions; §5: "single-VMA moves
+    in 5.1+ never leave a partial state through the limit")."""
     _, out = outcome(kernel, sc)
     assert not limit_partial(out), str(out)
     if kernel == "ideal":

@@ -126,7 +126,7 @@ def test_setup_pads_to_the_free_slots() -> None:
 def test_run_seed_w_slack_3_on_5_0_is_a_partial_false_positive() -> None:
     """Semantics §7.1, row s = 3, column 5.0: PARTIAL(fp), map_count 65529 (failing check: move_vma_limit)."""
     o = S.get("seed-W").run("5.0", slack=3)
-    assert_cell(o, "5.0", T.SEED_W[3][0])
+    assert_cell(o, "5.0", T.SEED_W[3]["5.0"])
     assert (o.kind, o.fp, o.errno, o.check) == ("PARTIAL_FAIL", True, errno.ENOMEM, "move_vma_limit")
     assert (o.mc_before, o.max_map_count) == (MAX - 3, MAX)
 
@@ -145,7 +145,7 @@ def test_apply_changes_the_address_space() -> None:
     [("seed-W", T.SEED_W), ("seed-S", T.SEED_S), ("k-whole-1", T.K1), ("k-whole-3", T.K3)],
     ids=["7.1-seed-W", "7.2-seed-S", "7.3-k1", "7.3-k3"],
 )
-def test_7_tables(runner: Runner, name: str, table: dict[int, tuple[str, ...]]) -> None:
+def test_7_tables(runner: Runner, name: str, table: dict[int, dict[str, str]]) -> None:
     """Every cell of the §7.1-§7.3 tables on the catalogue's scenario: class, fp, map_count after
     (as the tables print them), and the failing check, errno and fp the cell names."""
     for k in KERNELS:
@@ -258,8 +258,11 @@ def test_mmap_is_lenient_at_the_limit() -> None:
 
 
 def test_grow_merge_differs_between_5_x_and_6_18(runner: Runner) -> None:
-    """§2.4: grow in place merges with the next VMA in 6.18/7.1 only."""
+    """§2.4: grow in place merges with the next VMA in 6.1 (vma_merge(), both VMAs unfaulted here) and
+    6.18/7.1, never in 5.0/5.1."""
     assert runner.run("grow-merge", "5.0", 8, MAX).mc_after == 65522
+    assert runner.run("grow-merge", "5.1", 8, MAX).mc_after == 65522
+    assert runner.run("grow-merge", "6.1", 8, MAX).mc_after == 65521
     assert runner.run("grow-merge", "6.18", 8, MAX).mc_after == 65521
 
 

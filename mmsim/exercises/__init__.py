@@ -1,16 +1,62 @@
-"""Exercise checks for the course notebooks.
+"""Exercise checks for the course notebooks, one mechanism for all of them.
 
-Each ``check_...(answer)`` prints a one-line verdict and returns True or False; the expected value is
-computed by the model when the check runs. ``solution(name)`` returns the text of a solution file
-(``notebooks/solutions/NN-exK.py``), the same one ``%load solutions/NN-exK.py`` shows in a notebook.
+Each ``check_...(answer)`` computes the expected value with the model when it runs and returns a
+:class:`Feedback`: true iff the answer is right, and displayed as one ✔/✘ line with a hint chosen for the
+typical wrong answers of that exercise (:mod:`mmsim.exercises.feedback`). So ``check_x(answer)`` as the last
+line of a cell shows one message, and ``assert check_x(answer)`` works. :data:`EXERCISES` maps each exercise
+(``"04-ex1"``) to its check; ``solution(name)`` returns the text of a solution file
+(``notebooks/solutions/NN-exK.py``), the one ``%load solutions/NN-exK.py`` shows in a notebook.
+
+The tables the notebooks show live in :mod:`mmsim.experiments` and are re-exported here; the mremap explorer of
+notebook 03 stays importable as ``mmsim.exercises.mremap_explorer``.
 """
 
+from collections.abc import Callable as _Callable
 from pathlib import Path as _Path
+from typing import Any as _Any
 
+from . import advanced as _a
+from . import basics as _b
+from . import capstone as _c
 from .advanced import *  # noqa: F401,F403
 from .basics import *  # noqa: F401,F403
+from .capstone import *  # noqa: F401,F403
+from .feedback import Feedback, Hint  # noqa: F401
 
 _SOLUTIONS = _Path(__file__).resolve().parents[2] / "notebooks" / "solutions"
+
+#: Every exercise of the course and its check, by solution name (``"NN-exK"``), in course order.
+EXERCISES: dict[str, _Callable[..., _Any]] = {
+    "00-ex1": _b.check_profile_count,
+    "00-ex2": _b.check_punch_min_slots,
+    "01-ex1": _b.check_split_count,
+    "01-ex2": _b.check_remerge_count,
+    "01-ex3": _b.check_hidden_state_count,
+    "02-ex1": _b.check_mprotect_3way_slots,
+    "02-ex2": _b.check_mmap_ceiling,
+    "02-ex3": _b.check_partial_split_vmas,
+    "03-ex1": _b.check_grow_or_move,
+    "03-ex2": _b.check_dontunmap_delta,
+    "03-ex3": _b.check_fixed_delta,
+    "04-ex1": _b.check_bug_slots,
+    "04-ex2": _b.check_lost_pages,
+    "04-ex3": _b.check_fixed_min_slots,
+    "05-ex1": _a.check_smaller_headroom_slack,
+    "05-ex2": _a.check_seed_w_ideal_refusals,
+    "05-ex3": _a.check_seed_s_false_positives,
+    "06-ex1": _a.check_fp_rate,
+    "06-ex2": _a.check_k_whole_min_slack,
+    "06-ex3": _a.check_alt_fixes,
+    "07-ex1": _a.check_v71_grow_refusals,
+    "07-ex2": _a.check_multi_vma_partial,
+    "07-ex3": _a.check_changed_at_slack,
+    "08-ex1": _a.check_live_prediction,
+    "08-ex2": _a.check_fail_at_slack,
+    "08-ex3": _a.check_profile_for_release,
+    "09-ex1": _c.check_reproduces_51,
+    "09-ex2": _c.check_own_check,
+    "09-ex3": _c.check_frontier,
+}
 
 
 def solution(name: str) -> str:

@@ -1,42 +1,42 @@
-"""Exercise checks for notebooks 00-04, and the small tables those notebooks show.
+"""Exercise checks for notebooks 00-04.
 
-Every ``check_...(answer)`` function computes the expected value with the model when it is called (nothing
-is hard-coded), prints one line that starts with ✔ or ✘, and returns ``True`` or ``False``. It never raises,
-whatever ``answer`` is: ``None`` (the notebooks' placeholder) is reported as "no answer yet".
+Every ``check_...(answer)`` computes its expected value with the model when it is called (nothing is stored)
+and returns a :class:`~mmsim.exercises.feedback.Feedback`: true iff the answer is right, shown as one ✔/✘
+line with a hint chosen for the typical wrong answers of that exercise. It never raises.
 
-The table builders (:func:`vma_table`, :func:`min_free_slots`, :func:`slots_needed`, :func:`limits_table`,
-:func:`path_table`, :func:`unmapped_ranges`, :func:`course_outline`) are what the checks compute with; the
-notebooks call them too, so that what a learner reads and what a check expects come from the same code.
+The tables the notebooks show (:func:`vma_table`, :func:`min_free_slots`, :func:`slots_needed`,
+:func:`limits_table`, :func:`path_table`, :func:`unmapped_ranges`) live in :mod:`mmsim.experiments`; they are
+re-exported here so that ``from mmsim.exercises import vma_table`` keeps working.
 """
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from ..addrspace import AddressSpace
-from ..constants import (
-    MAP_ANONYMOUS,
-    MAP_FIXED,
-    MAP_PRIVATE,
-    MAP_SHARED,
-    MREMAP_DONTUNMAP,
-    MREMAP_FIXED,
-    MREMAP_MAYMOVE,
-    PAGE_SIZE,
-    PROT_READ,
-    PROT_WRITE,
-)
+from ..constants import MAP_ANONYMOUS, MAP_PRIVATE, PAGE_SIZE, PROT_READ, PROT_WRITE
 from ..errors import MMError
-from ..outcome import classify
-from ..profiles import KERNELS
-from ..scenarios import Scenario, get, scenario_from_ops
+from ..experiments import (
+    FREE_SLOTS_TRIED,
+    limits_table,
+    min_free_slots,
+    path_table,
+    run_small,
+    slots_needed,
+    unmapped_ranges,
+    vma_table,
+)
+from ..profiles import KERNELS, PROFILES
+from ..scenarios import get
+from .explorer import explorer_scenario, mremap_explorer
+from .feedback import Feedback, Hint, as_int, as_int_pair, as_int_set, judge
 
 __all__ = [
     "MMAP_CEILING_MAX",
-    # table builders
+    "SLACKS",
+    # tables (from mmsim.experiments) and the course outline
     "course_outline",
     "limits_table",
     "min_free_slots",
@@ -71,183 +71,23 @@ P = PAGE_SIZE
 RW = PROT_READ | PROT_WRITE
 ANON = MAP_PRIVATE | MAP_ANONYMOUS
 
-#: Free slots the slot-counting helpers try by default: -1 (mmap's max + 1) up to the widgets' top.
-SLACKS = range(-1, 17)
+#: Free slots the slot-counting checks try (the name the notebooks imported before the tables moved).
+SLACKS = FREE_SLOTS_TRIED
+
+WHOLE = "a whole number"
 
 
-# ---- reporting -----------------------------------------------------------------------------------------
+def _is(value: int) -> Any:
+    """A hint condition: the answer is exactly ``value``."""
+    return lambda got, want: got == value
 
 
-def _report(ok: bool, good: str, bad: str) -> bool:
-    print(("✔ " + good) if ok else ("✘ " + bad))
-    return bool(ok)
+def _off(delta: int) -> Any:
+    """A hint condition: the answer is the expected value plus ``delta``."""
+    return lambda got, want: got == want + delta
 
 
-def _no_answer() -> bool:
-    return _report(False, "", "No answer yet: replace None with your answer and run the cell again.")
-
-
-def _as_int(answer: Any) -> int | None:
-    """``answer`` as an int if it is one (numpy ints, integral floats and digit strings count), else None."""
-    if isinstance(answer, bool):
-        return None
-    try:
-        return operator.index(answer)
-    except TypeError:
-        pass
-    if isinstance(answer, float) and answer.is_integer():
-        return int(answer)
-    if isinstance(answer, str):
-        try:
-            return int(answer.strip())
-        except ValueError:
-            return None
-    return None
-
-
-def _check_int(answer: Any, expected: int, good: str, hint: str) -> bool:
-    if answer is None:
-        return _no_answer()
-    got = _as_int(answer)
-    if got is None:
-        return _report(False, "", f"Expected a whole number, got {answer!r}. {hint}")
-    if got == expected:
-        return _report(True, good, "")
-    return _report(False, "", f"{got} is not it. {hint}")
-
-
-# ---- table builders ------------------------------------------------------------------------------------
-
-
-def vma_table(mm: AddressSpace, base: int | None = None):
-    """The VMAs of ``mm`` as a DataFrame with the state /proc/PID/maps does not show.
-
-    Columns: ``start`` and ``end`` in pages from ``base`` (default: the lowest VMA's start), ``pages``,
-    ``perms`` (as in maps), ``VM_ACCOUNT`` (``accounted``) and ``anon_vma`` (None = never write-faulted).
-    """
-    import pandas as pd
-
-    vmas = mm.vmas()
-    if base is None:
-        base = vmas[0].start if vmas else 0
-    return pd.DataFrame({
-        "start": pd.Series([(v.start - base) // P for v in vmas], dtype="int64"),
-        "end": pd.Series([(v.end - base) // P for v in vmas], dtype="int64"),
-        "pages": pd.Series([v.pages for v in vmas], dtype="int64"),
-        "perms": pd.Series([v.perms for v in vmas], dtype=object),
-        "VM_ACCOUNT": pd.Series([v.accounted for v in vmas], dtype=bool),
-        "anon_vma": pd.Series([v.anon_vma for v in vmas], dtype=object),  # keeps None and ints as they are
-    })
-
-
-def min_free_slots(scenario: Scenario | str, kernel: str, slacks: Iterable[int] = SLACKS) -> int | None:
-    """The fewest free slots (``max_map_count - map_count`` before the call) from which the scenario's call
-    succeeds at every slack in ``slacks`` up to the largest; None if it fails at the largest."""
-    from ..experiments import sweep
-
-    df = sweep(scenario, kernel, slacks=sorted(set(slacks)), progress=False)
-    best = None
-    for s, outcome in sorted(zip(df["slack"], df["outcome"], strict=True), reverse=True):
-        if outcome != "OK":
-            break
-        best = int(s)
-    return best
-
-
-def slots_needed(scenarios: Iterable[Scenario | str], kernels: Iterable[str] = KERNELS,
-                 slacks: Iterable[int] = SLACKS):
-    """:func:`min_free_slots` for every scenario (rows) and kernel (columns), as a DataFrame."""
-    import pandas as pd
-
-    scs = [get(s) for s in scenarios]
-    ks = list(kernels)
-    sl = sorted(set(slacks))
-    data = {k: [min_free_slots(sc, k, sl) for sc in scs] for k in ks}
-    out = pd.DataFrame(data, index=pd.Index([sc.name for sc in scs], name="scenario"))
-    out.columns.name = "kernel"
-    return out
-
-
-def limits_table(scenarios: Iterable[Scenario | str], kernel: str = "6.18", slacks: Iterable[int] = range(-1, 9)):
-    """One row per scenario: the call, what it does to map_count, and what the limit does to it.
-
-    Columns: ``call``; ``Δ map_count`` when it succeeds; ``free slots needed`` (:func:`min_free_slots`, or
-    ``"any"`` when it succeeds even at the lowest slack tried); ``with one slot fewer`` (the outcome class
-    there) and ``refused by`` (the check that failed there).
-    """
-    import pandas as pd
-
-    from ..experiments import sweep
-
-    scs = [get(s) for s in scenarios]
-    sl = sorted(set(slacks))
-    df = sweep(scs, kernel, slacks=sl, progress=False)
-    rows = []
-    for sc in scs:
-        sub = df[df["scenario"] == sc.name].set_index("slack")
-        need = min_free_slots(sc, kernel, sl)
-        ok = sub[sub["outcome"] == "OK"]
-        delta = int(ok["mc_after"].iloc[-1] - ok["mc_before"].iloc[-1]) if len(ok) else None
-        if need is None or need == sl[0]:
-            below, check = ("—", "—") if need is not None else ("never OK", "—")
-        else:
-            below, check = sub.loc[need - 1, "outcome"], sub.loc[need - 1, "check"]
-        rows.append({
-            "scenario": sc.name,
-            "call": sc.call(compact=True),
-            "Δ map_count": delta,
-            "free slots needed": "any" if need == sl[0] else need,
-            "with one slot fewer": below,
-            "refused by": check,
-        })
-    return pd.DataFrame(rows).set_index("scenario")
-
-
-def _delta_run(sc: Scenario, kernel: str, slack: int):
-    """Classify the scenario's call at ``slack`` free slots under a small max_map_count (fast)."""
-    mm = sc.build(kernel, 1 << 16)
-    mm.max_map_count = mm.map_count + slack
-    return classify(mm, sc.op, *sc.args)
-
-
-def path_table(scenarios: Iterable[Scenario | str], kernel: str = "6.18", slack: int = 16):
-    """One row per scenario with plenty of free slots: the call, outcome, errno, Δ map_count and the
-    depth-0 steps of its trace (the path the syscall took through the kernel)."""
-    import pandas as pd
-
-    rows = []
-    for s in scenarios:
-        sc = get(s)
-        o = _delta_run(sc, kernel, slack)
-        rows.append({
-            "scenario": sc.name,
-            "call": sc.call(compact=True),
-            "outcome": o.kind,
-            "errno": o.errname or "",
-            "Δ map_count": o.mc_after - o.mc_before,
-            "steps": " → ".join(o.trace.steps()),
-        })
-    return pd.DataFrame(rows).set_index("scenario")
-
-
-def unmapped_ranges(before: AddressSpace, after: AddressSpace, window: tuple[int, int]) -> list[tuple[int, int]]:
-    """Page ranges of ``window`` (relative to its start) that are mapped in ``before`` and not in ``after``."""
-    w0, w1 = window
-
-    def pages(mm: AddressSpace) -> set[int]:
-        out: set[int] = set()
-        for v in mm.vmas_in(w0, w1):
-            out.update(range((max(v.start, w0) - w0) // P, (min(v.end, w1) - w0) // P))
-        return out
-
-    lost = sorted(pages(before) - pages(after))
-    ranges: list[tuple[int, int]] = []
-    for p in lost:
-        if ranges and ranges[-1][1] == p:
-            ranges[-1] = (ranges[-1][0], p + 1)
-        else:
-            ranges.append((p, p + 1))
-    return ranges
+# ---- the course outline (notebook 00) ---------------------------------------------------------------------
 
 
 def course_outline(directory: str | Path = ".") -> list[tuple[str, str]]:
@@ -275,172 +115,118 @@ def course_outline(directory: str | Path = ".") -> list[tuple[str, str]]:
     return out
 
 
-# ---- an mremap explorer over flags and sizes ---------------------------------------------------------------
-
-#: The explorer's layout, in pages from its base: a faulted rw private VMA "O", free pages, a read-only
-#: VMA "D", and a shared VMA "S" (the only kind whose old_size may be 0).
-_EXPLORER_VMAS = {"O": (0, 8), "D": (12, 10), "S": (24, 4)}
-_EXPLORER_PAGES = 44
-
-
-def _explorer_scenario(source: str, offset: int, old_size: int, new_size: int, maymove: bool, fixed: bool,
-                       dontunmap: bool, dest: int) -> Scenario:
-    o, d, s = (_EXPLORER_VMAS[k] for k in ("O", "D", "S"))
-    setup = [
-        ("mmap", {"addr": o[0] * P, "length": o[1] * P, "prot": RW, "flags": ANON | MAP_FIXED}),
-        ("touch", {"addr": o[0] * P, "length": o[1] * P}),
-        ("mmap", {"addr": d[0] * P, "length": d[1] * P, "prot": PROT_READ, "flags": ANON | MAP_FIXED}),
-        ("mmap", {"addr": s[0] * P, "length": s[1] * P, "prot": RW,
-                  "flags": MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED}),
-    ]
-    flags = (MREMAP_MAYMOVE if maymove else 0) | (MREMAP_FIXED if fixed else 0) | (
-        MREMAP_DONTUNMAP if dontunmap else 0)
-    kw = {"old_address": (_EXPLORER_VMAS[source][0] + offset) * P, "old_size": old_size * P,
-          "new_size": new_size * P, "flags": flags,
-          "new_address": dest * P if fixed or dontunmap else None}
-    return scenario_from_ops("mremap-explorer", "an mremap of your choice", "random", setup, "mremap", kw)
-
-
-def mremap_explorer(kernel: str = "6.18", *, slack: int = 16):
-    """An explorer (:class:`mmsim.widgets.Explorer`) over mremap's flags and sizes on a fixed layout.
-
-    The layout holds a faulted 8-page rw private VMA ``O`` at page 0, free pages 8-11, a 10-page read-only
-    VMA ``D`` at page 12 and a 4-page shared VMA ``S`` at page 24. Controls: ``kernel``, ``source`` (O or S),
-    ``offset`` (pages into the source), ``old_size`` and ``new_size`` (pages), the ``MAYMOVE``/``FIXED``/
-    ``DONTUNMAP`` checkboxes and ``dest`` (the page of ``new_address``, used with FIXED or DONTUNMAP). The
-    figure shows the layout before and after the call; the text above it the call, its outcome, the change
-    of map_count and the steps it took. ``slack`` free slots are left before the call.
-
-    ``explorer.last_run["outcome"]`` is the :class:`mmsim.Outcome` of the latest redraw (and
-    ``last_run["sc"]`` its scenario), so code can read what the figure shows.
-    """
-    import html
-
-    import ipywidgets as W
-
-    from ..experiments import Runner
-    from ..plots import plot_layout
-    from ..widgets import Explorer
-
-    style = {"description_width": "initial"}
-
-    def slider(desc: str, value: int, lo: int, hi: int) -> W.IntSlider:
-        return W.IntSlider(value=value, min=lo, max=hi, description=desc, continuous_update=False, style=style)
-
-    controls = {
-        "kernel": W.ToggleButtons(options=list(KERNELS), value=kernel, description="kernel", style=style),
-        "source": W.Dropdown(options=[("O: rw private, faulted", "O"), ("S: rw shared", "S")], value="O",
-                             description="source VMA", style=style),
-        "offset": slider("offset (pages)", 2, 0, 7),
-        "old_size": slider("old size (pages)", 2, 0, 8),
-        "new_size": slider("new size (pages)", 4, 1, 12),
-        "maymove": W.Checkbox(value=True, description="MREMAP_MAYMOVE", indent=False),
-        "fixed": W.Checkbox(value=False, description="MREMAP_FIXED", indent=False),
-        "dontunmap": W.Checkbox(value=False, description="MREMAP_DONTUNMAP", indent=False),
-        "dest": slider("new address (page)", 30, 0, 31),
-    }
-    runner = Runner()
-    last: dict[str, Any] = {}
-
-    def render(kernel: str, source: str, offset: int, old_size: int, new_size: int, maymove: bool, fixed: bool,
-               dontunmap: bool, dest: int):
-        sc = _explorer_scenario(source, offset, old_size, new_size, maymove, fixed, dontunmap, dest)
-        outcome, before, after = runner.before_after(sc, kernel, slack)
-        last.update(sc=sc, outcome=outcome)
-        old, new = sc.ranges()
-        return plot_layout(before, after, old_range=old, new_range=new,
-                           window=(sc.base, sc.base + _EXPLORER_PAGES * P), outcome=outcome,
-                           title=f"kernel {kernel}: {sc.call(compact=True)}")
-
-    def describe(**_: Any) -> str:
-        sc, o = last.get("sc"), last.get("outcome")
-        if sc is None:
-            return ""
-        what = o.kind + (f" ({o.errname} at {o.check})" if o.errno else "")
-        steps = " → ".join(o.trace.steps())
-        return (f"<code>{html.escape(sc.call())}</code><br><b>{html.escape(what)}</b>, "
-                f"map_count {o.mc_after - o.mc_before:+d}<br>steps: {html.escape(steps)}")
-
-    ex = Explorer(controls, render, describe=describe,
-                  rows=[["kernel"], ["source", "offset", "old_size", "new_size"],
-                        ["maymove", "fixed", "dontunmap", "dest"]], runner=runner)
-    ex.last_run = last  # {"sc": the Scenario, "outcome": its Outcome} of the latest redraw
-    return ex
-
-
 # ---- 00-start-here -------------------------------------------------------------------------------------
 
 
-def check_profile_count(answer: Any) -> bool:
+def check_profile_count(answer: Any) -> Feedback:
     """00, exercise 1: how many kernel profiles does mmsim model (``mmsim.KERNELS``)?"""
-    return _check_int(answer, len(KERNELS), f"Right: {len(KERNELS)} profiles, {', '.join(KERNELS)}.",
-                      "Look at mmsim.KERNELS: how long is it?")
+    n = len(KERNELS)
+    real = sum(1 for p in PROFILES.values() if p.releases)
+    return judge(answer, n, as_int, WHOLE, f"Right: {n} profiles, {', '.join(KERNELS)}.", hints=[
+        Hint(_is(real), "only_real", f"that counts the real kernels only; "
+             f"{', '.join(k for k in KERNELS if not PROFILES[k].releases)} are profiles too (hypothetical kernels)."),
+        Hint(_off(-1), "one_missing", "one short: count every line the list above printed, or len(mmsim.KERNELS)."),
+    ], fallback="Count the lines of the list above, or ask Python: len(mmsim.KERNELS).")
 
 
-def check_punch_min_slots(answer: Any) -> bool:
+def check_punch_min_slots(answer: Any) -> Feedback:
     """00, exercise 2: the fewest free slots at which ``munmap-punch`` succeeds on kernel 6.18."""
     need = min_free_slots("munmap-punch", "6.18")
-    return _check_int(answer, need, f"Right: punching a hole needs {need} free slot(s) on 6.18.",
-                      "Move the free-slots slider down one step at a time (scenario munmap-punch, kernel 6.18) "
-                      "and note the last value at which the title says OK.")
+    assert need is not None
+    return judge(answer, need, as_int, WHOLE, f"Right: punching a hole needs {need} free slot on 6.18 "
+                 "(semantics §4): the check is map_count >= max, and the hole adds one VMA.", hints=[
+        Hint(lambda g, w: g == -1 and w >= 0, "mmap_rule", "a process can only reach −1 free slots through "
+             "mmap's lenient check; a hole punch is refused long before that."),
+        Hint(_off(-1), "ge_not_gt", "at that count the punch check `map_count >= max` fails: the title says "
+             "CLEAN_FAIL. The hole adds a VMA, so it needs a free slot for it."),
+        Hint(lambda g, w: g > w, "too_many", "the call still succeeds with fewer: move the slider down until the "
+             "title stops saying OK, and take the last value that said OK."),
+    ], fallback="Move the free-slots slider one step at a time and watch the title.")
 
 
 # ---- 01-vmas-and-map-count -----------------------------------------------------------------------------
 
 
-def _split_demo() -> AddressSpace:
-    """6.18: a 10-page rw private anonymous mapping with pages 3-5 made read-only."""
-    mm = AddressSpace("6.18")
+def _split_demo(kernel: str = "6.18") -> AddressSpace:
+    """A 10-page rw private anonymous mapping with pages 3-5 made read-only."""
+    mm = AddressSpace(kernel)
     a = mm.mmap(0, 10 * P, RW, ANON)
     mm.mprotect(a + 3 * P, 3 * P, PROT_READ)
     return mm
 
 
-def check_split_count(answer: Any) -> bool:
+def check_split_count(answer: Any) -> Feedback:
     """01, exercise 1: map 10 rw pages, make pages 3, 4 and 5 read-only: how many VMAs (map_count)?"""
     n = _split_demo().map_count
-    return _check_int(answer, n, f"Right: {n} VMAs. The read-only pages cannot share a VMA with the rw ones.",
-                      "Draw the 10 pages and mark where the protection changes: each change is a VMA boundary.")
+    return judge(answer, n, as_int, WHOLE, f"Right: {n} VMAs (pages 0–2 rw, 3–5 r, 6–9 rw). A VMA has one "
+                 "protection, so the range is split off at both ends.", hints=[
+        Hint(_is(1), "no_split", "one VMA cannot hold two protections: mprotect splits the VMA around the range."),
+        Hint(_off(-1), "one_split", "the range lies in the middle of the VMA, so it is split at both ends of it."),
+        Hint(lambda g, w: g > w, "per_page", "the three read-only pages are one range, so they stay one VMA: "
+             "VMAs are ranges of pages, not pages."),
+    ], fallback="Draw the 10 pages and mark where the protection changes: each change is a VMA boundary.")
 
 
-def check_remerge_count(answer: Any) -> bool:
+def check_remerge_count(answer: Any) -> Feedback:
     """01, exercise 2: then make pages 3-5 rw again (nothing was ever written): how many VMAs?"""
     mm = _split_demo()
     a = mm.vmas()[0].start
     mm.mprotect(a + 3 * P, 3 * P, RW)
     n = mm.map_count
-    return _check_int(answer, n, f"Right: {n}. mprotect merges the range with both neighbours again.",
-                      "After the second mprotect, do the three pieces differ in anything the merge compares?")
+    split = _split_demo().map_count
+    return judge(answer, n, as_int, WHOLE, f"Right: {n}. mprotect tries to merge before it splits, and now the "
+                 "range agrees with both neighbours in everything the merge compares.", hints=[
+        Hint(_is(split), "no_merge", "the VMAs are not left split: mprotect merges the range with compatible "
+             "neighbours (semantics §2.4)."),
+        Hint(lambda g, w: w < g < split, "half_merge", "the range touches both neighbours, and it merges with both "
+             "at once (prev + range + next)."),
+    ], fallback="After the second mprotect, do the three pieces differ in anything the merge compares?")
 
 
-def check_hidden_state_count(answer: Any) -> bool:
-    """01, exercise 3: on kernel 5.0, a 10-page read-only mapping; pages 2-4 to rw and back to read-only,
-    never written. How many VMAs?"""
-    mm = AddressSpace("5.0")
+def _hidden_state(kernel: str) -> int:
+    mm = AddressSpace(kernel)
     a = mm.mmap(0, 10 * P, PROT_READ, ANON)
     mm.mprotect(a + 2 * P, 3 * P, RW)
     mm.mprotect(a + 2 * P, 3 * P, PROT_READ)
-    n = mm.map_count
-    return _check_int(answer, n, f"Right: {n}. On 5.0 the middle pages keep VM_ACCOUNT from their rw moment, "
-                                 "so it cannot merge, although all three VMAs print as r--p.",
-                      "Kernel 5.0 predates v6.7: what happens to VM_ACCOUNT when the page goes back to read-only?")
+    return mm.map_count
+
+
+def check_hidden_state_count(answer: Any) -> Feedback:
+    """01, exercise 3: on kernel 5.0, a 10-page read-only mapping; pages 2-4 to rw and back to read-only,
+    never written. How many VMAs?"""
+    n = _hidden_state("5.0")
+    modern = _hidden_state("6.18")
+    return judge(answer, n, as_int, WHOLE, f"Right: {n}. On 5.0 the middle pages keep VM_ACCOUNT from their rw "
+                 "moment, so they cannot merge back, although all three VMAs print as r--p (semantics §2.7).", hints=[
+        Hint(lambda g, w: g == modern and modern != w, "like_modern", "that is 6.18's answer: dropping VM_ACCOUNT "
+             "of never-written pages on mprotect to read-only came with Linux 6.7; 5.0 keeps it."),
+    ], fallback="Kernel 5.0 predates v6.7: what happens to VM_ACCOUNT when the pages go back to read-only?")
 
 
 # ---- 02-limits-everywhere ------------------------------------------------------------------------------
 
 
-def check_mprotect_3way_slots(answer: Any) -> bool:
+def check_mprotect_3way_slots(answer: Any) -> Feedback:
     """02, exercise 1: the fewest free slots at which ``mprotect-3way`` succeeds on kernel 6.18."""
     need = min_free_slots("mprotect-3way", "6.18")
-    return _check_int(answer, need, f"Right: {need}. Each of the two splits checks map_count >= max on its own.",
-                      "Two split_vma() calls each need map_count < max at the moment they run.")
+    assert need is not None
+    return judge(answer, need, as_int, WHOLE, f"Right: {need}. Each of the two splits checks map_count >= max "
+                 "on its own, and the first split uses a slot before the second checks (semantics §7.4).", hints=[
+        Hint(_off(-1), "partial", "with that many the first split passes and takes the last slot, then the second "
+             "split's check fails: the call fails half-way (PARTIAL_FAIL), it does not succeed."),
+        Hint(lambda g, w: g < w - 1, "too_few", "too few: even the first split's check fails there."),
+        Hint(lambda g, w: g > w, "too_many", "the call also succeeds with fewer: each split needs only "
+             "map_count < max when it runs."),
+    ])
 
 
 #: vm.max_map_count of :func:`check_mmap_ceiling`'s experiment.
 MMAP_CEILING_MAX = 10
 
 
-def _mmap_ceiling(max_map_count: int = MMAP_CEILING_MAX) -> int:
+def _mmap_ceiling(max_map_count: int | None = None) -> int:
+    if max_map_count is None:
+        max_map_count = MMAP_CEILING_MAX
     mm = AddressSpace("6.18", max_map_count)
     i = 0
     while i <= 4 * max_map_count + 8:
@@ -452,27 +238,42 @@ def _mmap_ceiling(max_map_count: int = MMAP_CEILING_MAX) -> int:
     return mm.map_count
 
 
-def check_mmap_ceiling(answer: Any) -> bool:
+def check_mmap_ceiling(answer: Any) -> Feedback:
     """02, exercise 2: with ``max_map_count = 10``, mmap one page at a time (neighbours never merge) until
     mmap fails: what is map_count then?"""
     n = _mmap_ceiling()
-    return _check_int(answer, n, f"Right: {n}, one more than max_map_count = {MMAP_CEILING_MAX}: "
-                                 "do_mmap() refuses only when map_count > max.",
-                      "Read mmap's check in the trace: is it `>` or `>=`?")
+    mx = MMAP_CEILING_MAX
+    return judge(answer, n, as_int, WHOLE, f"Right: {n}, one more than max_map_count = {mx}: do_mmap() refuses "
+                 "only when map_count > max (semantics §3.1).", hints=[
+        Hint(lambda g, w: g == mx, "gt_vs_ge", f"`>` vs `>=`: do_mmap() refuses only when map_count > max, so the "
+             f"mmap made at map_count == {mx} still succeeds."),
+        Hint(lambda g, w: g > w, "too_many", f"the mmap made at map_count = {mx + 1} is refused: map_count > max."),
+    ], fallback="Read mmap's check in the trace: is it `>` or `>=`?")
 
 
-def check_partial_split_vmas(answer: Any) -> bool:
-    """02, exercise 3: ``mprotect-3way`` at 1 free slot on 6.18 fails with ENOMEM. How many VMAs cover the
-    scenario's 10-page mapping afterwards?"""
+def _partial_split_vmas() -> int:
     sc = get("mprotect-3way")
     mm = sc.setup("6.18", max_map_count=64, slack=1)
     try:
         sc.apply(mm)
     except MMError:
         pass
-    n = len(mm.vmas_in(*sc.window))
-    return _check_int(answer, n, f"Right: {n}. The first split stayed, the second was refused: a partial "
-                                 "failure.", "Look at the 'after' panel of the layout at 1 free slot.")
+    assert sc.window is not None
+    return len(mm.vmas_in(*sc.window))
+
+
+def check_partial_split_vmas(answer: Any) -> Feedback:
+    """02, exercise 3: ``mprotect-3way`` at 1 free slot on 6.18 fails with ENOMEM. How many VMAs cover the
+    scenario's 10-page mapping afterwards?"""
+    n = _partial_split_vmas()
+    ok = run_small("mprotect-3way", "6.18", 8)
+    done = 1 + ok.mc_after - ok.mc_before
+    return judge(answer, n, as_int, WHOLE, f"Right: {n}. The first split stayed, the second was refused: a "
+                 "partial failure (semantics §5 row 6).", hints=[
+        Hint(_is(1), "undone", "the call failed, but the first split is not undone."),
+        Hint(lambda g, w: g == done, "as_success", f"{done} is what the call leaves when it succeeds; here the "
+             "second split was refused."),
+    ], fallback="Look at the 'after' panel of the layout at 1 free slot.")
 
 
 # ---- 03-mremap-paths -----------------------------------------------------------------------------------
@@ -482,86 +283,85 @@ def _explorer_delta(kernel: str = "6.18", *, source: str = "O", offset: int = 2,
                     new_size: int = 2, maymove: bool = True, fixed: bool = False, dontunmap: bool = False,
                     dest: int = 30) -> int:
     """map_count change of one :func:`mremap_explorer` setting (plenty of free slots)."""
-    o = _delta_run(_explorer_scenario(source, offset, old_size, new_size, maymove, fixed, dontunmap, dest),
-                   kernel, 16)
+    o = run_small(explorer_scenario(source, offset, old_size, new_size, maymove, fixed, dontunmap, dest), kernel, 16)
     return o.mc_after - o.mc_before
 
 
-def _int_pair(answer: Any) -> tuple[int, int] | None:
-    try:
-        got = tuple(_as_int(x) for x in answer)
-    except TypeError:
-        return None
-    if isinstance(answer, str) or len(got) != 2 or None in got:
-        return None
-    return got  # type: ignore[return-value]
-
-
-def check_grow_or_move(answer: Any) -> bool:
+def check_grow_or_move(answer: Any) -> Feedback:
     """03, exercise 1: in the mremap explorer on 6.18, source O, offset 6, old size 2, MREMAP_MAYMOVE only:
     the change of map_count with new size 5, and with new size 7. Answer a pair ``(delta_5, delta_7)``."""
     want = (_explorer_delta(offset=6, old_size=2, new_size=5), _explorer_delta(offset=6, old_size=2, new_size=7))
-    if answer is None:
-        return _no_answer()
-    got = _int_pair(answer)
-    if got is None:
-        return _report(False, "", f"Expected a pair of whole numbers like (0, 0), got {answer!r}.")
-    if got == want:
-        return _report(True, f"Right: {want[0]:+d} and {want[1]:+d}. The smaller growth fits in the free pages "
-                             "after O, so O is extended in place; the larger does not, so the range moves.", "")
-    return _report(False, "", f"{got} is not it. How many free pages follow O, and does the grown range fit there?")
+    return judge(answer, want, as_int_pair, "a pair of whole numbers such as (0, 0)",
+                 f"Right: {want[0]:+d} and {want[1]:+d}. The smaller growth fits in the free pages after O, so O is "
+                 "extended in place; the larger does not, so the range moves (copy +1, the source trimmed off O's "
+                 "end).", hints=[
+        Hint(lambda g, w: g == (w[1], w[0]), "swapped", "the other way round: (change with new size 5, change "
+             "with new size 7)."),
+        Hint(lambda g, w: g == (w[0], w[1] + 1), "trim_not_punch", "the 2 pages end where O ends: unmapping them "
+             "after the move trims O, it does not punch a hole."),
+        Hint(lambda g, w: g[0] != w[0], "in_place", "with new size 5 the range grows into pages 8–10, which are "
+             "free: O is extended in place, no VMA is added."),
+        Hint(lambda g, w: g[1] != w[1], "must_move", "with new size 7 the range would need page 12, which is D's: "
+             "it must move. What does the copy add, and what does unmapping the old 2 pages change?"),
+    ])
 
 
-def check_dontunmap_delta(answer: Any) -> bool:
+def check_dontunmap_delta(answer: Any) -> Feedback:
     """03, exercise 2: in the mremap explorer on 6.18, source O, offset 2, old and new size 2,
     MREMAP_MAYMOVE|MREMAP_DONTUNMAP, new address page 30: the change of map_count."""
     d = _explorer_delta(offset=2, old_size=2, new_size=2, dontunmap=True, dest=30)
-    return _check_int(answer, d, f"Right: {d:+d}. The copy is a new VMA, and with DONTUNMAP the old VMA is "
-                                 "neither unmapped nor split.",
-                      "With DONTUNMAP nothing is unmapped at the source: does O get split?")
+    return judge(answer, d, as_int, WHOLE, f"Right: {d:+d}. The copy is a new VMA, and with DONTUNMAP the old VMA "
+                 "is neither unmapped nor split (semantics §3.5.4 step 4).", hints=[
+        Hint(_off(+2), "split_source", "that would be a hole punched into O; with DONTUNMAP the old VMA is never "
+             "split."),
+        Hint(_off(-1), "nothing_new", "the moved pages get a VMA of their own at page 30."),
+    ], fallback="With DONTUNMAP nothing is unmapped at the source: what is new after the call?")
 
 
-def check_fixed_delta(answer: Any) -> bool:
+def check_fixed_delta(answer: Any) -> Feedback:
     """03, exercise 3: in the mremap explorer on 6.18, source O, offset 2, old and new size 2,
     MREMAP_MAYMOVE|MREMAP_FIXED, new address page 14 (inside D): the change of map_count."""
     d = _explorer_delta(offset=2, old_size=2, new_size=2, fixed=True, dest=14)
-    return _check_int(answer, d, f"Right: {d:+d}: a hole punched into D, the new VMA, and a hole punched into O.",
-                      "Add up the destination unmap, copy_vma and the source unmap, one step at a time.")
+    return judge(answer, d, as_int, WHOLE, f"Right: {d:+d}: a hole punched into D, the new VMA, and a hole "
+                 "punched into O (semantics §7.2, the same shape as seed-S).", hints=[
+        Hint(_off(-2), "copy_only", "the copy is one VMA, but the destination unmap and the source unmap each "
+             "punch a hole too."),
+        Hint(_off(-1), "one_punch", "two holes are punched: one into D (the destination) and one into O (the "
+             "source)."),
+        Hint(lambda g, w: g > w, "too_many", "count each step once: destination unmap, copy_vma, source unmap."),
+    ], fallback="Add up the destination unmap, copy_vma and the source unmap, one step at a time.")
 
 
 # ---- 04-the-bug ----------------------------------------------------------------------------------------
 
 
-def _bug_slots(slacks: Iterable[int] = range(0, 17)) -> set[int]:
+def _seed_w_50(slacks: Iterable[int] = range(0, 17)) -> Any:
     from ..experiments import sweep
 
-    df = sweep("seed-W", "5.0", slacks=sorted(set(slacks)), progress=False)
-    return {int(s) for s in df.loc[df["outcome"] == "PARTIAL_FAIL", "slack"]}
+    return sweep("seed-W", "5.0", slacks=sorted(set(slacks)), progress=False)
 
 
-def check_bug_slots(answer: Any) -> bool:
+def check_bug_slots(answer: Any) -> Feedback:
     """04, exercise 1: at which free-slot counts (0 to 16) does seed-W leave a half-changed address space on
     kernel 5.0? Answer a collection of ints, e.g. ``[2, 3]`` or ``range(2, 4)``."""
-    want = _bug_slots()
-    if answer is None:
-        return _no_answer()
-    try:
-        got = {_as_int(x) for x in answer}
-    except TypeError:
-        got = None
-    if got is None or None in got or isinstance(answer, str):
-        return _report(False, "", f"Expected a collection of whole numbers such as [2, 3], got {answer!r}.")
-    if got == want:
-        return _report(True, f"Right: {sorted(want)} — PARTIAL_FAIL from {min(want)} to {max(want)} free slots.",
-                       "")
-    missing, extra = sorted(want - got), sorted(got - want)
-    hint = []
-    if missing:
-        hint.append(f"{len(missing)} value(s) missing")
-    if extra:
-        hint.append(f"{len(extra)} value(s) too many")
-    return _report(False, "", f"Not quite ({', '.join(hint)}). Slide the free slots with kernel 5.0 and look for "
-                              "PARTIAL_FAIL in the title.")
+    df = _seed_w_50()
+    partial = df[df["outcome"] == "PARTIAL_FAIL"]
+    want = frozenset(int(s) for s in partial["slack"])
+    fp_only = frozenset(int(s) for s in partial.loc[partial["fp"], "slack"])
+    first_ok = int(df.loc[df["outcome"] == "OK", "slack"].min())
+    lo = min(want)
+    return judge(answer, want, as_int_set, "a collection of whole numbers such as [2, 3]",
+                 f"Right: PARTIAL_FAIL from {lo} to {max(want)} free slots (semantics §7.1).", hints=[
+        Hint(lambda g, w: g == w | {lo - 1}, "zero_clean", f"at {lo - 1} free slots the destination's punch check "
+             "refuses first, before anything changed: CLEAN_FAIL."),
+        Hint(lambda g, w: g == fp_only, "only_fp", "those are the partial failures that are also false positives "
+             "(PARTIAL(fp)); with fewer free slots the call fails half-way too, at the tail's punch check and at "
+             "move_vma_limit."),
+        Hint(lambda g, w: g == w - {lo}, "tail_check", f"at {lo} free slot(s) the destination is already unmapped "
+             "when the tail's punch check fails: that is half-done too."),
+        Hint(lambda g, w: first_ok in g, "ok_from", f"from {first_ok} free slots on the call completes (OK)."),
+    ], what="free-slot count(s)", fallback="Slide the free slots with kernel 5.0 and look for PARTIAL_FAIL in the "
+                                             "title.")
 
 
 def _lost_pages(slack: int = 1) -> int:
@@ -572,20 +372,37 @@ def _lost_pages(slack: int = 1) -> int:
         sc.apply(after)
     except MMError:
         pass
-    return sum(b - a for a, b in unmapped_ranges(before, after, sc.window))
+    assert sc.window is not None
+    return sum(end - start for start, end in unmapped_ranges(before, after, sc.window))
 
 
-def check_lost_pages(answer: Any) -> bool:
+def check_lost_pages(answer: Any) -> Feedback:
     """04, exercise 2: seed-W on 5.0 at 1 free slot fails with ENOMEM. How many pages that were mapped
     before the call are unmapped after it?"""
-    n = _lost_pages()
-    return _check_int(answer, n, f"Right: {n} pages. The destination was unmapped; then the tail's hole "
-                                 "punch was refused, so the tail survived.",
-                      "Which step fails at 1 free slot? Only the unmaps before it took pages away.")
+    n = _lost_pages(1)
+    with_tail = _lost_pages(2)
+    return judge(answer, n, as_int, WHOLE, f"Right: {n} pages: the destination was unmapped; then the tail's hole "
+                 "punch was refused, so the tail survived.", hints=[
+        Hint(lambda g, w: g == with_tail and with_tail != w, "tail_survived", "that is what is lost with one more "
+             "free slot; at 1 the tail's punch check failed, so the tail was not unmapped."),
+        Hint(_is(0), "dest_unmapped", "the destination unmap ran before the check that failed: its pages are gone."),
+    ], fallback="Which step fails at 1 free slot? Only the unmaps before it took pages away.")
 
 
-def check_fixed_min_slots(answer: Any) -> bool:
+def check_fixed_min_slots(answer: Any) -> Feedback:
     """04, exercise 3: the fewest free slots at which kernel 5.1 completes seed-W."""
+    from ..checks import CHECKS
+
     need = min_free_slots("seed-W", "5.1")
-    return _check_int(answer, need, f"Right: {need}. Below that, 5.1's early check refuses at once — cleanly.",
-                      "Switch the trace explorer to kernel 5.1 and raise the free slots until it says OK.")
+    assert need is not None
+    move = CHECKS["move_vma_limit"].slots
+    ideal = min_free_slots("seed-W", "ideal")
+    return judge(answer, need, as_int, WHOLE, f"Right: {need}. Below that, 5.1's early check refuses at once — "
+                 "cleanly (semantics §7.1).", hints=[
+        Hint(_off(-1), "ge", "`>=`: at that count (map_count + 2) >= max_map_count − 3 holds exactly, so the early "
+             "check refuses."),
+        Hint(lambda g, w: g == move, "move_only", f"{move} is what move_vma's own check needs; 5.1's early check "
+             "adds the +2 the two unmaps may cost."),
+        Hint(lambda g, w: g == ideal, "ideal", f"{ideal} is what the ideal kernel needs; 5.1 refuses before it knows "
+             "what the call would do."),
+    ], fallback="Switch the trace explorer to kernel 5.1 and raise the free slots until it says OK.")

@@ -25,16 +25,23 @@ Every address argument (``addr``, ``old_address``, ``new_address``) is an offset
 mprotect, touch, a MAP_FIXED or MAP_FIXED_NOREPLACE mmap, mremap's old range and its MREMAP_FIXED target)
 must lie inside the arena, so an experiment can never damage the child's own mappings.
 
-The package: :mod:`~mmsim.live.host` (what this machine is), :mod:`~mmsim.live.results` (what a run
+Two kernels: ``target="host"`` (the default) is this machine's; ``target="uml"`` boots a fresh user-mode
+Linux guest (:mod:`~mmsim.live.uml`, Debian's ``linux.uml``: Linux 6.1) for each run and runs the same child
+there, after lowering the GUEST's ``vm.max_map_count`` (``guest_max_map_count``, default 1024). The child
+probes how the kernel places hint-less mappings (top-down on the host, bottom-up under UML) and lays out
+its landing gap to match; :func:`compare` sets the model up from what it reported.
+
+The package: :mod:`~mmsim.live.host` (the targets' kernels), :mod:`~mmsim.live.results` (what a run
 measured), :mod:`~mmsim.live.runner` (validation and the bounded child), :mod:`~mmsim.live.comparison` (the
-model next to the kernel) and :mod:`~mmsim.live.child` (the stdlib-only child itself).
+model next to the kernel), :mod:`~mmsim.live.uml` (the user-mode Linux boot harness) and
+:mod:`~mmsim.live.child` (the stdlib-only child itself).
 """
 
 from __future__ import annotations
 
 from ..profiles import profile_for_release
 from .comparison import CompareRow, Comparison, compare, compare_run
-from .host import KernelInfo, kernel_info
+from .host import TARGETS, KernelInfo, kernel_info
 from .results import LiveRun, LiveVMA, OpResult, errno_name, format_op
 from .runner import LiveError, build_run, normalize_ops, run
 
@@ -46,6 +53,7 @@ __all__ = [
     "LiveRun",
     "LiveVMA",
     "OpResult",
+    "TARGETS",
     "build_run",
     "compare",
     "compare_run",

@@ -11,7 +11,24 @@ it takes any measurement it imports everything it needs, grows the heap once (:f
 allocates the buffer it reads ``/proc/self/maps`` into, so that nothing later creates, splits or removes a
 VMA of its own: not even at ``map_count > max_map_count``, where brk and mmap both fail.
 
-Layout of the child's address space (all kernel-chosen, nothing outside the arena is ever MAP_FIXED):
+Layout of the child's address space (all kernel-chosen; outside the arena nothing is ever MAP_FIXED, only
+MAP_FIXED_NOREPLACE into free space). The child first probes which way the kernel places hint-less mappings
+(:meth:`Runner._probe_direction`), because kernel-chosen placements (a hint-less mmap, a MAYMOVE
+relocation, a DONTUNMAP move without MREMAP_FIXED) must land where the model puts them:
+
+* **top-down** (x86-64 and arm64 hosts; ``vm_unmapped_area()`` takes the highest fitting gap below
+  mmap_base): ``[hole | arena | hole | landing gap | roof]`` in one kernel-chosen mmap, and every free gap
+  between the roof and 64 MiB below ``[stack]`` plugged (:meth:`Runner._arena`). A placement lands right
+  under the roof; the model uses the roof as its mmap_base.
+* **bottom-up** (user-mode Linux: ``mm->mmap_base = TASK_UNMAPPED_BASE`` and the generic
+  ``arch_get_unmapped_area()``, mm/util.c:arch_pick_mmap_layout()@6.1; the lowest fitting gap at or above
+  mmap_base): ``[floor | landing gap | ceiling | hole | arena | hole | filler | hole]`` in one kernel-chosen
+  mmap, and every free gap between the lowest free page at or above mmap_base and the floor plugged
+  (:meth:`Runner._arena_bottomup`). A placement lands right above the floor; the model searches bottom-up
+  from there. The child also finds TASK_SIZE (:meth:`Runner._probe_task_size`).
+
+In both, the landing gap is :data:`LANDING` bytes and bounded by one-page shared anonymous mappings (a shmem
+file of their own: nothing merges with them).
 
 * the **arena**: ``arena_pages`` pages PROT_NONE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_NORESERVE, with an unmapped
   page on either side so that it never merges with a neighbour. Every operation acts inside it.
@@ -29,7 +46,10 @@ Protocol: stdin ``{"ops": [[name, [arg, ...], [address index, ...]], ...], "aren
 "targets": [slack or null, ...], "alarm": seconds}``: each operation's positional arguments in the order of
 :data:`mmsim.ops.OPS`, and which of them are addresses, given as arena offsets (``null`` = NULL). Stdout
 ``{"ok": true, ...}`` (see :meth:`Runner.run`) or ``{"ok": false, "error": "..."}``. Addresses in the output
-are absolute; the parent turns them into offsets.
+are absolute; the parent turns them into offsets. Besides the results the output says what the model
+needs to mirror the process: ``release``, ``machine``, ``max_map_count`` (read from this kernel's own
+/proc), ``layout`` (``"topdown"``/``"bottomup"``), ``landing`` ``[lo, hi)``, ``landing_roof`` (top-down)
+or ``landing_floor`` (bottom-up: the first fit), and ``task_size`` (bottom-up; null where not probed).
 """
 
 from __future__ import annotations
@@ -49,7 +69,9 @@ MAP_SHARED, MAP_PRIVATE, MAP_FIXED, MAP_ANONYMOUS = 0x01, 0x02, 0x10, 0x20
 MAP_NORESERVE, MAP_FIXED_NOREPLACE = 0x4000, 0x100000
 #: Free gap kept above the arena for kernel-placed mappings (64 MiB).
 LANDING = 64 << 20
-EFAULT, EEXIST = 14, 17
+EFAULT, EEXIST, ENOMEM = 14, 17, 12
+#: Highest address the TASK_SIZE probe considers (57-bit virtual addresses, x86-64 5-level paging).
+TASK_SIZE_PROBE_LIMIT = 1 << 57
 
 # Syscall numbers: arch/x86/entry/syscalls/syscall_64.tbl and include/uapi/asm-generic/unistd.h (arm64).
 SYSCALLS = {
@@ -178,13 +200,17 @@ class Maps:
 class Filler:
     """VMAs outside the arena whose number the child sets exactly (see the module docstring)."""
 
-    def __init__(self, sys_: Sys, max_count: int) -> None:
+    def __init__(self, sys_: Sys, max_count: int, at: int = 0) -> None:
+        """Map the region kernel-chosen, or with MAP_FIXED_NOREPLACE at ``at`` (free space, bottom-up)."""
         self.sys = sys_
         self.max = max_count
         self.kmax = max_count // 2 + 2  # pairs: more than any reachable target needs
         self.pages = 2 * self.kmax + 4
-        length = (self.pages + 1) * PAGE
-        base, err = sys_.mmap(0, length, PROT_READ, MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE)
+        length = self.span(max_count)
+        flags = MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE
+        base, err = sys_.mmap(at, length, PROT_READ, flags | (MAP_FIXED_NOREPLACE if at else 0))
+        if not err and at and base != at:
+            err = EEXIST
         if err:
             raise ChildError(f"cannot reserve the filler region ({length} bytes): errno {err}")
         self.base = base
@@ -195,6 +221,11 @@ class Filler:
         self.k = 0  # pages 1, 3, ..., 2k-1 are PROT_NONE
         self.parity = 0  # the last page is PROT_NONE
         self.extra = 0  # address of the extra one-page mapping, or 0
+
+    @staticmethod
+    def span(max_count: int) -> int:
+        """Bytes of address space the filler of ``max_count`` uses: its region and the hole after it."""
+        return (2 * (max_count // 2 + 2) + 4 + 1) * PAGE
 
     @property
     def vmas(self) -> int:
@@ -272,9 +303,22 @@ class Filler:
 
 
 def _grow_heap() -> None:
-    """Move the brk heap's top up once, so later mallocs never need brk (which fails when mc > max)."""
-    chunks = [bytearray(HEAP_CHUNK) for _ in range(HEAP_CHUNKS)]
-    del chunks
+    """Move the brk heap's top up once, so later mallocs never need brk (which fails when mc > max).
+
+    glibc's malloc()/free() through ctypes, without touching the pages: with PYTHONMALLOC=malloc, Python and
+    ctypes share glibc's main arena; HEAP_CHUNK is below MALLOC_MMAP_THRESHOLD_, so each chunk comes from brk,
+    and MALLOC_TRIM_THRESHOLD_ keeps the top after free(). Zero-filling the chunks (bytearray) moves the top
+    the same way but faults 16384 pages in: ~0.1 s on a host, ~4 s under user-mode Linux, where every first
+    touch is a host SIGSEGV round trip.
+    """
+    libc = ctypes.CDLL(None)
+    libc.malloc.restype, libc.malloc.argtypes = ctypes.c_void_p, [ctypes.c_size_t]
+    libc.free.restype, libc.free.argtypes = None, [ctypes.c_void_p]
+    ptrs = [libc.malloc(HEAP_CHUNK) for _ in range(HEAP_CHUNKS)]
+    if not all(ptrs):
+        raise ChildError("cannot grow the heap")
+    for p in reversed(ptrs):
+        libc.free(p)
 
 
 def _page_align(n: int) -> int:
@@ -292,6 +336,12 @@ class Runner:
         with open("/proc/sys/vm/max_map_count") as f:
             self.max = int(f.read())
         self.release = os.uname().release
+        self.machine = platform.machine()
+        self.layout = "topdown"
+        self.search_floor = 0
+        self.roof: int | None = None
+        self.landing: tuple[int, int] = (0, 0)
+        self.task_size: int | None = None
         self.pipe_r, self.pipe_w = os.pipe()
         self.pipe_full = False
         _grow_heap()
@@ -322,7 +372,115 @@ class Runner:
         if err or r != roof:
             raise ChildError(f"cannot map the landing roof at {roof:#x}: errno {err}")
         self.base, self.size, self.roof = guard + PAGE, size, roof
+        self.landing = (self.base + size + PAGE, roof)
         self._plug_gaps_above(roof + PAGE)
+
+    def _probe_direction(self) -> None:
+        """Two hint-less one-page shared anonymous mmaps, both unmapped again: the second lands above the
+        first iff the kernel searches bottom-up (unmapped_area(): the lowest fitting gap >= mmap_base), below
+        it iff top-down (unmapped_area_topdown(): the highest one below mmap_base). Bottom-up, the first probe
+        is the lowest free page >= mmap_base, so every gap the search can reach lies at or above it."""
+        flags = MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE
+        a, err = self.sys.mmap(0, PAGE, PROT_NONE, flags)
+        if err:
+            raise ChildError(f"placement direction probe failed: errno {err}")
+        b, err = self.sys.mmap(0, PAGE, PROT_NONE, flags)
+        if err:
+            raise ChildError(f"placement direction probe failed: errno {err}")
+        for x in (a, b):
+            r, err = self.sys.munmap(x, PAGE)
+            if err:
+                raise ChildError(f"cannot unmap a direction probe: errno {err}")
+        self.layout = "bottomup" if b > a else "topdown"
+        self.search_floor = min(a, b)
+
+    def _arena_bottomup(self, with_filler: bool) -> None:
+        """Reserve [floor | landing gap | ceiling | hole | arena | hole | filler | hole] in one kernel-chosen
+        mmap, for a kernel that places bottom-up.
+
+        The reservation took the lowest free gap >= mmap_base that fits it; once every (smaller) gap between
+        the first direction probe and the floor is plugged, the landing gap is the lowest free space: a
+        kernel-chosen mapping lands right above the floor page, and the next ones stack upwards. Floor and
+        ceiling are one-page shared anonymous mappings (a shmem file each: nothing merges with them). The
+        arena's guard holes and the filler's hole lie above the ceiling, out of the search's reach until the
+        landing gap is full. The filler (if any) is mapped here, above the arena, with MAP_FIXED_NOREPLACE: a
+        kernel-chosen filler would land in the landing gap, and its hole, below the floor, would catch
+        one-page placements. The model mirrors this with a bottom-up search from the landing gap's bottom.
+        """
+        size = self.arena_pages * PAGE
+        fill = Filler.span(self.max) if with_filler else 0
+        total = PAGE + LANDING + PAGE + PAGE + size + PAGE + fill
+        start, err = self.sys.mmap(0, total, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE)
+        if err:
+            raise ChildError(f"cannot reserve the arena ({size} bytes): errno {err}")
+        floor, ceiling = start, start + PAGE + LANDING
+        base = ceiling + 2 * PAGE
+        for a, n in ((start, 3 * PAGE + LANDING), (base + size, PAGE + fill)):
+            r, err = self.sys.munmap(a, n)
+            if err:
+                raise ChildError(f"cannot unmap around the arena: errno {err}")
+        for a in (floor, ceiling):
+            r, err = self.sys.mmap(a, PAGE, PROT_NONE, MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE)
+            if err or r != a:
+                raise ChildError(f"cannot map the landing floor/ceiling at {a:#x}: errno {err}")
+        if with_filler:
+            self.filler = Filler(self.sys, self.max, at=base + size + PAGE)
+        self.base, self.size, self.roof = base, size, None
+        self.landing = (floor + PAGE, ceiling)
+        self._plug_gaps_between(self.search_floor, floor)
+        # Verify: the first fit of a hint-less mmap is now the landing gap's bottom.
+        x, err = self.sys.mmap(0, PAGE, PROT_NONE, MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE)
+        if err:
+            raise ChildError(f"cannot check the bottom-up first fit: errno {err}")
+        self.sys.munmap(x, PAGE)
+        if x != floor + PAGE:
+            raise ChildError(f"the bottom-up first fit is {x:#x}, not the landing gap's bottom {floor + PAGE:#x}")
+        self.task_size = self._probe_task_size()
+
+    def _plug_gaps_between(self, lo: int, hi: int) -> None:
+        """Map PROT_NONE (private anonymous, NORESERVE, MAP_FIXED_NOREPLACE) over every free gap in [lo, hi)."""
+        with open("/proc/self/maps") as f:
+            spans = sorted((int(a, 16), int(b, 16)) for line in f
+                           for a, b in [line.split(None, 1)[0].split("-")])
+        flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE
+        prev_end = lo
+        for a, b in [*spans, (hi, hi)]:
+            if b <= lo:
+                continue
+            gap_lo, gap_hi = max(prev_end, lo), min(a, hi)
+            if gap_hi > gap_lo:
+                r, err = self.sys.mmap(gap_lo, gap_hi - gap_lo, PROT_NONE, flags)
+                if err or r != gap_lo:
+                    raise ChildError(f"cannot plug the gap [{gap_lo:#x}, {gap_hi:#x}): errno {err}")
+            prev_end = max(prev_end, b)
+            if a >= hi:
+                break
+
+    def _probe_task_size(self) -> int | None:
+        """TASK_SIZE by bisection with one-page MAP_FIXED_NOREPLACE probes (each success unmapped at once):
+        get_unmapped_area() fails with ENOMEM exactly when ``addr > TASK_SIZE - len`` (mm/mmap.c@6.1); below
+        that a probe succeeds or meets a mapping (EEXIST). None when the answer is not clear-cut."""
+        flags = MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE
+
+        def below_top(addr: int) -> bool | None:
+            r, err = self.sys.mmap(addr, PAGE, PROT_NONE, flags)
+            if not err:
+                if r != addr:
+                    return None
+                self.sys.munmap(r, PAGE)
+                return True
+            return True if err == EEXIST else False if err == ENOMEM else None
+
+        lo, hi = self.base // PAGE, TASK_SIZE_PROBE_LIMIT // PAGE  # page numbers: lo below the top, hi above
+        if below_top(lo * PAGE) is not True or below_top(hi * PAGE) is not False:
+            return None
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            ok = below_top(mid * PAGE)
+            if ok is None:
+                return None
+            lo, hi = (mid, hi) if ok else (lo, mid)
+        return hi * PAGE
 
     def _plug_gaps_above(self, lo: int) -> None:
         """Map PROT_NONE over every free gap between the roof and 64 MiB below [stack].
@@ -409,9 +567,14 @@ class Runner:
 
     def run(self) -> dict:
         t0 = time.perf_counter()
-        if any(s is not None for s in self.slacks):
-            self.filler = Filler(self.sys, self.max)
-        self._arena()
+        with_filler = any(s is not None for s in self.slacks)
+        self._probe_direction()
+        if self.layout == "topdown":
+            if with_filler:
+                self.filler = Filler(self.sys, self.max)
+            self._arena()
+        else:
+            self._arena_bottomup(with_filler)
         initial = self._stable_count("setup")
         initial_vmas = self._vmas()
         setup_seconds = time.perf_counter() - t0
@@ -447,9 +610,14 @@ class Runner:
         return {
             "ok": True,
             "release": self.release,
+            "machine": self.machine,
             "max_map_count": self.max,
             "base": self.base,
+            "layout": self.layout,
+            "landing": list(self.landing),
             "landing_roof": self.roof,
+            "landing_floor": self.landing[0] if self.layout == "bottomup" else None,
+            "task_size": self.task_size,
             "arena_pages": self.arena_pages,
             "initial_map_count": initial,
             "initial_vmas": initial_vmas,

@@ -1,4 +1,13 @@
-"""A live run next to the model: replay the same operations on a profile and line them up, operation by operation."""
+"""A live run next to the model: replay the same operations on a profile and line them up, operation by operation.
+
+The model is set up from what the live child reported (:func:`compare_run`): the profile that models the
+release unless one is given (:func:`mmsim.kernel_for_release`), the child's ``max_map_count`` (for a
+user-mode Linux run, the guest's), and its placement: top-down under the landing roof, or bottom-up from the
+landing gap's bottom with the reported TASK_SIZE. When the profile models the release only approximately
+(:func:`mmsim.release_coverage` is not exact), the operations whose outcome the differences can change are
+not compared: the first of them and every row after it is marked ``compared=False`` with the reason, and
+:attr:`Comparison.n_ops`/:attr:`Comparison.n_matched` count compared rows only.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +18,9 @@ from typing import Any
 
 from .. import ops as _ops
 from ..addrspace import AddressSpace
-from ..constants import MAP_ANONYMOUS, MAP_FIXED, MAP_NORESERVE, MAP_PRIVATE, PROT_NONE
+from ..constants import MAP_ANONYMOUS, MAP_FIXED, MAP_NORESERVE, MAP_PRIVATE, PROT_NONE, TASK_SIZE
 from ..errors import MMError
+from ..releases import Coverage, release_coverage
 from .results import LiveRun, errno_name, format_op
 from .runner import run
 
@@ -21,7 +31,11 @@ Layout = tuple[tuple[int, int, str, int], ...]
 
 @dataclass(frozen=True)
 class CompareRow:
-    """One operation, live and in the model. ``mismatches`` names what differs ("errno", "layout", ...)."""
+    """One operation, live and in the model. ``mismatches`` names what differs ("errno", "layout", ...).
+
+    ``compared`` is False for a row the profile cannot be held to (see :func:`compare_run`): its model
+    fields are None and ``not_compared`` gives the reason.
+    """
 
     index: int
     op: str
@@ -37,11 +51,14 @@ class CompareRow:
     map_count_before: int
     model_error: str | None = None
     mismatches: tuple[str, ...] = ()
+    compared: bool = True
+    not_compared: str | None = None
 
     @property
     def match(self) -> bool:
-        """True when errno, arena layout, map_count delta (and an in-arena result) all agree."""
-        return not self.mismatches
+        """True when the row was compared and errno, arena layout, map_count delta (and an in-arena or
+        landing-gap result) all agree."""
+        return self.compared and not self.mismatches
 
 
 def _layout_str(layout: Layout | None) -> str:
@@ -65,25 +82,32 @@ class Comparison:
         """True when the arena looks the same before the first operation."""
         return self.initial_live_layout == self.initial_model_layout
 
+    coverage: Coverage | None = None
+
     @property
     def n_ops(self) -> int:
-        """Number of operations compared."""
-        return len(self.rows)
+        """Number of operations compared (rows marked not compared do not count)."""
+        return sum(r.compared for r in self.rows)
 
     @property
     def n_matched(self) -> int:
-        """Number of operations whose live and model outcomes agree."""
+        """Number of compared operations whose live and model outcomes agree."""
         return sum(r.match for r in self.rows)
 
     @property
+    def n_not_compared(self) -> int:
+        """Number of operations left out of the comparison (see :func:`compare_run`)."""
+        return len(self.rows) - self.n_ops
+
+    @property
     def all_match(self) -> bool:
-        """True when the initial arena and every operation agree."""
+        """True when the initial arena and every compared operation agree."""
         return self.initial_match and self.n_matched == self.n_ops
 
     @property
     def mismatched(self) -> tuple[CompareRow, ...]:
-        """The rows that do not match."""
-        return tuple(r for r in self.rows if not r.match)
+        """The compared rows that do not match."""
+        return tuple(r for r in self.rows if r.compared and not r.match)
 
     def to_dataframe(self) -> Any:
         """The rows as a pandas DataFrame (pandas is imported here, not at module import)."""
@@ -102,6 +126,7 @@ class Comparison:
                     "model_layout": _layout_str(r.model_layout),
                     "match": r.match,
                     "mismatches": ", ".join(r.mismatches),
+                    "compared": r.compared,
                 }
                 for r in self.rows
             ],
@@ -109,10 +134,12 @@ class Comparison:
         )
 
     def _header(self) -> str:
+        where = " (user-mode Linux)" if self.live.target == "uml" else ""
+        skipped = f", {self.n_not_compared} not compared" if self.n_not_compared else ""
         return (
-            f"live Linux {self.live.release} vs mmsim profile {self.kernel}: {self.n_matched}/{self.n_ops} "
-            f"operations match (max_map_count={self.live.max_map_count}, arena {self.live.arena_pages} pages"
-            f" at {self.live.base:#x})"
+            f"live Linux {self.live.release}{where} vs mmsim profile {self.kernel}: {self.n_matched}/{self.n_ops} "
+            f"operations match{skipped} (max_map_count={self.live.max_map_count}, arena {self.live.arena_pages} "
+            f"pages at {self.live.base:#x})"
         )
 
     def __str__(self) -> str:
@@ -124,6 +151,10 @@ class Comparison:
             )
         for r in self.rows:
             slack = self.live.max_map_count - r.map_count_before
+            if not r.compared:
+                lines.append(f"--   #{r.index} {r.op} [slack {slack}]: live {errno_name(r.live_errno)} "
+                             f"{r.live_delta:+d}, not compared: {r.not_compared}")
+                continue
             mark = "ok  " if r.match else "DIFF"
             lines.append(
                 f"{mark} #{r.index} {r.op} [slack {slack}]: live {errno_name(r.live_errno)} "
@@ -149,7 +180,7 @@ class Comparison:
         )
         body = []
         for r in self.rows:
-            style = "" if r.match else ' style="background:#fdd"'
+            style = "" if r.match or not r.compared else ' style="background:#fdd"'
             slack = self.live.max_map_count - r.map_count_before
             model = f"{errno_name(r.model_errno)} " + (
                 "-" if r.model_delta is None else f"{r.model_delta:+d}"
@@ -161,9 +192,13 @@ class Comparison:
                 f"<td>{errno_name(r.live_errno)} {r.live_delta:+d}</td><td>{esc(model)}</td>"
                 f"<td><code>{esc(_layout_str(r.live_layout))}</code></td>"
                 f"<td><code>{esc(_layout_str(r.model_layout))}</code></td>"
-                f"<td>{'&#10003;' if r.match else esc('differs: ' + ', '.join(r.mismatches))}</td></tr>"
+                f"<td>{'&#10003;' if r.match else esc(_verdict(r))}</td></tr>"
             )
         return f"<p>{esc(self._header())}</p><table>{head}{''.join(body)}</table>"
+
+
+def _verdict(r: CompareRow) -> str:
+    return f"not compared: {r.not_compared}" if not r.compared else "differs: " + ", ".join(r.mismatches)
 
 
 def _model_layout(mm: Any, base: int, size: int) -> Layout:
@@ -176,46 +211,99 @@ def _model_layout(mm: Any, base: int, size: int) -> Layout:
 
 def compare(
     ops: Sequence[Any],
-    kernel: str = "6.18",
+    kernel: str | None = None,
     *,
     slack: int | None = None,
     slack_before: Mapping[int, int] | None = None,
     arena_pages: int = 256,
     timeout: float = 30.0,
+    target: str = "host",
+    guest_max_map_count: int | None = None,
 ) -> Comparison:
     """Run ``ops`` live, replay them on ``mmsim.AddressSpace(kernel=...)`` and compare them op by op.
 
-    ``compare(ops, k, ...)`` is ``compare_run(run(ops, ...), k)``: see :func:`compare_run` for what is
-    compared. Raises what :func:`run` raises.
+    ``compare(ops, k, ...)`` is ``compare_run(run(ops, ...), k)``: see :func:`run` for ``target`` (``"host"``
+    or ``"uml"``) and ``guest_max_map_count``, and :func:`compare_run` for what is compared; ``kernel=None``
+    takes the profile of the release that ran the operations. Raises what :func:`run` raises.
     """
-    live = run(ops, arena_pages=arena_pages, slack=slack, slack_before=slack_before, timeout=timeout)
+    live = run(ops, arena_pages=arena_pages, slack=slack, slack_before=slack_before, timeout=timeout,
+               target=target, guest_max_map_count=guest_max_map_count)
     return compare_run(live, kernel)
 
 
-def compare_run(live: LiveRun, kernel: str = "6.18") -> Comparison:
+def _coverage(release: str) -> Coverage | None:
+    try:
+        return release_coverage(release)
+    except ValueError:  # outside the releases mmsim models
+        return None
+
+
+def compare_run(live: LiveRun, kernel: str | None = None) -> Comparison:
     """Replay a finished live run on ``mmsim.AddressSpace(kernel=...)`` and compare it op by op.
 
-    The model gets the arena at the live base address (so private anonymous pgoffs agree) and, before every
-    operation, exactly the live process's map_count (``mm.pad``). For each operation the errno, the
-    arena's VMAs (offsets, perms, pgoff as /proc shows it) and the map_count delta are compared, and the
-    returned address when the live one lies inside the arena (a MAYMOVE relocation elsewhere is compared
-    only through the delta and the arena). An exception other than ``MMError`` from the model is recorded
-    in the row (``model_error``), not raised, and so is a broken invariant of the model after an operation
-    (:meth:`mmsim.AddressSpace.check_invariants` around the arena). One live run can be compared with
-    several profiles.
+    ``kernel=None`` takes the profile that models the live release (:func:`mmsim.kernel_for_release`; a
+    release outside the modelled range is then a ValueError). The model mirrors the process the child
+    reported: its ``max_map_count`` (the guest's for a user-mode Linux run) and its placement: top-down
+    with ``mmap_base`` at the landing roof, or, when the child found the kernel placing bottom-up,
+    ``layout="bottomup"`` with ``mmap_base`` at the landing floor (the first fit) and the reported
+    ``task_size``. It gets the arena at the live base address (so private anonymous pgoffs agree) and,
+    before every operation, exactly the live process's map_count (``mm.pad``).
+
+    For each operation the errno, the arena's VMAs (offsets, perms, pgoff as /proc shows it) and the
+    map_count delta are compared, and the returned address when the live one lies inside the arena or in
+    the landing gap (a placement elsewhere is compared only through the delta and the arena). An exception
+    other than ``MMError`` from the model is recorded in the row (``model_error``), not raised, and so is a
+    broken invariant of the model after an operation (:meth:`mmsim.AddressSpace.check_invariants` around
+    the arena).
+
+    Coverage: when ``kernel`` is the closest profile of the live release but does not model it exactly
+    (:func:`mmsim.release_coverage`), the first operation named in ``Coverage.operations`` and every one
+    after it (the model's state may differ from then on) are not compared: their rows have
+    ``compared=False``, the reason in ``not_compared``, and no model values; :attr:`Comparison.n_ops` and
+    :attr:`Comparison.n_matched` count compared rows only. A profile chosen explicitly for a release it is
+    not the closest profile of is compared on every operation (differences are then the point). One live
+    run can be compared with several profiles.
     """
     base, size = live.base, live.arena_size
-    mm = AddressSpace(kernel=kernel, max_map_count=live.max_map_count)
-    if live.landing_roof is not None:
-        # The child keeps a free gap under a "roof" page above the arena; top-down placement (a MAYMOVE
-        # relocation, a hint-less mmap) lands right under the roof there, and in the model under mmap_base.
-        mm.mmap_base = live.landing_roof
+    coverage = _coverage(live.release)
+    if kernel is None:
+        if coverage is None:
+            raise ValueError(f"no mmsim profile models Linux {live.release}: pass kernel= to compare anyway")
+        kernel = coverage.profile
+    skip_ops = coverage.operations if coverage is not None and coverage.profile == kernel else frozenset()
+    if live.layout == "bottomup":
+        # The child keeps a free landing gap right above a "floor" page and plugged every gap below it;
+        # bottom-up placement (generic_get_unmapped_area()) lands at its bottom, and in the model at
+        # mmap_base. TASK_SIZE is the one the child probed (user-mode Linux: 0x7fc0000000).
+        if live.landing_floor is None:
+            raise ValueError("a bottom-up live run must report its landing floor")
+        mm = AddressSpace(kernel=kernel, max_map_count=live.max_map_count, layout="bottomup",
+                          task_size=live.task_size or TASK_SIZE, mmap_base=live.landing_floor)
+    else:
+        mm = AddressSpace(kernel=kernel, max_map_count=live.max_map_count)
+        if live.landing_roof is not None:
+            # The child keeps a free gap under a "roof" page above the arena; top-down placement (a MAYMOVE
+            # relocation, a hint-less mmap) lands right under the roof there, and in the model under mmap_base.
+            mm.mmap_base = live.landing_roof
     mm.mmap(base, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED)
     mm.pad(live.initial_map_count - mm.map_count)
     initial_model = _model_layout(mm, base, size)
     initial_live = tuple(v.key for v in live.initial_vmas)
     rows = []
+    stopped: str | None = None
     for r in live.results:
+        if stopped is None and r.name in skip_ops:
+            assert coverage is not None
+            stopped = (f"profile {kernel} does not model Linux {live.release} exactly "
+                       f"({', '.join(coverage.differences)}): {r.name} from op #{r.index} on is not compared")
+        if stopped is not None:
+            rows.append(CompareRow(
+                index=r.index, op=format_op(r.name, r.args), live_errno=r.errno, model_errno=None,
+                live_delta=r.delta, model_delta=None, live_layout=r.layout, model_layout=None, live_ret=r.ret,
+                model_ret=None, live_ret_in_arena=r.ret_in_arena, map_count_before=r.map_count_before,
+                compared=False, not_compared=stopped,
+            ))
+            continue
         model_errno: int | None = 0
         model_ret: Any = None
         model_error = None
@@ -252,8 +340,8 @@ def compare_run(live: LiveRun, kernel: str = "6.18") -> Comparison:
             mismatches.append("map_count delta")
         if r.ok and r.ret_in_arena and model_ret != r.ret:
             mismatches.append("ret")
-        elif (r.ok and not r.ret_in_arena and live.landing_roof is not None and r.ret is not None
-              and base + size < r.ret < live.landing_roof and model_abs != r.ret):
+        elif (r.ok and not r.ret_in_arena and r.ret is not None and model_abs != r.ret
+              and _in_landing_gap(live, r.ret)):
             mismatches.append("ret")  # placed in the landing gap: the model must pick the same address
         rows.append(
             CompareRow(
@@ -273,4 +361,11 @@ def compare_run(live: LiveRun, kernel: str = "6.18") -> Comparison:
                 mismatches=tuple(mismatches),
             )
         )
-    return Comparison(kernel, live, tuple(rows), initial_live, initial_model)
+    return Comparison(kernel, live, tuple(rows), initial_live, initial_model, coverage)
+
+
+def _in_landing_gap(live: LiveRun, addr: int) -> bool:
+    """Whether a kernel-chosen address lies in the child's landing gap (where the model must agree)."""
+    if live.layout == "bottomup":
+        return live.landing is not None and live.landing[0] <= addr < live.landing[1]
+    return live.landing_roof is not None and live.base + live.arena_size < addr < live.landing_roof

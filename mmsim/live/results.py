@@ -104,6 +104,14 @@ class LiveRun:
     ``stability`` holds ``(label, count, count_again)`` for consecutive /proc/self/maps counts taken with
     nothing in between (after setup, and right after the first fill); ``fill_seconds`` is how long the
     first slack adjustment took (None without a slack).
+
+    What the model needs to mirror the process, as the child reported it: ``target`` (``"host"`` or
+    ``"uml"``), ``release`` and ``max_map_count`` of the kernel that ran the operations (for ``"uml"`` the
+    guest's), ``machine``, ``layout`` (the placement direction the child probed: ``"topdown"`` or
+    ``"bottomup"``), ``landing`` (the ``[lo, hi)`` absolute range where kernel-chosen placements land),
+    ``landing_roof`` (top-down: the page right above the landing gap) or ``landing_floor`` (bottom-up: the
+    first fit), and ``task_size`` (probed bottom-up; None where not probed). ``boot_seconds`` is the guest's
+    boot time (``"uml"`` only).
     """
 
     release: str
@@ -119,6 +127,13 @@ class LiveRun:
     total_seconds: float
     filler_pages: int = 0
     landing_roof: int | None = None
+    target: str = "host"
+    machine: str | None = None
+    layout: str = "topdown"
+    landing: tuple[int, int] | None = None
+    landing_floor: int | None = None
+    task_size: int | None = None
+    boot_seconds: float | None = None
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -137,7 +152,8 @@ class LiveRun:
 
     def __str__(self) -> str:
         lines = [
-            f"live run on Linux {self.release}: max_map_count={self.max_map_count}, arena "
+            f"live run on Linux {self.release}{' (user-mode Linux)' if self.target == 'uml' else ''}: "
+            f"max_map_count={self.max_map_count}, {self.layout} placement, arena "
             f"{self.arena_pages} pages at {self.base:#x}, initial map_count {self.initial_map_count}"
         ]
         for r in self.results:

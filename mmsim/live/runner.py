@@ -1,9 +1,15 @@
-"""Run operations on the host kernel in a bounded child process (:mod:`mmsim.live.child`).
+"""Run operations on a real kernel in a bounded child process (:mod:`mmsim.live.child`).
 
 :func:`run` validates the operations (:func:`normalize_ops`: the vocabulary of :mod:`mmsim.ops`, plus the
 live-only rules: ints in range, anonymous mappings only, every range that could remove or replace memory
 inside the arena), starts the child with a time bound, and turns its JSON into a
-:class:`~mmsim.live.results.LiveRun`. It never writes ``vm.max_map_count`` or any other sysctl.
+:class:`~mmsim.live.results.LiveRun`.
+
+Two targets: ``"host"`` runs the child on this machine's kernel and never writes ``vm.max_map_count`` or any
+other sysctl; ``"uml"`` runs it, with this same interpreter reached through hostfs, inside a fresh
+user-mode Linux guest (:mod:`mmsim.live.uml`: Linux 6.1 on Debian), after setting the GUEST's
+``vm.max_map_count`` (low by default, so that near-limit fills are cheap). The host's sysctls are never
+written either way.
 """
 
 from __future__ import annotations
@@ -19,14 +25,19 @@ from typing import Any
 
 from .. import ops as _ops
 from ..constants import MAP_FIXED, MAP_FIXED_NOREPLACE, MREMAP_FIXED, PAGE_SIZE, TASK_SIZE, page_align
-from .host import kernel_info
+from . import uml as _uml
+from .host import TARGETS, UML_MAX_MAP_COUNT, kernel_info
 from .results import LiveRun, LiveVMA, OpResult
 
-__all__ = ["LiveError", "MAX_ARENA_PAGES", "build_run", "child_command", "normalize_ops", "run"]
+__all__ = ["LiveError", "MAX_ARENA_PAGES", "UML_BOOT_ALLOWANCE", "build_run", "child_command", "normalize_ops",
+           "run"]
 
 _ULONG_MAX = (1 << 64) - 1
 #: The largest arena a run may reserve (4 GiB of address space).
 MAX_ARENA_PAGES = 1 << 20
+#: Seconds a ``target="uml"`` run gets on top of ``timeout`` to boot and power off its guest (a boot takes
+#: 1.5-4 s on a loaded 2-core machine).
+UML_BOOT_ALLOWANCE = 90.0
 
 # MALLOC_MMAP_THRESHOLD_ at glibc's maximum (32 MiB on 64-bit) and a 64 MiB top pad keep the child's
 # allocations on the brk heap, whose growth extends [heap] instead of creating VMAs (see mmsim.live.child).
@@ -171,14 +182,25 @@ def run(
     slack: int | None = None,
     slack_before: Mapping[int, int] | None = None,
     timeout: float = 30.0,
+    target: str = "host",
+    guest_max_map_count: int | None = None,
 ) -> LiveRun:
-    """Replay ``ops`` on the host kernel in a child process and report what happened.
+    """Replay ``ops`` on a real kernel in a child process and report what happened.
 
     ``slack=s`` brings the child to ``map_count = max_map_count - s`` before every operation (``s >= -1``);
     ``slack_before={i: s}`` does it before chosen operations only (and overrides ``slack`` there; ``None``
-    leaves the count uncontrolled before that operation). The
-    child is killed after ``timeout`` seconds. Raises ValueError/TypeError for bad input (before any child
-    starts) and :class:`LiveError` when the run cannot be carried out.
+    leaves the count uncontrolled before that operation). The child is killed after ``timeout`` seconds.
+
+    ``target="host"`` (the default) runs on this machine's kernel. ``target="uml"`` boots a fresh
+    user-mode Linux guest (:mod:`mmsim.live.uml`), sets the guest's ``vm.max_map_count`` to
+    ``guest_max_map_count`` (default :data:`~mmsim.live.host.UML_MAX_MAP_COUNT`) and runs the child there
+    with this interpreter; the guest gets :data:`UML_BOOT_ALLOWANCE` seconds on top of ``timeout`` to boot
+    and power off, and is killed with all its host processes after that. The run's ``max_map_count`` and
+    ``release`` are then the guest's. ``guest_max_map_count`` with the host target is a ValueError: the
+    host's sysctls are never written.
+
+    Raises ValueError/TypeError for bad input (before any child starts) and :class:`LiveError` when the run
+    cannot be carried out.
     """
     if (
         isinstance(arena_pages, bool)
@@ -193,9 +215,18 @@ def run(
         or math.isinf(timeout)
     ):
         raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
+    if target not in TARGETS:
+        raise ValueError(f"target must be one of {', '.join(map(repr, TARGETS))}, not {target!r}")
+    if target == "host" and guest_max_map_count is not None:
+        raise ValueError("guest_max_map_count is for target='uml': the host's vm.max_map_count is never written")
+    guest_max = UML_MAX_MAP_COUNT if guest_max_map_count is None else guest_max_map_count
+    if target == "uml" and (
+        isinstance(guest_max, bool) or not isinstance(guest_max, int) or not 0 <= guest_max < 2**31
+    ):
+        raise ValueError(f"guest_max_map_count must be an int in [0, 2**31), not {guest_max_map_count!r}")
     norm = normalize_ops(ops, arena_pages)
     slacks = _slacks(len(norm), slack, slack_before)
-    info = kernel_info()
+    info = kernel_info(target=target)
     if not info.can_run:
         raise LiveError(info.reason)
     request = {
@@ -204,39 +235,54 @@ def run(
         "targets": slacks,
         "alarm": int(math.ceil(timeout)) + 5,
     }
-    try:
-        proc = subprocess.run(
-            child_command(),
-            input=json.dumps(request).encode(),
-            capture_output=True,
-            timeout=timeout,
-            env=_child_env(),
-            check=False,
-        )
-    except subprocess.TimeoutExpired as e:  # subprocess.run has killed and reaped the child
-        stderr = e.stderr.decode(errors="replace") if isinstance(e.stderr, bytes) else (e.stderr or "")
-        msg = f"live run timed out after {timeout:g} s; the child was killed"
-        raise LiveError(msg + (f". Its stderr: {_tail(stderr)}" if stderr.strip() else "")) from None
-    stderr = proc.stderr.decode(errors="replace")
-    if proc.returncode != 0:
-        if proc.returncode < 0:
+    data = json.dumps(request).encode()
+    boot_seconds = None
+    if target == "host":
+        who = "the live child"
+        try:
+            proc = subprocess.run(
+                child_command(), input=data, capture_output=True, timeout=timeout, env=_child_env(), check=False
+            )
+        except subprocess.TimeoutExpired as e:  # subprocess.run has killed and reaped the child
+            err_text = e.stderr.decode(errors="replace") if isinstance(e.stderr, bytes) else (e.stderr or "")
+            msg = f"live run timed out after {timeout:g} s; the child was killed"
+            raise LiveError(msg + (f". Its stderr: {_tail(err_text)}" if err_text.strip() else "")) from None
+        returncode, stdout, stderr = proc.returncode, proc.stdout, proc.stderr.decode(errors="replace")
+    else:
+        who = "the live child (in user-mode Linux)"
+        try:
+            guest = _uml.run_in_uml(child_command(), stdin=data, timeout=timeout + UML_BOOT_ALLOWANCE,
+                                    env=_child_env(), max_map_count=guest_max, cwd="/")
+        except _uml.UMLTimeout as e:
+            raise LiveError(f"live run in user-mode Linux timed out after {timeout + UML_BOOT_ALLOWANCE:g} s "
+                            f"(boot included); the guest and all its host processes were killed ({e})") from None
+        except _uml.UMLError as e:
+            raise LiveError(f"live run in user-mode Linux failed: {e}") from None
+        assert guest.returncode is not None  # run_in_uml raises when the guest recorded no exit status
+        returncode, stdout, stderr = guest.returncode, guest.stdout, guest.stderr.decode(errors="replace")
+        boot_seconds = guest.boot_seconds
+    if returncode != 0:
+        if returncode < 0:
             try:
-                how = f"was killed by {signal.Signals(-proc.returncode).name}"
+                how = f"was killed by {signal.Signals(-returncode).name}"
             except ValueError:
-                how = f"was killed by signal {-proc.returncode}"
+                how = f"was killed by signal {-returncode}"
         else:
-            how = f"exited with status {proc.returncode}"
-        raise LiveError(f"the live child {how}" + (f"; stderr: {_tail(stderr)}" if stderr.strip() else ""))
+            how = f"exited with status {returncode}"
+        raise LiveError(f"{who} {how}" + (f"; stderr: {_tail(stderr)}" if stderr.strip() else ""))
     try:
-        out = json.loads(proc.stdout)
+        out = json.loads(stdout)
     except ValueError:
         raise LiveError(
-            f"the live child printed no JSON: {_tail(proc.stdout.decode(errors='replace'), 500)!r}"
+            f"{who} printed no JSON: {_tail(stdout.decode(errors='replace'), 500)!r}"
             + (f"; stderr: {_tail(stderr)}" if stderr.strip() else "")
         ) from None
     if not out.get("ok"):
         raise LiveError(f"live run failed: {out.get('error', out)}")
-    return build_run(out, norm)
+    if target == "uml" and (out["max_map_count"] != guest_max or out["release"] != guest.release):
+        raise LiveError(f"the child did not run in the guest: it read max_map_count {out['max_map_count']} and "
+                        f"release {out['release']!r}, the guest has {guest_max} and {guest.release!r}")
+    return build_run(out, norm, target=target, boot_seconds=boot_seconds)
 
 
 def _wire(name: str, args: Mapping[str, Any]) -> list[Any]:
@@ -245,8 +291,17 @@ def _wire(name: str, args: Mapping[str, Any]) -> list[Any]:
     return [name, [args[p.name] for p in op.params], [i for i, p in enumerate(op.params) if p.address]]
 
 
-def build_run(out: Mapping[str, Any], norm: list[tuple[str, dict[str, Any]]]) -> LiveRun:
-    """The :class:`LiveRun` of the child's JSON ``out`` for the normalized operations ``norm``."""
+def build_run(
+    out: Mapping[str, Any],
+    norm: list[tuple[str, dict[str, Any]]],
+    *,
+    target: str = "host",
+    boot_seconds: float | None = None,
+) -> LiveRun:
+    """The :class:`LiveRun` of the child's JSON ``out`` for the normalized operations ``norm``.
+
+    Keys a child of an older layout did not report take their top-down defaults.
+    """
     base, pages, max_count = out["base"], out["arena_pages"], out["max_map_count"]
     size = pages * PAGE_SIZE
 
@@ -289,5 +344,12 @@ def build_run(out: Mapping[str, Any], norm: list[tuple[str, dict[str, Any]]]) ->
         total_seconds=out["total_seconds"],
         filler_pages=out.get("filler_pages", 0),
         landing_roof=out.get("landing_roof"),
+        target=target,
+        machine=out.get("machine"),
+        layout=out.get("layout", "topdown"),
+        landing=(int(lg[0]), int(lg[1])) if (lg := out.get("landing")) else None,
+        landing_floor=out.get("landing_floor"),
+        task_size=out.get("task_size"),
+        boot_seconds=boot_seconds,
         raw=out,
     )

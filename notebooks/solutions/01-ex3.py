@@ -1,6 +1,7 @@
 # Solution to 01-vmas-and-map-count, exercise 3: the untouched pages -> rw -> r experiment on kernel 5.0.
 from mmsim import MAP_ANONYMOUS, MAP_PRIVATE, PAGE_SIZE, PROT_READ, PROT_WRITE, AddressSpace
-from mmsim.exercises import check_hidden_state_count, vma_table
+from mmsim.exercises import check_hidden_state_count
+from mmsim.experiments import vma_table
 
 P = PAGE_SIZE
 mm = AddressSpace("5.0")

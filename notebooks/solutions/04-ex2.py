@@ -1,7 +1,7 @@
 # Solution to 04-the-bug, exercise 2: pages lost when seed-W fails on 5.0 at 1 free slot.
 # The destination unmap ran; the tail's punch check then failed, so the tail is still mapped.
-from mmsim.exercises import check_lost_pages, unmapped_ranges
-from mmsim.experiments import Runner
+from mmsim.exercises import check_lost_pages
+from mmsim.experiments import Runner, unmapped_ranges
 from mmsim.scenarios import get
 
 sc = get("seed-W")

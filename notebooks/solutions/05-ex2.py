@@ -5,7 +5,9 @@
 # completed within the limits. These refusals are CLEAN_FAIL, not FALSE_POSITIVE: with only the early check
 # disabled, 5.1's flow would hit move_vma's check after the unmaps (5.0's bug), so the "same flow" reference
 # does not fit. They are stricter than necessary all the same.
+from mmsim.exercises import check_seed_w_ideal_refusals
 from mmsim.experiments import sweep
 
 df = sweep("seed-W", kernels="5.1", slacks=range(0, 9), progress=False)
 answer = set(df.loc[(df["outcome"] != "OK") & df["ideal_ok"], "slack"])
+check_seed_w_ideal_refusals(answer)

@@ -4,7 +4,9 @@
 # (destination punch, the copy, the source punch). 5.1's early check assumes the worst case of two
 # splits before move_vma and refuses whenever map_count + 2 >= max_map_count - 3. Where the call
 # would have fitted without that check, the refusal is a FALSE_POSITIVE.
+from mmsim.exercises import check_seed_s_false_positives
 from mmsim.experiments import sweep
 
 df = sweep("seed-S", kernels="5.1", slacks=range(0, 9), progress=False)
 answer = set(df.loc[df["outcome"] == "FALSE_POSITIVE", "slack"])
+check_seed_s_false_positives(answer)

@@ -7,6 +7,7 @@
 # * ideal runs the call and keeps it because it never raises map_count: any slack will do.
 # For each kernel, take the fewest free slots from which every larger count succeeds.
 from mmsim import KERNELS
+from mmsim.exercises import check_k_whole_min_slack
 from mmsim.experiments import sweep
 from mmsim.scenarios import k_whole
 
@@ -20,3 +21,4 @@ for kernel in KERNELS:
             break
         fewest = int(slack)
     answer[kernel] = fewest
+check_k_whole_min_slack(answer)

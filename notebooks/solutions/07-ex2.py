@@ -4,8 +4,10 @@
 # removes its source (-1), so map_count climbs by one per piece, and the move check runs again for every
 # piece. When the early check let the call in but the move check refuses a later piece, the pieces moved
 # so far stay moved: PARTIAL_FAIL. 7.1's thresholds are lower, so this happens at a lower count there.
+from mmsim.exercises import check_multi_vma_partial
 from mmsim.experiments import sweep
 
 df = sweep("multi-vma", kernels=["6.18", "7.1"], slacks=range(0, 11), progress=False)
 partial = df[df["outcome"] == "PARTIAL_FAIL"]
 answer = {kernel: set(partial.loc[partial["kernel"] == kernel, "slack"]) for kernel in ("6.18", "7.1")}
+check_multi_vma_partial(answer)

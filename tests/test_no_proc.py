@@ -1,0 +1,98 @@
+"""The course runs where /proc does not exist (macOS, Windows, a container without it): every notebook is executed
+under nbval in a mount namespace whose /proc is an empty tmpfs. Only the live parts of notebook 08 need /proc,
+and they are guarded by live.kernel_info().can_run.
+
+Needs root and ``unshare`` (util-linux): elsewhere the tests skip with the reason, and under ``CI=true`` they fail
+instead. Notebook 01 still calls ``procmaps.read()`` unguarded: its test is an expected failure (strict, so the
+mark must go when the notebook uses ``procmaps.read_if_available()``).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb"))
+#: Notebooks known to fail without /proc, and why; the mark is strict: an unexpected pass fails the run.
+KNOWN_FAILING = {
+    "01-vmas-and-map-count.ipynb": "cells 1-2 call procmaps.read() without a guard; the notebook edit replaces "
+                                   "them with procmaps.read_if_available() (remove this entry with it)",
+}
+
+
+def _why_not() -> str | None:
+    """None if a mount namespace with a hidden /proc can be made here, else the reason."""
+    if not sys.platform.startswith("linux"):
+        return "needs Linux (mount namespaces)"
+    if shutil.which("unshare") is None:
+        return "needs unshare (util-linux)"
+    if os.geteuid() != 0:
+        return "needs root to mount a tmpfs over /proc in a new mount namespace"
+    probe = subprocess.run(["unshare", "--mount", "--fork", "sh", "-c",
+                            "mount -t tmpfs none /proc && test ! -e /proc/self"],
+                           capture_output=True, text=True, timeout=60)
+    if probe.returncode != 0:
+        return f"cannot hide /proc in a mount namespace here: {(probe.stderr or probe.stdout).strip()[:200]}"
+    return None
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[str]]:
+    """Run every notebook under nbval with /proc hidden (one run, in a copy of notebooks/); the failing cells
+    per notebook file (an empty list: it passed)."""
+    why = _why_not()
+    if why is not None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"the no-/proc test cannot run under CI: {why}")
+        pytest.skip(why)
+    work = tmp_path_factory.mktemp("no-proc")
+    shutil.copytree(ROOT / "notebooks", work / "notebooks")
+    report = work / "report.xml"
+    env = dict(os.environ, MPLBACKEND="Agg", MPLCONFIGDIR=str(work / "mpl"), IPYTHONDIR=str(work / "ipython"),
+               JUPYTER_CONFIG_DIR=str(work / "jupyter"), PYTHONDONTWRITEBYTECODE="1")
+    inner = (f"mount -t tmpfs none /proc && test ! -e /proc/self && exec {sys.executable} -m pytest --nbval-lax "
+             f"--nbval-current-env -q -p no:cacheprovider --junitxml={report} "
+             + " ".join(p.name for p in NOTEBOOKS))
+    proc = subprocess.run(["unshare", "--mount", "--fork", "sh", "-c", inner], cwd=work / "notebooks", env=env,
+                          capture_output=True, text=True, timeout=1200)
+    assert report.is_file(), f"nbval wrote no report:\n{proc.stdout[-3000:]}\n{proc.stderr[-2000:]}"
+    out: dict[str, list[str]] = defaultdict(list)
+    for case in ET.parse(report).getroot().iter("testcase"):
+        name = case.get("name", "")
+        file = (case.get("file") or case.get("classname") or "").split("/")[-1]
+        nb = next((p.name for p in NOTEBOOKS if p.stem in file or p.name in name), file)
+        out.setdefault(nb, [])
+        if case.find("failure") is not None or case.find("error") is not None:
+            out[nb].append(name)
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("notebook", [
+    pytest.param(p.name, marks=pytest.mark.xfail(strict=True, reason=KNOWN_FAILING[p.name]))
+    if p.name in KNOWN_FAILING else p.name for p in NOTEBOOKS])
+def test_notebook_runs_without_proc(results: dict[str, list[str]], notebook: str) -> None:
+    assert notebook in results, f"{notebook} was not run: {sorted(results)}"
+    assert results[notebook] == [], f"{notebook}: cells failed without /proc: {results[notebook]}"
+
+
+def test_the_library_says_why_when_proc_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """procmaps.read_if_available() answers (None, reason) instead of raising (what notebook 01 needs)."""
+    from mmsim import procmaps
+
+    real_isdir = os.path.isdir
+    monkeypatch.setattr(os.path, "isdir", lambda p: False if str(p).startswith("/proc") else real_isdir(p))
+    entries, why = procmaps.read_if_available()
+    assert entries is None and "no /proc" in why
+    monkeypatch.undo()
+    if Path("/proc/self/maps").is_file():
+        entries, why = procmaps.read_if_available()
+        assert entries and why == "" and procmaps.map_count(entries) > 0
