@@ -239,14 +239,16 @@ def _sweep_max(sc: Scenario, k: str, mxs: list[int]) -> list[tuple]:
     return rows
 
 
-def _sweep_slacks(sc: Scenario, k: str, sl: list[int], max_map_count: int, exact: bool, reuse: bool) -> list[tuple]:
-    """One (scenario, kernel) of a sweep over free slots (see the module docstring for the small-max trick)."""
+def _sweep_slacks(sc: Scenario, k: Any, sl: list[int], max_map_count: int, exact: bool, reuse: bool) -> list[tuple]:
+    """One (scenario, kernel) of a sweep over free slots (see the module docstring for the small-max trick).
+
+    ``k`` is a profile name or a :class:`~mmsim.profiles.Profile` (a derived one too)."""
     order = sorted(set(sl))  # most filler first: each step removes filler VMAs, or reuses a settled outcome
     if exact:
         runner = Runner()
         exact_rows = {s: runner.run(sc, k, s, max_map_count) for s in order}
         return [_row(sc, exact_rows[s], max_map_count, s, 0) for s in sl]
-    mm = sc.build(k, max_map_count)
+    mm = sc.build(k, max_map_count) if isinstance(k, str) else _build(sc, k, max_map_count)
     layout = mm.map_count
     small = min(max_map_count, layout + max(max(sl), 0) + 1)
     mm.max_map_count = small
@@ -756,30 +758,15 @@ def sweep_profiles(
     sl = _ints(slacks, "slacks")
     if min(sl) < -1:
         raise ValueError(f"slack must be >= -1 (mmap lets map_count reach max_map_count + 1), got {min(sl)}")
-    order = sorted(set(sl))
     rows: list[tuple] = []
     with _progress(len(scs) * len(ps) * len(sl), progress, "sweep") as bar:
         for sc in scs:
+            layout = sc.layout_vmas
+            if max_map_count - max(sl) < layout:
+                raise ValueError(f"scenario {sc.name!r} has {layout} VMAs: it cannot have {max(sl)} free "
+                                 f"slots under max_map_count={max_map_count}")
             for p in ps:
-                reuse = _registry_only(p)
-                mm = _build(sc, p, max_map_count)
-                layout = mm.map_count
-                if max_map_count - max(sl) < layout:
-                    raise ValueError(f"scenario {sc.name!r} has {layout} VMAs: it cannot have {max(sl)} free "
-                                     f"slots under max_map_count={max_map_count}")
-                small = min(max_map_count, layout + max(max(sl), 0) + 1)
-                mm.max_map_count = small
-                shift = max_map_count - small
-                got: dict[int, tuple[Outcome, int]] = {}
-                last: tuple[int, Outcome] | None = None
-                for s in order:
-                    if reuse and last is not None and settled(last[1]):
-                        got[s] = (last[1], shift - (s - last[0]))
-                        continue
-                    mm.set_free_slots(s)
-                    o = classify(mm, sc.op, *sc.args, trace=False)
-                    got[s], last = (o, shift), (s, o)
-                rows.extend(_row(sc, got[s][0], max_map_count, s, got[s][1]) for s in sl)
+                rows.extend(_sweep_slacks(sc, p, sl, max_map_count, False, _registry_only(p)))
                 bar.update(len(sl))
     return _frame(rows)
 

@@ -26,6 +26,7 @@ import pytest
 import semantics_tables as T
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from live_ops import mmap, mprotect, mremap, munmap, reset, touch
 
 from mmsim import live
 from mmsim.constants import (
@@ -84,28 +85,17 @@ def target(request) -> tuple[str, str]:
 # ---- building cases ------------------------------------------------------------------------------
 
 
-def mmap(page: int, pages: int, prot: int = RW, flags: int = PA | MAP_FIXED) -> tuple:
-    return ("mmap", {"addr": page * P, "length": pages * P, "prot": prot, "flags": flags})
 
 
-def munmap(page: int, pages: int) -> tuple:
-    return ("munmap", {"addr": page * P, "length": pages * P})
 
 
-def mprotect(page: int, pages: int, prot: int) -> tuple:
-    return ("mprotect", {"addr": page * P, "length": pages * P, "prot": prot})
 
 
-def touch(page: int, pages: int = 1) -> tuple:
-    return ("touch", {"addr": page * P, "length": pages * P})
 
 
-def mremap(page: int, old: int, new: int, flags: int = 0, new_page: int = 0) -> tuple:
-    return ("mremap", {"old_address": page * P, "old_size": old * P, "new_size": new * P, "flags": flags,
-                       "new_address": new_page * P})
 
 
-RESET = mmap(0, ARENA, PROT_NONE, PA | MAP_NORESERVE | MAP_FIXED)
+RESET = reset(ARENA)
 
 
 def run_cases(cases: list[tuple[str, list, int | None, str]], target: tuple[str, str]) -> dict[str, list]:

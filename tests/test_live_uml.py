@@ -25,6 +25,7 @@ import time
 
 import live_tally
 import pytest
+from live_ops import hintless, mmap, mprotect, mremap, mremap_bytes, reset, touch
 
 import mmsim
 from mmsim import live
@@ -38,7 +39,6 @@ from mmsim.constants import (
     MREMAP_FIXED,
     MREMAP_MAYMOVE,
     PAGE_SIZE,
-    PROT_NONE,
     PROT_READ,
     PROT_WRITE,
 )
@@ -165,34 +165,19 @@ def test_init_refuses_when_it_cannot_tell_the_guest_from_the_host(uml_ok: str, m
 # ---- part 2: 6.1 (user-mode Linux) and 6.18 (host), each against its profile ---------------------------
 
 
-def mmap(page: int, pages: int, prot: int = RW, flags: int = PA | MAP_FIXED) -> tuple:
-    return ("mmap", {"addr": page * P, "length": pages * P, "prot": prot, "flags": flags})
 
 
-def hintless(pages: int, prot: int = RW, flags: int = PA) -> tuple:
-    return ("mmap", {"addr": None, "length": pages * P, "prot": prot, "flags": flags})
 
 
-def mprotect(page: int, pages: int, prot: int) -> tuple:
-    return ("mprotect", {"addr": page * P, "length": pages * P, "prot": prot})
 
 
-def touch(page: int, pages: int = 1) -> tuple:
-    return ("touch", {"addr": page * P, "length": pages * P})
 
 
-def mremap(page: int, old: int, new: int, flags: int = 0, new_page: int = 0) -> tuple:
-    return ("mremap", {"old_address": page * P, "old_size": old * P, "new_size": new * P, "flags": flags,
-                       "new_address": new_page * P})
 
 
-def mremap_bytes(page: int, old: int, new: int, flags: int, new_page: int) -> tuple:
-    """mremap with lengths in bytes (for checks on the raw, unrounded lengths)."""
-    return ("mremap", {"old_address": page * P, "old_size": old, "new_size": new, "flags": flags,
-                       "new_address": new_page * P})
 
 
-RESET = mmap(0, ARENA, PROT_NONE, PA | MAP_NORESERVE | MAP_FIXED)
+RESET = reset(ARENA)
 #: Unmap the whole arena: a case that needs real holes (free space) starts with it.
 EMPTY = ("munmap", {"addr": 0, "length": ARENA * P})
 Case = tuple[str, list, int | None, str]
