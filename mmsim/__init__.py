@@ -3,9 +3,15 @@
 The public surface is small; everything else lives in one module per concept:
 
 * :class:`AddressSpace` (:mod:`mmsim.addrspace`) — VMAs, map_count, mmap/munmap/mprotect/touch/mremap;
-* :mod:`mmsim.mremap` — the mremap flows of each kernel profile;
+* :mod:`mmsim.kernel` — the kernel's flows, one module per file of the kernel's mm/;
+* :data:`CHECKS` (:mod:`mmsim.checks`) — the registry of map_count checks;
+* :data:`KERNELS` / :data:`PROFILES` (:mod:`mmsim.profiles`) — the modelled kernels, as data;
+  :func:`kernel_for_release` (:mod:`mmsim.releases`) maps any release to one;
+* :data:`OPS` (:mod:`mmsim.ops`) — the operation vocabulary;
 * :func:`classify` / :class:`Outcome` (:mod:`mmsim.outcome`) — OK, CLEAN_FAIL, PARTIAL_FAIL, FALSE_POSITIVE;
-* :data:`KERNELS` (:mod:`mmsim.profiles`) — the modelled kernels.
+* :data:`CATALOGUE` (:mod:`mmsim.scenarios`), :func:`sweep` (:mod:`mmsim.experiments`), and, loaded on
+  first use, :mod:`mmsim.plots`, :mod:`mmsim.widgets`, :mod:`mmsim.live`, :mod:`mmsim.procmaps`,
+  :mod:`mmsim.exercises`, :mod:`mmsim.cli`.
 """
 
 from .addrspace import AddressSpace, Trial
@@ -41,7 +47,7 @@ from .vma import VMA, File
 __version__ = "0.1.0"
 
 # Modules that import pandas, matplotlib or ipywidgets load on first use, so `import mmsim` stays light.
-_LAZY = {"experiments", "plots", "widgets", "live", "procmaps", "exercises", "cli"}
+_LAZY = {"experiments", "plots", "widgets", "live", "procmaps", "exercises", "cli", "quiz", "svg"}
 _LAZY_ATTRS = {"sweep": "experiments"}
 
 
