@@ -539,6 +539,10 @@ class Explorer(W.VBox):
         self._last_figure: Figure | None = None
         self._render = render
         self._describe = describe
+        self.data: Any = None  # the frame an outcome-map explorer draws from
+        self.map_count: int | None = None  # the scenario's map count at the start of that frame's calls
+        self.last_live: Any = None  # a live explorer's latest Comparison
+        self.run_live: Callable[[], Any] | None = None  # a live explorer's "run on the kernel" action
         self.info = W.HTML()
         self.plot = W.HTML(layout=W.Layout(overflow="auto"))
         self.image = W.Image(format="png", layout=W.Layout(display="none"))

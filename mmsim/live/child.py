@@ -339,6 +339,8 @@ class Runner:
         self.machine = platform.machine()
         self.layout = "topdown"
         self.search_floor = 0
+        self.base = 0  # the arena's first address and its size in bytes, set by _arena*()
+        self.size = 0
         self.roof: int | None = None
         self.landing: tuple[int, int] = (0, 0)
         self.task_size: int | None = None
