@@ -1,4 +1,4 @@
-"""Run every benchmark (``make bench``): core ops, model vs kernel, sweeps, course and widgets."""
+"""Run every benchmark (``make bench``): core ops, the tree, scale, model vs kernel, sweeps, course, widgets."""
 
 from __future__ import annotations
 
@@ -7,7 +7,10 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHES = ["bench_core.py", "bench_vs_kernel.py", "bench_sweep.py", "bench_course.py", "bench_widgets.py"]
+BENCHES = [
+    "bench_core.py", "bench_tree.py", "bench_scale.py", "bench_vs_kernel.py", "bench_sweep.py", "bench_course.py",
+    "bench_widgets.py",
+]
 
 
 def main() -> int:

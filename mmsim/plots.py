@@ -40,6 +40,8 @@ __all__ = [
     "PROT_COLORS",
     "check_threshold",
     "default_window",
+    "prot_key",
+    "trace_points",
     "figure_png",
     "plot_failure_points",
     "plot_fp_rate",
@@ -76,7 +78,12 @@ PROT_COLORS: dict[str, str] = {
 _MAX_COLOR = "#c0392b"
 
 
-def _prot_key(prot: int) -> str:
+def prot_key(prot: int) -> str:
+    """The key of ``prot`` in :data:`PROT_COLORS` (``"rw-"``, ..., or ``"other"``); plots and SVGs share it.
+
+    >>> prot_key(PROT_READ | PROT_WRITE), prot_key(0)
+    ('rw-', '---')
+    """
     key = ("r" if prot & PROT_READ else "-") + ("w" if prot & PROT_WRITE else "-") + ("x" if prot & PROT_EXEC else "-")
     return key if key in PROT_COLORS else "other"
 
@@ -128,7 +135,7 @@ def _draw_layout(ax: Any, vmas: Sequence[VMA], w0: int, w1: int) -> Any:
         a, b = max(v.start, w0), min(v.end, w1)
         xs.append((a - w0) / P)
         widths.append((b - a) / P)
-        colors.append(PROT_COLORS[_prot_key(v.prot)])
+        colors.append(PROT_COLORS[prot_key(v.prot)])
     bars = ax.barh([0] * len(vmas), widths, left=xs, height=0.56, color=colors, edgecolor="#222222",
                    linewidth=1.0, label="VMAs")
     for patch, v, x, w in zip(bars.patches, vmas, xs, widths, strict=True):
@@ -192,7 +199,7 @@ def plot_layout(
         vmas = mm.vmas_in(w0, w1)
         _draw_layout(ax, vmas, w0, w1)
         for v in vmas:
-            used_prots[_prot_key(v.prot)] = None
+            used_prots[prot_key(v.prot)] = None
             any_shared |= v.shared
             any_faulted |= v.anon_vma is not None
         _draw_range(ax, old_range, w0, w1, 0.47, "#7b2d8e", "old range")
@@ -262,8 +269,12 @@ def _as_outcomes(outcomes: Outcome | Mapping[str, Outcome] | Iterable[Outcome]) 
     return [(o.kernel if k is None else str(k), o) for k, o in pairs]
 
 
-def _trace_points(o: Outcome) -> tuple[list[str], list[float], list[int], list[tuple[float, Any]]]:
-    """x labels, x and y of the depth-0 line (with a 'start' point), and (x, record) of every record."""
+def trace_points(o: Outcome) -> tuple[list[str], list[float], list[int], list[tuple[float, Any]]]:
+    """Where a trace chart puts each record of ``o.trace`` (the Figure and the SVG charts share it).
+
+    Returns the x labels, x and y of the depth-0 line (with a ``start`` point at ``o.mc_before``), and
+    ``(x, record)`` of every record; a depth-0 step's primitives sit between it and the step before. O(k).
+    """
     labels, xs, ys = ["start"], [0.0], [o.mc_before]
     placed: list[tuple[float, Any]] = []
     trace = list(o.trace)
@@ -308,14 +319,14 @@ def plot_trace(
     """
     items = _as_outcomes(outcomes)
     n = len(items)
-    ratios = [max(len(_trace_points(o)[0]), 4) for _, o in items]
+    ratios = [max(len(trace_points(o)[0]), 4) for _, o in items]
     fig = _new_figure(min(max(4.5 * n, 0.5 * sum(ratios) + 3.0), 22.0), 5.4)
     axes = fig.subplots(1, n, sharey=True, squeeze=False, gridspec_kw={"width_ratios": ratios})[0]
     lo, hi = math.inf, -math.inf
     maxes = {o.max_map_count for _, o in items}
     for ax, (label, o) in zip(axes, items, strict=True):
         mx = o.max_map_count
-        labels, xs, ys, placed = _trace_points(o)
+        labels, xs, ys, placed = trace_points(o)
         ax.axhline(mx, color=_MAX_COLOR, lw=1.4, label="max_map_count")
         ax.axhline(mx + 1, color=_MAX_COLOR, lw=1.0, ls=":", label="max + 1 (mmap's lenient limit)")
         ax.plot(xs, ys, drawstyle="steps-post", color="#2b4c7e", lw=2.0, marker="o", ms=5, zorder=3,

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .outcome import OUTCOMES, Outcome
-from .plots import OUTCOME_COLORS, PROT_COLORS, _prot_key, _trace_points, check_threshold
+from .plots import OUTCOME_COLORS, PROT_COLORS, check_threshold, prot_key, trace_points
 
 __all__ = [
     "Svg",
@@ -145,7 +145,7 @@ def trace_svg(outcomes: Mapping[str, Outcome], *, title: str) -> str:
     """
     items = list(outcomes.items())
     mx = items[0][1].max_map_count
-    points = {k: _trace_points(o) for k, o in items}
+    points = {k: trace_points(o) for k, o in items}
     lo, hi = math.inf, -math.inf
     for k, o in items:
         labels, xs, ys, placed = points[k]
@@ -270,7 +270,7 @@ def layout_svg(states: Sequence[tuple[str, Any, str]], window: tuple[int, int], 
         svg.add(f'<g class="vmas" data-state="{esc(label)}">')
         for v in mm.vmas_in(w0, w1):
             a, b = max(v.start, w0), min(v.end, w1)
-            key = _prot_key(v.prot)
+            key = prot_key(v.prot)
             used[key] = None
             svg.rect(x_of(a), y + 12, x_of(b) - x_of(a), 40, fill=PROT_COLORS[key], stroke=INK,
                      extra=' class="vma"')

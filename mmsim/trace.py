@@ -143,6 +143,20 @@ class TraceSummary(Trace):
         #: How many records the call made (and did not keep).
         self.n_records = 0
 
+    def tally(self, map_count: int, depth: int) -> None:
+        """Count one record (kept or not) made at ``map_count``, at call depth ``depth``. O(1)."""
+        self.n_records += 1
+        if self._peak is None or map_count > self._peak:
+            self._peak = map_count
+        if depth == 0:
+            self._n_top += 1
+
+    def swallow_since(self, seq: int) -> None:
+        """Mark every kept failure from record ``seq`` on as swallowed (move_vma's source unmap)."""
+        for f in self._failures:
+            if f.seq >= seq and f.errno is not None:
+                f.swallowed = True
+
     def note(self, s: Step, last_top: str | None) -> None:
         """Keep a record that carries an errno (or a failed check), with the depth-0 step it belongs to."""
         self._failures.append(s)

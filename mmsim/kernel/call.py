@@ -154,11 +154,7 @@ class Call:
             return s
         summary = self.trace
         assert isinstance(summary, TraceSummary)
-        summary.n_records = seq + 1
-        if summary._peak is None or mc > summary._peak:
-            summary._peak = mc
-        if depth == 0:
-            summary._n_top += 1
+        summary.tally(mc, depth)
         if kw.get("errno") is not None or kw.get("passed") is False:
             s = Step(seq, step, kind, _fn_name(fn, self.profile.src), mc, delta, start, end, self.piece,
                      depth=depth, **kw)
@@ -173,9 +169,7 @@ class Call:
         """Mark the failure of every record since record ``n0`` as swallowed (move_vma's source unmap)."""
         if self.lean:
             assert isinstance(self.trace, TraceSummary)
-            for f in self.trace._failures:
-                if f.seq >= n0 and f.errno is not None:
-                    f.swallowed = True
+            self.trace.swallow_since(n0)
             return
         for s in self.trace[n0:]:
             if s.errno is not None:
