@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -411,6 +412,29 @@ def _require(df: pd.DataFrame, cols: Iterable[str]) -> None:
         raise ValueError("the sweep frame is empty")
 
 
+def _outcome_cells(ax: Axes, sub: pd.DataFrame, rows: Sequence[str], col: str, cols: Sequence[Any],
+                   ms: float) -> None:
+    """Draw one outcome heatmap: ``rows`` scenarios × values ``cols`` of column ``col`` (one image), with a
+    white dot on each PARTIAL_FAIL that is also a false positive. Cells ``sub`` lacks stay white."""
+    code = {k: i for i, k in enumerate(OUTCOMES)}
+    r_index = {s: i for i, s in enumerate(rows)}
+    c_index = {v: i for i, v in enumerate(cols)}
+    cells = np.full((len(rows), len(cols)), np.nan)
+    fp_r, fp_c = [], []
+    for s, v, oc, fp in zip(sub["scenario"], sub[col], sub["outcome"], sub["fp"], strict=True):
+        r, c = r_index[s], c_index[v]
+        cells[r, c] = code[oc]
+        if oc == "PARTIAL_FAIL" and fp:
+            fp_r.append(r)
+            fp_c.append(c)
+    cmap = ListedColormap([OUTCOME_COLORS[k] for k in OUTCOMES]).with_extremes(bad="white")
+    ax.imshow(np.ma.masked_invalid(cells), cmap=cmap, vmin=-0.5, vmax=len(OUTCOMES) - 0.5, aspect="auto",
+              interpolation="nearest")
+    if fp_r:
+        ax.plot(fp_c, fp_r, ls="none", marker="o", ms=ms, color="white", markeredgecolor="#5a0d0d",
+                markeredgewidth=0.5)
+
+
 def plot_outcome_map(df: pd.DataFrame, *, kernels: Sequence[str] | None = None, title: str | None = None) -> Figure:
     """One heatmap per kernel: scenarios (rows) × free slots (columns), coloured by outcome class.
 
@@ -424,7 +448,6 @@ def plot_outcome_map(df: pd.DataFrame, *, kernels: Sequence[str] | None = None, 
         raise ValueError("none of the requested kernels is in the frame")
     scen = list(dict.fromkeys(df["scenario"]))
     slacks = sorted(df["slack"].unique())
-    code = {k: i for i, k in enumerate(OUTCOMES)}
     ncols = min(3, len(ks))
     nrows = math.ceil(len(ks) / ncols)
     cell_w = min(0.3, 5.0 / max(len(slacks), 1))
@@ -432,25 +455,9 @@ def plot_outcome_map(df: pd.DataFrame, *, kernels: Sequence[str] | None = None, 
     height = nrows * (0.24 * len(scen) + 1.3) + 0.6
     fig = _new_figure(min(width, 20.0), min(height, 40.0))
     axes = fig.subplots(nrows, ncols, squeeze=False, sharey=True)
-    cmap = ListedColormap([OUTCOME_COLORS[k] for k in OUTCOMES]).with_extremes(bad="white")
-    r_index = {s: i for i, s in enumerate(scen)}
-    c_index = {s: i for i, s in enumerate(slacks)}
     for n, k in enumerate(ks):
         ax = axes[n // ncols][n % ncols]
-        sub = df[df["kernel"] == k]
-        grid = np.full((len(scen), len(slacks)), np.nan)
-        fp_r, fp_c = [], []
-        for s, sl, oc, fp in zip(sub["scenario"], sub["slack"], sub["outcome"], sub["fp"], strict=True):
-            r, c = r_index[s], c_index[sl]
-            grid[r, c] = code[oc]
-            if oc == "PARTIAL_FAIL" and fp:
-                fp_r.append(r)
-                fp_c.append(c)
-        ax.imshow(np.ma.masked_invalid(grid), cmap=cmap, vmin=-0.5, vmax=len(OUTCOMES) - 0.5, aspect="auto",
-                  interpolation="nearest")
-        if fp_r:
-            ax.plot(fp_c, fp_r, ls="none", marker="o", ms=3.2, color="white", markeredgecolor="#5a0d0d",
-                    markeredgewidth=0.5)
+        _outcome_cells(ax, df[df["kernel"] == k], scen, "slack", slacks, ms=3.2)
         ax.set_title(f"kernel {k}", fontsize=10)
         step = max(1, math.ceil(len(slacks) / 9))
         ax.set_xticks(range(0, len(slacks), step), [str(slacks[i]) for i in range(0, len(slacks), step)],
@@ -594,33 +601,16 @@ def plot_limit_outcomes(
     scen = list(dict.fromkeys(df["scenario"]))
     limits = sorted(int(m) for m in df["max_map_count"].unique())
     mc = int(df["mc_before"].iloc[0])
-    code = {k: i for i, k in enumerate(OUTCOMES)}
     ncols = min(3, len(ks))
     nrows = math.ceil(len(ks) / ncols)
     map_h = 0.2 * len(scen) + 1.0
     fig = _new_figure(min(3.0 + ncols * (0.22 * len(limits) + 0.8) + 2.8, 20.0), min(nrows * map_h + 3.6, 40.0))
     grid = fig.add_gridspec(nrows + 1, ncols, height_ratios=[map_h] * nrows + [2.6])
-    cmap = ListedColormap([OUTCOME_COLORS[k] for k in OUTCOMES]).with_extremes(bad="white")
-    r_index = {s: i for i, s in enumerate(scen)}
-    c_index = {m: i for i, m in enumerate(limits)}
     for n, k in enumerate(ks):
         ax = fig.add_subplot(grid[n // ncols, n % ncols])
-        sub = df[df["kernel"] == k]
-        cells = np.full((len(scen), len(limits)), np.nan)
-        fp_r, fp_c = [], []
-        for s, m, oc, fp in zip(sub["scenario"], sub["max_map_count"], sub["outcome"], sub["fp"], strict=True):
-            r, c = r_index[s], c_index[int(m)]
-            cells[r, c] = code[oc]
-            if oc == "PARTIAL_FAIL" and fp:
-                fp_r.append(r)
-                fp_c.append(c)
-        ax.imshow(np.ma.masked_invalid(cells), cmap=cmap, vmin=-0.5, vmax=len(OUTCOMES) - 0.5, aspect="auto",
-                  interpolation="nearest")
-        if fp_r:
-            ax.plot(fp_c, fp_r, ls="none", marker="o", ms=3.0, color="white", markeredgecolor="#5a0d0d",
-                    markeredgewidth=0.5)
-        if max_map_count in c_index:
-            c = c_index[max_map_count]
+        _outcome_cells(ax, df[df["kernel"] == k], scen, "max_map_count", limits, ms=3.0)
+        if max_map_count in limits:
+            c = limits.index(max_map_count)
             mark = ax.add_patch(Rectangle((c - 0.5, -0.5), 1, len(scen), fill=False, ec="#111111", lw=1.6))
             mark.set_gid("limit")
         ax.set_title(f"kernel {k}", fontsize=10)

@@ -414,19 +414,7 @@ class VMATree:
         >>> hex(t.below(0x3000).start), t.below(0x1000)
         ('0x1000', None)
         """
-        gmax = self._gmax
-        g = bisect_left(gmax, addr)
-        if g == len(gmax):
-            return self._d[gmax[-1] >> self._SHIFT] if gmax else None
-        grp = self._groups[g]
-        c = bisect_left(grp.maxes, addr)
-        st = grp.starts[c]
-        i = bisect_left(st, addr)
-        if i:
-            return self._d[st[i - 1] >> self._SHIFT]
-        if c:
-            return self._d[grp.maxes[c - 1] >> self._SHIFT]
-        return self._d[gmax[g - 1] >> self._SHIFT] if g else None
+        return self.floor(addr - 1)  # starts are integers
 
     def ceiling(self, addr: int) -> VMA | None:
         """The VMA with the lowest start >= addr, or None. O(log n).
