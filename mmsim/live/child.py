@@ -492,25 +492,9 @@ class Runner:
         small gaps between libraries that would otherwise catch small relocations first.
         """
         with open("/proc/self/maps") as f:
-            spans = [(int(a, 16), int(b, 16), line.rstrip().endswith("[stack]"))
-                     for line in f for a, b in [line.split(None, 1)[0].split("-")]]
-        stack = next((a for a, _, is_stack in spans if is_stack), None)
-        if stack is None:
-            return
-        hi = stack - (64 << 20)
-        flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE
-        prev_end = lo
-        for a, b, _ in sorted(spans):
-            if b <= lo:
-                continue
-            gap_lo, gap_hi = max(prev_end, lo), min(a, hi)
-            if gap_hi > gap_lo:
-                r, err = self.sys.mmap(gap_lo, gap_hi - gap_lo, PROT_NONE, flags)
-                if err or r != gap_lo:
-                    raise ChildError(f"cannot plug the gap [{gap_lo:#x}, {gap_hi:#x}): errno {err}")
-            prev_end = max(prev_end, b)
-            if a >= hi:
-                break
+            stack = next((int(line.split("-", 1)[0], 16) for line in f if line.rstrip().endswith("[stack]")), None)
+        if stack is not None:
+            self._plug_gaps_between(lo, stack - (64 << 20))
 
     def _vmas(self) -> list[list]:
         return self.maps.vmas_between(self.base, self.base + self.size)
