@@ -6,6 +6,7 @@ Each returns ``(name, kwargs)`` in the vocabulary of :mod:`mmsim.ops` with addre
 
 from __future__ import annotations
 
+from mmsim import live
 from mmsim.constants import (
     MAP_ANONYMOUS,
     MAP_FIXED,
@@ -57,3 +58,54 @@ def mremap_bytes(page: int, old: int, new: int, flags: int, new_page: int) -> tu
 def reset(arena_pages: int) -> tuple:
     """A MAP_FIXED PROT_NONE mmap over the whole arena: puts it back as the runner reserved it."""
     return mmap(0, arena_pages, PROT_NONE, PA | MAP_NORESERVE | MAP_FIXED)
+
+
+def batch(cases: list, arena_pages: int) -> tuple[list, dict[int, int], dict[str, range]]:
+    """Named cases as one child's op list: ``(ops, slack_before, spans)``.
+
+    A case is ``(name, ops, slack, hold)``; each starts with :func:`reset`. ``slack`` free slots are set
+    before the case's first op (``hold="all"``: before every op of the case), or none for None; ``spans``
+    gives each case's op indices.
+    """
+    ops: list = []
+    slack_before: dict[int, int] = {}
+    spans: dict[str, range] = {}
+    for name, case_ops, slack, hold in cases:
+        ops.append(reset(arena_pages))
+        first = len(ops)
+        ops.extend(case_ops)
+        spans[name] = range(first, len(ops))
+        if slack is not None:
+            for i in spans[name] if hold == "all" else [first]:
+                slack_before[i] = slack
+    return ops, slack_before, spans
+
+
+def canned_run(results: list[dict], ops: list, *, release: str, max_map_count: int, base: int,
+               initial_map_count: int, target: str = "host", **extra: object) -> live.LiveRun:
+    """A LiveRun as a child would report it, for testing ``compare_run()`` without a kernel.
+
+    The arena is 16 pages at ``base``; each result's ``vmas`` are ``(start, end, perms, pgoff)`` in
+    arena-relative bytes, made absolute here; ``extra`` adds report keys (a bottom-up child's layout, ...).
+    """
+    pages = 16
+    out = {
+        "release": release,
+        "max_map_count": max_map_count,
+        "base": base,
+        "arena_pages": pages,
+        "initial_map_count": initial_map_count,
+        "initial_vmas": [[base, base + pages * P, "---p", 0, ""]],
+        "checks": [],
+        "setup_seconds": 0.0,
+        "fill_seconds": None,
+        "total_seconds": 0.0,
+        "results": results,
+        **extra,
+    }
+    for r in results:
+        r["vmas"] = [[base + s, base + e, perms, pgoff, ""] for s, e, perms, pgoff in r["vmas"]]
+        r.setdefault("slack", None)
+        r.setdefault("adjust_seconds", 0.0)
+        r.setdefault("op_seconds", 0.0)
+    return live.build_run(out, live.normalize_ops(ops, pages), target=target)

@@ -26,7 +26,7 @@ import pytest
 import semantics_tables as T
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from live_ops import mmap, mprotect, mremap, munmap, reset, touch
+from live_ops import batch, mmap, mprotect, mremap, munmap, reset, touch
 
 from mmsim import live
 from mmsim.constants import (
@@ -105,17 +105,7 @@ def run_cases(cases: list[tuple[str, list, int | None, str]], target: tuple[str,
     A case is ``(name, ops, slack, hold)``: ``slack`` free slots before the first op (``hold="all"``: before
     every op of the case), or None for an uncontrolled count.
     """
-    ops: list = []
-    slack_before: dict[int, int] = {}
-    spans: dict[str, range] = {}
-    for name, case_ops, slack, hold in cases:
-        ops.append(RESET)
-        first = len(ops)
-        ops.extend(case_ops)
-        spans[name] = range(first, len(ops))
-        if slack is not None:
-            for i in spans[name] if hold == "all" else [first]:
-                slack_before[i] = slack
+    ops, slack_before, spans = batch(cases, ARENA)
     name, profile = target
     cmp = live.compare(ops, profile, arena_pages=ARENA, slack_before=slack_before, timeout=240, target=name)
     live_tally.record(cmp)

@@ -15,6 +15,7 @@ import sys
 import types
 
 import pytest
+from live_ops import canned_run
 
 from mmsim import live
 from mmsim.constants import (
@@ -404,28 +405,8 @@ def test_compare_faults_moves_and_shared_memory(host: live.KernelInfo) -> None:
 
 
 def _canned_run(results: list[dict], ops: list) -> live.LiveRun:
-    """A LiveRun as the child would report it, for testing compare_run() without a host kernel."""
-    base, pages = 0x7F1234560000, 16
-    norm = live.normalize_ops(ops, pages)
-    out = {
-        "release": "6.18.0",
-        "max_map_count": 100,
-        "base": base,
-        "arena_pages": pages,
-        "initial_map_count": 10,
-        "initial_vmas": [[base, base + pages * P, "---p", 0, ""]],
-        "checks": [],
-        "setup_seconds": 0.0,
-        "fill_seconds": None,
-        "total_seconds": 0.0,
-        "results": results,
-    }
-    for r in results:
-        r["vmas"] = [[base + s, base + e, perms, pgoff, ""] for s, e, perms, pgoff in r["vmas"]]
-        r.setdefault("slack", None)
-        r.setdefault("adjust_seconds", 0.0)
-        r.setdefault("op_seconds", 0.0)
-    return live.build_run(out, norm)
+    """A LiveRun as a 6.18 host child would report it, for testing compare_run() without a host kernel."""
+    return canned_run(results, ops, release="6.18.0", max_map_count=100, base=0x7F1234560000, initial_map_count=10)
 
 
 def test_compare_run_flags_disagreements() -> None:

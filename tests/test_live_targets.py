@@ -11,6 +11,7 @@ import os
 import subprocess
 
 import pytest
+from live_ops import canned_run
 
 import mmsim
 from mmsim import constants, live
@@ -149,29 +150,9 @@ def test_uml_target_unavailable_is_a_live_error(no_child, monkeypatch) -> None:
 
 
 def _canned(results: list[dict], ops: list, **extra) -> live.LiveRun:
-    """A LiveRun as a child would report it (addresses absolute), for compare_run() without a kernel."""
-    base, pages = 0x44900000, 16
-    norm = live.normalize_ops(ops, pages)
-    out = {
-        "release": "6.1.176",
-        "max_map_count": 1024,
-        "base": base,
-        "arena_pages": pages,
-        "initial_map_count": 70,
-        "initial_vmas": [[base, base + pages * P, "---p", 0, ""]],
-        "checks": [],
-        "setup_seconds": 0.0,
-        "fill_seconds": None,
-        "total_seconds": 0.0,
-        "results": results,
-        **extra,
-    }
-    for r in results:
-        r["vmas"] = [[base + s, base + e, perms, pgoff, ""] for s, e, perms, pgoff in r["vmas"]]
-        r.setdefault("slack", None)
-        r.setdefault("adjust_seconds", 0.0)
-        r.setdefault("op_seconds", 0.0)
-    return live.build_run(out, norm, target="uml")
+    """A LiveRun as a UML child would report it (addresses absolute), for compare_run() without a kernel."""
+    report = {"release": "6.1.176", "max_map_count": 1024, "base": 0x44900000, "initial_map_count": 70} | extra
+    return canned_run(results, ops, target="uml", **report)
 
 
 FLOOR = 0x40901000

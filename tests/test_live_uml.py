@@ -25,7 +25,7 @@ import time
 
 import live_tally
 import pytest
-from live_ops import hintless, mmap, mprotect, mremap, mremap_bytes, reset, touch
+from live_ops import batch, hintless, mmap, mprotect, mremap, mremap_bytes, reset, touch
 
 import mmsim
 from mmsim import live
@@ -288,17 +288,7 @@ DIFFERENT = [
 
 def run_cases(cases: list[Case], target: str) -> tuple[live.Comparison, dict[str, list[live.CompareRow]]]:
     """Run the cases in one child on ``target``, compare with the profile of its release, count the tally."""
-    ops: list = []
-    slack_before: dict[int, int] = {}
-    spans: dict[str, range] = {}
-    for name, case_ops, slack, hold in cases:
-        ops.append(RESET)
-        first = len(ops)
-        ops.extend(case_ops)
-        spans[name] = range(first, len(ops))
-        if slack is not None:
-            for i in spans[name] if hold == "all" else [first]:
-                slack_before[i] = slack
+    ops, slack_before, spans = batch(cases, ARENA)
     cmp = live.compare(ops, arena_pages=ARENA, slack_before=slack_before, timeout=240, target=target)
     live_tally.record(cmp)
     return cmp, {name: [cmp.rows[i] for i in span] for name, span in spans.items()}
