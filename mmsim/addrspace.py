@@ -102,6 +102,15 @@ class Trial:
     ``ok`` and ``result`` (the return value) or ``error`` (the :class:`~mmsim.MMError`); the call's
     ``trace``; ``map_count_before``/``map_count_after``; ``changed``: whether the VMA list differed
     after the call (field by field).
+
+    >>> from mmsim import AddressSpace, MAP_ANONYMOUS, MAP_PRIVATE, PAGE_SIZE, PROT_NONE, PROT_READ
+    >>> mm = AddressSpace("6.18", max_map_count=2)
+    >>> a = mm.mmap(0, 4 * PAGE_SIZE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS)
+    >>> t = mm.trial("mprotect", a + PAGE_SIZE, PAGE_SIZE, PROT_NONE)   # needs two splits, room for one
+    >>> t.ok, t.error.check, t.map_count_before, t.map_count_after, t.changed   # the first split stays
+    (False, 'split_limit', 1, 2, True)
+    >>> mm.map_count                                                     # and is undone afterwards
+    1
     """
 
     op: str

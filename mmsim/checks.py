@@ -113,6 +113,11 @@ class Check:
     predicate:
         For checks that look at the call: ``predicate(ctx) -> (fails, expr_text)``. None for pure
         threshold checks.
+
+    >>> import mmsim
+    >>> c = mmsim.CHECKS["mremap_early"]                  # ea2c3f6f5545: (mc + 2) >= max - 3 fails
+    >>> c.kind, c.expr, c.slots                           # while max - mc <= 5: it needs 6 free slots
+    ('anticipatory', '{mc} + 2 >= {max} - 3', 6)
     """
 
     name: str

@@ -12,6 +12,14 @@ class MMError(OSError):
     ``.errno`` is the kernel's errno (``errno.ENOMEM`` ...); ``.check`` names the check or
     validation that failed (e.g. ``"split_limit"`` or ``"validate.addr_unaligned"``) and the
     message says it in words.
+
+    >>> import errno, mmsim
+    >>> mm = mmsim.AddressSpace("6.18")
+    >>> try:
+    ...     mm.munmap(0x1001, 4096)          # do_vmi_munmap(): addr not page-aligned
+    ... except mmsim.MMError as e:
+    ...     e.errno == errno.EINVAL, e.check, isinstance(e, OSError)
+    (True, 'validate.range', True)
     """
 
     def __init__(self, err: int, check: str, detail: str = "") -> None:

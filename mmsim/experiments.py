@@ -175,6 +175,13 @@ def sweep(
 
     Raises ValueError for bad kernels, slacks, or a slack the layout cannot have; KeyError for an unknown
     scenario name.
+
+    >>> import mmsim
+    >>> df = mmsim.sweep(["fixed-whole-free"], kernels=["5.0", "5.1"], slacks=[4, 6])
+    >>> list(df.itertuples(index=False, name=None))[0][:6]
+    ('fixed-whole-free', 'fixed', '5.0', 65530, 4, 'OK')
+    >>> [(k, s, o) for k, s, o in zip(df["kernel"], df["slack"], df["outcome"])]
+    [('5.0', 4, 'OK'), ('5.0', 6, 'OK'), ('5.1', 4, 'FALSE_POSITIVE'), ('5.1', 6, 'OK')]
     """
     scs = resolve_scenarios(scenarios)
     ks = _kernels(kernels)

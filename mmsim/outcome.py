@@ -32,6 +32,12 @@ class Outcome:
     the call, with only the failing anticipatory check disabled, completes within the limits;
     ``ideal_ok`` whether it does with every anticipatory check disabled. ``peak`` is the highest
     map_count at any point of the call, the starting count included (transient splits show here).
+
+    >>> import mmsim
+    >>> mm = mmsim.AddressSpace("6.18", max_map_count=2)
+    >>> a = mm.mmap(0, 4 * mmsim.PAGE_SIZE, mmsim.PROT_READ, mmsim.MAP_PRIVATE | mmsim.MAP_ANONYMOUS)
+    >>> print(mmsim.classify(mm, "mprotect", a + mmsim.PAGE_SIZE, mmsim.PAGE_SIZE, mmsim.PROT_NONE))
+    6.18: PARTIAL_FAIL ENOMEM at split_limit  map_count 1 -> 2 (max 2)
     """
 
     kind: str
@@ -113,6 +119,21 @@ def classify(mm: AddressSpace, op: str, *args: Any, trace: bool = True, **kwargs
 
     With ``trace=False`` (the fast path of sweeps) ``Outcome.trace`` is a :class:`~mmsim.trace.TraceSummary`
     (the failure, the peak and the number of steps, no records). Raises ``ValueError`` for an unknown ``op``.
+
+    A whole 4-page VMA moved into free space needs one more VMA at most (the copy, before the source
+    goes), but 5.1's early check reserves room for the worst case, 6 free slots; with 5 it refuses:
+
+    >>> from mmsim import AddressSpace, classify, MAP_ANONYMOUS, MAP_PRIVATE, PAGE_SIZE, PROT_READ
+    >>> from mmsim import MREMAP_FIXED, MREMAP_MAYMOVE
+    >>> def move(kernel):
+    ...     mm = AddressSpace(kernel, max_map_count=6)                 # 1 VMA: 5 free slots
+    ...     a = mm.mmap(0, 4 * PAGE_SIZE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS)
+    ...     return classify(mm, "mremap", a, 4 * PAGE_SIZE, 4 * PAGE_SIZE,
+    ...                     MREMAP_MAYMOVE | MREMAP_FIXED, a - 0x100000)
+    >>> o = move("5.1"); o.kind, o.check, o.fp, o.ideal_ok, o.mc_after
+    ('FALSE_POSITIVE', 'mremap_early', True, True, 1)
+    >>> move("5.0").kind
+    'OK'
     """
     if op not in SYSCALLS:
         raise ValueError(f"unknown operation {op!r}; choose one of {', '.join(SYSCALLS)}")

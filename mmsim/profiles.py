@@ -149,6 +149,13 @@ class Profile:
         The kernel releases the profile stands for, for tables (``"6.17-7.0"``).
     description:
         One line for tables and widgets.
+
+    >>> import mmsim
+    >>> p = mmsim.PROFILES["5.1"]
+    >>> {hook: [c.name for c in cs] for hook, cs in p.checks.items()}
+    {'mremap_to': ['mremap_early'], 'move_vma': ['move_vma_limit']}
+    >>> p.has("dontunmap"), mmsim.PROFILES["6.1"].has("dontunmap")      # MREMAP_DONTUNMAP came in 5.7
+    (False, True)
     """
 
     name: str

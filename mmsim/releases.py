@@ -97,6 +97,12 @@ def release_coverage(release: str) -> Coverage:
     """The closest real-kernel profile for ``release`` and what it does not model exactly.
 
     ValueError for a release before 5.0 or after 7.1 (mmsim does not know what changed there).
+
+    >>> import mmsim
+    >>> print(mmsim.release_coverage("5.10"))
+    Linux 5.10: closest profile '5.1'; differs in dontunmap (affects mremap)
+    >>> c = mmsim.release_coverage("6.18.44"); c.profile, c.differences
+    ('6.18', ())
     """
     version = parse_release(release)
     if not FIRST_MODELLED <= version <= LAST_MODELLED:

@@ -126,6 +126,11 @@ class Scenario:
         ``(start, end)`` absolute addresses around the layout, for :func:`mmsim.plots.plot_layout`.
     params:
         The factory parameters (e.g. ``{"k": 3}``), for display.
+
+    >>> import mmsim
+    >>> s = mmsim.CATALOGUE["fixed-whole-free"]
+    >>> s.family, s.op, len(s.build("5.1", 65530))        # the layout alone: one VMA
+    ('fixed', 'mremap', 1)
     """
 
     name: str

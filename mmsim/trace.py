@@ -22,6 +22,14 @@ class Step:
     kernel function with the version it was read from; ``map_count`` is the count after the step
     and ``delta`` its change; checks carry ``expr`` (e.g. ``"65527 >= 65527"``) and ``passed``;
     the failure point carries ``errno``; a swallowed failure has ``swallowed=True``.
+
+    >>> from mmsim import AddressSpace, MAP_ANONYMOUS, MAP_PRIVATE, PAGE_SIZE, PROT_NONE, PROT_READ
+    >>> mm = AddressSpace("5.1", max_map_count=6)
+    >>> a = mm.mmap(0, 4 * PAGE_SIZE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS)
+    >>> mm.mprotect(a + PAGE_SIZE, PAGE_SIZE, PROT_NONE)
+    >>> s = mm.trace[0]                                  # split_vma()'s map_count check
+    >>> s.kind, s.fn, s.expr, s.passed, s.errno
+    ('check', 'split_vma@5.1', '1 >= 6', True, None)
     """
 
     seq: int
@@ -57,7 +65,17 @@ class Step:
 
 
 class Trace(list):
-    """A list of :class:`Step` records with a few conveniences for notebooks and tests."""
+    """A list of :class:`Step` records with a few conveniences for notebooks and tests.
+
+    >>> from mmsim import AddressSpace, MAP_ANONYMOUS, MAP_PRIVATE, PAGE_SIZE, PROT_NONE, PROT_READ
+    >>> mm = AddressSpace("5.1", max_map_count=6)
+    >>> a = mm.mmap(0, 4 * PAGE_SIZE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS)
+    >>> mm.mprotect(a + PAGE_SIZE, PAGE_SIZE, PROT_NONE)   # the middle page: split twice
+    >>> mm.trace.steps()
+    ['split_limit', 'split', 'split_limit', 'split', 'set_flags']
+    >>> [s.map_count for s in mm.trace], mm.trace.failure is None
+    ([1, 2, 2, 3, 3], True)
+    """
 
     @property
     def failure(self) -> Step | None:

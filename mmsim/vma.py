@@ -40,6 +40,10 @@ class File:
         VM_MAYWRITE so a later ``mprotect(PROT_WRITE)`` fails with EACCES.
     shmem:
         True for the fresh shmem file behind each MAP_SHARED|MAP_ANONYMOUS mmap (shmem_zero_setup()).
+
+    >>> a, b = File("/data", 16), File("/data", 16)
+    >>> a == a, a == b   # two open() calls: two files that never merge
+    (True, False)
     """
 
     name: str
@@ -60,6 +64,13 @@ class VMA(NamedTuple):
     ``anon_vma`` is None (never write-faulted) or an identity shared by the pieces of a split.
     ``accounted`` is VM_ACCOUNT, ``noreserve`` VM_NORESERVE, ``special`` a subset of
     :data:`SPECIAL_FLAGS` (no model syscall creates one; tests may inject it).
+
+    >>> v = VMA(0x1000, 0x4000, PROT_READ | PROT_WRITE)
+    >>> v.pages, v.perms, v.is_anonymous, v.faulted
+    (3, 'rw-p', True, False)
+    >>> h, t = v.head(0x2000), v.tail(0x2000)   # the two halves of a split at 0x2000
+    >>> (hex(h.start), hex(h.end), h.pgoff), (hex(t.start), hex(t.end), t.pgoff)
+    (('0x1000', '0x2000', 0), ('0x2000', '0x4000', 1))
     """
 
     start: int
