@@ -37,7 +37,7 @@ from .kernel.vma import find_vma, range_free, vma_at, vmas_in
 from .profiles import Profile, get_profile
 from .trace import Trace
 from .vma import VMA, File
-from .vmatree import VMATree
+from .vmatree import VMATree, gc_paused
 
 __all__ = ["AddressSpace", "FILLER_BASE", "LAYOUTS", "MAX_MAP_COUNT_LIMIT", "Trial"]
 
@@ -362,6 +362,7 @@ class AddressSpace:
 
     # ---- construction helpers -----------------------------------------------------------
     @classmethod
+    @gc_paused()
     def from_vmas(
         cls, vmas: Iterable[VMA], kernel: str | Profile = "6.18", max_map_count: int = DEFAULT_MAX_MAP_COUNT,
         **kw: Any,
@@ -401,6 +402,7 @@ class AddressSpace:
         mm._next_anon = max(filter(None, map(operator.itemgetter(6), vs)), default=0) + 1
         return mm
 
+    @gc_paused()
     def pad(self, n: int) -> None:
         """Add ``n`` filler VMAs (``n < 0`` removes the newest ones) to set ``map_count`` directly.
 

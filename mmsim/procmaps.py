@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mmsim.constants import PAGE_SHIFT, PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE, TASK_SIZE
+from mmsim.vmatree import gc_paused
 
 __all__ = ["TASK_SIZE", "VSYSCALL_START", "VSYSCALL_END", "MapsEntry", "load", "map_count", "parse", "read",
            "to_address_space"]
@@ -363,6 +364,7 @@ def _chunks(text: str, size: int = 1 << 20) -> Iterable[str]:
         i = j
 
 
+@gc_paused()
 def load(text: str, kernel: str = "6.18", max_map_count: int | None = None, *, task_size: int = TASK_SIZE) -> Any:
     """An :class:`mmsim.AddressSpace` straight from /proc/PID/maps text, in one pass.
 
