@@ -1,10 +1,9 @@
 """The course runs where /proc does not exist (macOS, Windows, a container without it): every notebook is executed
 under nbval in a mount namespace whose /proc is an empty tmpfs. Only the live parts of notebook 08 need /proc,
-and they are guarded by live.kernel_info().can_run.
+and they are guarded by live.kernel_info().can_run; notebook 01 reads its maps with procmaps.read_if_available().
 
 Needs root and ``unshare`` (util-linux): elsewhere the tests skip with the reason, and under ``CI=true`` they fail
-instead. Notebook 01 still calls ``procmaps.read()`` unguarded: its test is an expected failure (strict, so the
-mark must go when the notebook uses ``procmaps.read_if_available()``).
+instead. A notebook known to fail without /proc would go in ``KNOWN_FAILING`` (strict: an unexpected pass fails).
 """
 
 from __future__ import annotations
@@ -22,10 +21,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb"))
 #: Notebooks known to fail without /proc, and why; the mark is strict: an unexpected pass fails the run.
-KNOWN_FAILING = {
-    "01-vmas-and-map-count.ipynb": "cells 1-2 call procmaps.read() without a guard; the notebook edit replaces "
-                                   "them with procmaps.read_if_available() (remove this entry with it)",
-}
+KNOWN_FAILING: dict[str, str] = {}
 
 
 def _why_not() -> str | None:

@@ -46,9 +46,34 @@ def test_notebook_name_is_numbered(path: Path) -> None:
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_has_the_course_structure(path: Path) -> None:
-    """Title, overview, objectives, prerequisites, time; summary and what's next (the course issue)."""
+    """Title, overview, objectives, prerequisites, time; exercises; summary, resources and what's next, as numbered
+    sections; a link to the glossary (the course issues)."""
     text = "\n".join("".join(c["source"]) for c in _load(path)["cells"] if c["cell_type"] == "markdown")
     lower = text.lower()
     assert text.lstrip().startswith("# "), "the first markdown cell starts with a title"
-    for part in ("overview", "objectives", "prerequisites", "time", "summary", "what's next"):
+    for part in ("overview", "objectives", "prerequisites", "time", "exercise", "summary", "resources",
+                 "what's next"):
         assert part in lower, f"{path.name} has no '{part}' section"
+    for part in ("summary", "resources", "what's next"):
+        assert re.search(rf"^## \d+\. {part}", lower, re.M), f"{path.name}: '{part}' is not a numbered section"
+    assert "](../docs/glossary.md" in text, f"{path.name} does not link the glossary"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_points_nowhere_outside_the_repository(path: Path) -> None:
+    """Kernel claims cite docs/semantics.md (or the kernel source), never a spec outside the repository."""
+    text = "\n".join("".join(c["source"]) for c in _load(path)["cells"])
+    for pattern in (r"shared/", r"kernel-semantics", r"\bspec\b", r"\bspec's\b"):
+        assert not re.search(pattern, text), f"{path.name} mentions {pattern!r}"
+    for target, anchor in re.findall(r"\]\((\.\./[^)#\s]+)(?:#([^)\s]+))?\)", text):
+        page = (path.parent / target).resolve()
+        assert page.is_file(), f"{path.name}: {target} does not exist"
+        if anchor:
+            assert f'<a id="{anchor}"></a>' in page.read_text(), f"{path.name}: {target} has no anchor #{anchor}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_the_first_code_cell_installs_mmsim_where_it_is_missing(path: Path) -> None:
+    """Colab and other hosted Jupyter: the first code cell installs mmsim from the repository, and only if missing."""
+    code = next("".join(c["source"]) for c in _load(path)["cells"] if c["cell_type"] == "code")
+    assert 'importlib.util.find_spec("mmsim") is None' in code and "%pip install" in code, code[:200]
