@@ -608,7 +608,8 @@ class Explorer(W.VBox):
         bundle = super()._repr_mimebundle_(**kwargs)
         if isinstance(bundle, dict):
             try:
-                png = self.image.value if self.last_view is None and self.image.value else figure_png(self.last_figure)
+                png = (bytes(self.image.value) if self.last_view is None and self.image.value
+                       else figure_png(self.last_figure))
                 bundle = {**bundle, "image/png": png}
             except Exception:  # noqa: BLE001 - a static image is a bonus; the widget must display regardless
                 pass

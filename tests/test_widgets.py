@@ -248,10 +248,14 @@ def test_explorers_use_no_output_widget() -> None:
 
 
 def test_display_bundle_has_a_static_png() -> None:
-    ex = Wd.layout_explorer(map_count=MC, max_map_count=MC + 3)
-    bundle = ex._repr_mimebundle_()
-    assert "application/vnd.jupyter.widget-view+json" in bundle
-    assert bundle["image/png"][:8] == b"\x89PNG\r\n\x1a\n"
+    """Both kinds of explorer (SVG-drawing and Figure-drawing) put PNG *bytes* in the bundle: a memoryview (what
+    ``ipywidgets.Image.value`` may hold) is not JSON-serialisable and fails the website's notebook run."""
+    from mmsim.exercises import mremap_explorer
+
+    for ex in (Wd.layout_explorer(map_count=MC, max_map_count=MC + 3), mremap_explorer("6.18", slack=4)):
+        bundle = ex._repr_mimebundle_()
+        assert "application/vnd.jupyter.widget-view+json" in bundle
+        assert type(bundle["image/png"]) is bytes and bundle["image/png"][:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_explorer_hooks_and_errors() -> None:
