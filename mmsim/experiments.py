@@ -563,14 +563,20 @@ def slots_needed(scenarios: Iterable[Scenario | str], kernels: Iterable[str] = K
                  slacks: Iterable[int] = FREE_SLOTS_TRIED) -> pd.DataFrame:
     """:func:`min_free_slots` for every scenario (rows) and kernel (columns), as a DataFrame.
 
+    Integer columns (pandas ``Int64``); ``<NA>`` where the call never succeeds at the slacks tried. (6.18 moves
+    ``multi-vma``'s three pieces one by one, each punching its own hole in the destination: +1 per piece, and
+    the third piece's move check needs 4 free slots at that point. Checked live on 6.18 and 6.1.)
+
     >>> slots_needed(["seed-W"], ["5.0", "5.1", "7.1", "ideal"]).loc["seed-W"].tolist()   # semantics §4
     [6, 6, 4, 3]
+    >>> slots_needed(["multi-vma"], ["5.1", "6.18"]).loc["multi-vma"].tolist()   # 5.1: EFAULT at any count
+    [<NA>, 7]
     """
     scs = [get(s) for s in scenarios]
     ks = list(kernels)
     sl = sorted(set(slacks))
     data = {k: [min_free_slots(sc, k, sl) for sc in scs] for k in ks}
-    out = pd.DataFrame(data, index=pd.Index([sc.name for sc in scs], name="scenario"))
+    out = pd.DataFrame(data, index=pd.Index([sc.name for sc in scs], name="scenario"), dtype="Int64")
     out.columns.name = "kernel"
     return out
 

@@ -420,7 +420,7 @@ def _catalogue() -> dict[str, Scenario]:
         "MREMAP_DONTUNMAP: move a whole 4-page VMA to a free hint and keep the old range mapped (+1; 5.7 and later)",
         "dontunmap", [_map(0, 4), _touch(0, 4)], "mremap", _mremap(0, 4, 4, MAYMOVE | DONTUNMAP, 8))
     add("dontunmap-fixed",
-        "MREMAP_DONTUNMAP|FIXED: move a whole 4-page VMA into the middle of a 10-page VMA, keeping the old one (+3)",
+        "MREMAP_DONTUNMAP|FIXED: move a whole 4-page VMA into the middle of a 10-page VMA, keeping the old one (+2)",
         "dontunmap", [_map(0, 4), _touch(0, 4), _map(6, 10, R)], "mremap",
         _mremap(0, 4, 4, MAYMOVE | FIXED | DONTUNMAP, 9))
     add("multi-vma",

@@ -221,6 +221,9 @@ def check_note(o: Outcome) -> str:
         return f"{name} ({o.errname}): {what}"
     seen = fail.map_count if fail is not None else o.mc_before
     expr = f" ({fail.expr})" if fail is not None and fail.expr else ""
+    if c.predicate is not None:  # alt_early: the count only arms it; the call's prediction decides
+        return (f"{name} fired{expr}: armed below {c.slots} free slots, saw {o.max_map_count - seen}; the "
+                "prediction of this call's unmaps decides")
     return (f"{name} fired{expr}: needs {c.slots} free slot{'s' if c.slots != 1 else ''}, saw "
             f"{o.max_map_count - seen}; passes from max_map_count {num(seen + c.slots)}")
 
@@ -248,8 +251,13 @@ def checks_evaluated(o: Outcome) -> list[str]:
         if rec.kind != "check" or rec.passed is None:
             continue
         c = CHECKS.get(rec.step)
-        need = f"needs {c.slots}, had {o.max_map_count - rec.map_count}" if c is not None and c.slots is not None \
-            else f"had {o.max_map_count - rec.map_count}"
+        had = o.max_map_count - rec.map_count
+        if c is None or c.slots is None:
+            need = f"had {had}"
+        elif c.predicate is not None:  # the slots only arm it (alt_early's trigger); the prediction decides
+            need = f"armed below {c.slots}, had {had}" + ("; the prediction decides" if had < c.slots else "")
+        else:
+            need = f"needs {c.slots}, had {had}"
         out.append(f"{rec.step}: {rec.expr or ''} → {'passes' if rec.passed else 'fails'} ({need})")
     return out
 
