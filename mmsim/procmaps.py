@@ -24,6 +24,7 @@ at most 12:20 bits and an inode below 2**64 (``%lu``). The one line above TASK_S
 from __future__ import annotations
 
 import itertools
+import operator
 import os
 import re
 from collections.abc import Iterable, Sequence
@@ -391,6 +392,7 @@ def load(text: str, kernel: str = "6.18", max_map_count: int | None = None, *, t
     append = records.append
     empty = frozenset[str]()
     prot_of = _PROT_OF
+    anon_ids = itertools.count(1)  # [heap], [stack]: numbered in order, as the careful reader numbers them
     matched = 0
     for chunk in _chunks(text):  # a chunk's rows at a time: the match tuples never all exist at once
         rows = _LINE.findall(chunk)
@@ -409,7 +411,8 @@ def load(text: str, kernel: str = "6.18", max_map_count: int | None = None, *, t
             if path.startswith("[") or path.startswith("/SYSV") or path == "/dev/zero (deleted)":
                 # special mappings, [heap]/[stack]/[anon:..], SysV shm: the careful reader's rules, per entry
                 entry = _parse_header(f"{s}-{e} {perms} {off} {dev} {ino} {path}", 0, task_size)
-                records.extend(to_address_space([entry], kernel).vmas())
+                records.extend(v if v.anon_vma is None else v._replace(anon_vma=next(anon_ids))
+                               for v in to_address_space([entry], kernel).vmas())
                 continue
             shared = perms[3] == "s"
             key = (dev, ino, path)
@@ -421,12 +424,13 @@ def load(text: str, kernel: str = "6.18", max_map_count: int | None = None, *, t
                                   not shared and bool(prot & PROT_WRITE), False, empty, rwx)))
     if matched != lines:  # something for the careful reader (and its error messages)
         return to_address_space(parse(text, task_size=task_size), kernel, max_map_count)
-    bad = next((v for v in records if v.start % PAGE_SIZE or v.end % PAGE_SIZE or v.end <= v.start
-                or v.end > task_size), None)
-    if bad is not None:  # let the careful reader name the line
+    if records and max(map(operator.itemgetter(1), records)) > task_size:  # the careful reader names the line
         return to_address_space(parse(text, task_size=task_size), kernel, max_map_count)
     kw = {} if max_map_count is None else {"max_map_count": max_map_count}
-    return mmsim.AddressSpace.from_vmas(records, kernel=kernel, **kw)
+    try:  # from_vmas refuses unaligned, empty and overlapping VMAs in C-level passes
+        return mmsim.AddressSpace.from_vmas(records, kernel=kernel, **kw)
+    except ValueError:  # let the careful reader name the line (or raise from_vmas's own error)
+        return to_address_space(parse(text, task_size=task_size), kernel, max_map_count)
 
 
 def read_if_available(pid: int | str = "self", *, smaps: bool = False,

@@ -277,3 +277,59 @@ def test_parse_does_not_require_order() -> None:
     a = "7f0000000000-7f0000004000 rw-p 00000000 00:00 0\n"
     b = "7f0000002000-7f0000003000 rw-p 00000000 00:00 0\n"
     assert [e.start for e in procmaps.parse(a + b)] == [0x7F0000000000, 0x7F0000002000]
+
+
+# ---- the bulk reader (procmaps.load) against the careful one (parse + to_address_space) ----------------------
+
+
+def _shape(mm) -> list[tuple]:
+    """An address space's VMAs with each File replaced by (name, size, shmem, index of its first use) and each
+    anon_vma by the index of its first use: what both readers must agree on, identity classes included."""
+    files: dict[int, int] = {}
+    anons: dict[int, int] = {}
+    out = []
+    for v in mm.vmas():
+        f = None if v.file is None else (v.file.name, v.file.size_pages, v.file.shmem,
+                                         files.setdefault(id(v.file), len(files)))
+        a = None if v.anon_vma is None else anons.setdefault(v.anon_vma, len(anons))
+        out.append((v.start, v.end, v.prot, v.shared, v.pgoff, f, a, v.accounted, v.noreserve, v.special,
+                    v.maxprot))
+    return out
+
+
+def test_load_builds_what_the_careful_reader_builds() -> None:
+    careful = procmaps.to_address_space(procmaps.parse(MAPS))
+    bulk = procmaps.load(MAPS)
+    assert _shape(bulk) == _shape(careful)
+    assert bulk.map_count == careful.map_count == 17  # 18 lines, [vsyscall] not counted
+    bulk.check_invariants()
+
+
+def test_load_of_a_live_process_matches_the_careful_reader() -> None:
+    if not os.path.exists("/proc/self/maps"):
+        pytest.skip("no /proc")
+    with open("/proc/self/maps") as f:
+        text = f.read()
+    assert _shape(procmaps.load(text)) == _shape(procmaps.to_address_space(procmaps.parse(text)))
+
+
+@pytest.mark.parametrize("line, message", [
+    ("7f0000000800-7f0000001000 rw-p 00000000 00:00 0\n", "line 1"),  # unaligned start
+    ("7f0000002000-7f0000001000 rw-p 00000000 00:00 0\n", "line 1"),  # reversed
+    ("7ffffffff000-800000001000 rw-p 00000000 00:00 0\n", "TASK_SIZE"),  # above TASK_SIZE
+])
+def test_load_names_the_bad_line_as_parse_does(line: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message) as bulk:
+        procmaps.load(MAPS.replace("[stack]\n", "[stack]\n" + line))
+    with pytest.raises(ValueError) as careful:
+        procmaps.parse(MAPS.replace("[stack]\n", "[stack]\n" + line))
+    assert str(bulk.value) == str(careful.value)
+
+
+def test_load_refuses_overlaps_as_the_careful_reader_does() -> None:
+    text = "7f0000000000-7f0000003000 rw-p 00000000 00:00 0\n7f0000002000-7f0000004000 r--p 00000000 00:00 0\n"
+    with pytest.raises(ValueError, match="overlaps") as bulk:
+        procmaps.load(text)
+    with pytest.raises(ValueError) as careful:
+        procmaps.to_address_space(procmaps.parse(text))
+    assert str(bulk.value) == str(careful.value)

@@ -54,7 +54,7 @@ class Call:
 
     __slots__ = ("mm", "op", "tree", "profile", "max_map_count", "disabled", "trace", "log", "pending",
                  "piece", "anon0", "next_anon", "mc0", "mremap_args", "task_size", "any_target", "lean", "nrec",
-                 "last_top", "commit_recorded")
+                 "last_top", "commit_recorded", "scratch")
 
     def __init__(self, mm: AddressSpace, op: str, disabled: frozenset[str] = frozenset(), lean: bool = False) -> None:
         self.mm = mm
@@ -73,6 +73,8 @@ class Call:
         self.nrec = 0  # records made (kept or not)
         self.last_top: str | None = None  # the latest depth-0 step (lean mode)
         self.commit_recorded = False
+        #: Lean mode: the one record handed back for every record not kept (callers only write to it).
+        self.scratch = Step(-1, "", "", "", 0)
         #: Undo log: ``(start, VMA that was there or None)`` for every change, in order.
         self.log: list[tuple[int, VMA | None]] = []
         #: VMAs detached from the tree but still counted in map_count (6.x munmap bookkeeping).
@@ -141,8 +143,8 @@ class Call:
         """Append a trace record (semantics §8) with the map_count after it; return it.
 
         In lean mode only records with an errno or a failed check are kept (in the
-        :class:`~mmsim.trace.TraceSummary`); the others return a scratch record that the caller may still
-        update (its delta, map_count or end), which changes nothing.
+        :class:`~mmsim.trace.TraceSummary`); the others return the call's one scratch record, which a caller
+        may still update (its delta, map_count or end) and nobody reads.
         """
         mc = len(self.tree) + self.pending
         seq = self.nrec
@@ -160,7 +162,7 @@ class Call:
                      depth=depth, **kw)
             summary.note(s, self.last_top)
         else:
-            s = Step(seq, step, kind, "", mc, delta, start, end, self.piece, depth=depth)
+            s = self.scratch
         if depth == 0:
             self.last_top = step
         return s
@@ -193,7 +195,8 @@ class Call:
         mc = len(self.tree) + self.pending
         if check.predicate is None:
             fails = self.max_map_count - mc < check.slots  # type: ignore[operator]
-            expr = check.expr.format(mc=mc, max=self.max_map_count)
+            # a passing check's expression is only shown in a full trace
+            expr = check.expr.format(mc=mc, max=self.max_map_count) if fails or not self.lean else None
         else:
             fails, expr = check.evaluate(CheckContext(mc, self.max_map_count, self.mm, self.mremap_args))
         self.record(check.name, "check", fn, start=start, end=end, depth=depth, expr=expr, passed=not fails,
