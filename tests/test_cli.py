@@ -99,7 +99,7 @@ def test_trace_defaults_and_top(capsys: pytest.CaptureFixture[str]) -> None:
     rc, out, _ = run(capsys, "trace", "seed-S", "--slack", "5", "--top", "--max-map-count", "1000")
     assert rc == 0
     assert out.count("== kernel") == len(mmsim.KERNELS)  # all kernels by default
-    assert "FALSE_POSITIVE" in out  # spec §7.2: 5.1 / 6.18 at s = 5
+    assert "FALSE_POSITIVE" in out  # semantics §7.2: 5.1 / 6.18 at s = 5
     assert "    split" not in out
 
 
@@ -406,7 +406,7 @@ def test_memory_per_vma_keeps_the_bound_under_2_gb(tmp_path) -> None:
 
 
 @pytest.mark.parametrize("kernel, kind, after", [
-    ("5.0", "OK", 65527 - 1153),  # spec §7.3: the move lowers map_count by k
+    ("5.0", "OK", 65527 - 1153),  # semantics §7.3: the move lowers map_count by k
     ("5.1", "FALSE_POSITIVE", 65527),  # 5.1's early check refuses below 6 free slots although it would fit
 ])
 def test_k_whole_beyond_the_runner_headroom(capsys: pytest.CaptureFixture[str], kernel: str, kind: str,
