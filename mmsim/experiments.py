@@ -494,8 +494,8 @@ class Runner:
 
 
 def slack_table(df: pd.DataFrame, kernels: Sequence[str] | None = None) -> pd.DataFrame:
-    """A spec-§7-style table: one row per (scenario, slack), one column per kernel, cells like
-    ``"PARTIAL(fp) 65529"`` (class, map_count after). Useful to compare a sweep with the spec by eye."""
+    """A table in the style of semantics §7: one row per (scenario, slack), one column per kernel, cells like
+    ``"PARTIAL(fp) 65529"`` (class, map_count after). Useful to compare a sweep with docs/semantics.md by eye."""
     short = {"OK": "OK", "FALSE_POSITIVE": "FP", "CLEAN_FAIL": "CLEAN", "PARTIAL_FAIL": "PARTIAL"}
     cells = df["outcome"].map(short) + df["fp"].where(df["outcome"].eq("PARTIAL_FAIL"), False).map(
         {True: "(fp)", False: ""}) + " " + df["mc_after"].astype(str)

@@ -248,7 +248,7 @@ K3 = _k_table({  # semantics §7.3, k = 3; the "1-3" and "4-5" rows expanded per
 # ---- §7.4 mprotect partial split: X = 10-page RW VMA with non-mergeable neighbours -----------------
 
 #: slack -> (3-way mprotect(X+2P, P, R) on 5.0-7.1 and 5.1-alt, the same on ideal, 2-way mprotect(X, P, R)).
-#: The "5.0-7.1" column covers 6.1 (a release in that range; §7.6's last paragraph; and REPORT-6.1 §4,
+#: The "5.0-7.1" column covers 6.1 (a release in that range; §7.6's last paragraph; and linux-6.1.md §4,
 #: measured on 6.1.176: the 3-way split at s = 1 is ENOMEM, +1).
 MPROTECT = {
     0: ("CLEAN 65530", "CLEAN 65530", "CLEAN 65530"),
@@ -272,7 +272,7 @@ def mprotect_cells(kernel: str, s: int) -> tuple[str, str]:
 # "CLEAN ENOMEM", but §3.5.8's own rule gives pred = +1 there (the destination is an interior punch
 # of D and there is no tail), and 65525 + 1 >= 65527 is false, so alt lets the call through; it then
 # fails with EFAULT after the destination punch like 5.1 at s = 6. The cell follows §3.5.8.
-# 6.1 = 5.1 (§7.6; REPORT-6.1 §7 (c), measured: ENOMEM s <= 5, EFAULT +1 s >= 6).
+# 6.1 = 5.1 (§7.6; linux-6.1.md §7 (c), measured: ENOMEM s <= 5, EFAULT +1 s >= 6).
 MULTI = _s7({
     3: ("PARTIAL EFAULT 65528 [crosses]", "CLEAN 65527 [early]", "CLEAN 65527 [early]",
         "CLEAN 65527 [early]", "CLEAN 65527 [alt]", "CLEAN EFAULT 65527 [crosses]"),
@@ -320,7 +320,7 @@ def merge_fact(row: str, kernel: str) -> str:
 #: name; the row's text in the semantics is the comment above it. Two cells are written in the
 #: grammar of :func:`parse_s4` rather than as printed (noted on the row). The §4 table has no 6.1
 #: column: each row's 6.1 cell is derived in its comment from §3.5.1 (6.1 additions), §3.6 and
-#: REPORT-6.1 (source 6.1.176, measured under user-mode Linux). In short: 6.1 has 5.1's mmap/munmap/
+#: linux-6.1.md (source 6.1.176, measured under user-mode Linux). In short: 6.1 has 5.1's mmap/munmap/
 #: mprotect checks, 5.1's move check (s >= 4, once), 5.1's early check (s >= 6) for FIXED *and*
 #: DONTUNMAP, and no check for no-op/grow/shrink.
 S4 = {
@@ -417,7 +417,7 @@ def s4_onto_k(kernel: str, k: int, s: int) -> str:
 
     6.1 (no column in §4): 5.1's cell. It runs 5.1's flow and checks (§3.5.1): the early vma_lookup
     finds the source, the early check fails at s <= 5 before anything is unmapped, and above it the
-    destination (-k), copy (+1) and source (-1) steps are 5.1's (REPORT-6.1 §1.2, §1.4)."""
+    destination (-k), copy (+1) and source (-1) steps are 5.1's (linux-6.1.md §1.2, §1.4)."""
     if kernel == "5.0":
         return "OK" if s >= max(0, 4 - k) else "PARTIAL(fp)"
     if kernel in ("5.1", "6.1", "6.18"):

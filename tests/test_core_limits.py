@@ -83,7 +83,7 @@ ROWS = {
     "mprotect_3way": ("mprotect", (at(4), P, R), "mprotect-3way", +2, SPLIT),  # §5 #4, §7.4
     "mprotect_head_join": ("mprotect", (at(10), P, RW), "no-split", 0, None),  # §2.4: head joins prev, no split
     "mprotect_whole_merge": ("mprotect", (at(10), 3 * P, RW), "no-split", -1, None),  # whole Y + prev X: -1
-    # X's last page -> R. 5.0/5.1/6.1 keep VM_ACCOUNT (§2.7, §3.6; REPORT-6.1 §4 step 3: 6.1 has no
+    # X's last page -> R. 5.0/5.1/6.1 keep VM_ACCOUNT (§2.7, §3.6; linux-6.1.md §4 step 3: 6.1 has no
     # code that drops it): no merge, one checked split (row "punch", +1); 6.18/7.1: see UNACCOUNT_ROWS.
     "mprotect_tail_to_read_only": ("mprotect", (at(9), P, R), "punch", +1, SPLIT),
     "touch": ("touch", (at(0), 10 * P), "no-split", 0, None),  # §3.4 never changes mc, no check
@@ -134,7 +134,7 @@ def test_mmap_fixed_interior_can_end_at_max_plus_one(kernel):
     out = classify(scene_at(kernel, 0), "mmap", at(4), P, R, FIX)
     assert out.kind == CLEAN and out.check == PUNCH
     # 6.12+ gathers the overlap first (GATHER: 6.18, 7.1); 6.1 unmaps it inside mmap_region() before the
-    # merge or new VMA, as 5.x does (REPORT-6.1 §2.2 step 3, Appendix A)
+    # merge or new VMA, as 5.x does (linux-6.1.md §2.2 step 3, Appendix A)
     assert out.where == ("gather" if kernel in GATHER else "unmap_overlap")
 
 

@@ -824,7 +824,7 @@ def test_trace_mmap_merge(kernel):
         ("5.1", ["mmap_limit", "get_unmapped_area", "unmap_overlap", "new_vma"], 3),
         ("5.1-alt", ["mmap_limit", "get_unmapped_area", "unmap_overlap", "new_vma"], 3),
         # 6.1: the 5.x order, the overlap unmapped and subtracted inside mmap_region() before the new VMA:
-        # mc -> +1 -> +2 (splits) -> +1 (detach) -> +2 (new VMA), peak mc + 2 (REPORT-6.1 §2.2 "Ordering")
+        # mc -> +1 -> +2 (splits) -> +1 (detach) -> +2 (new VMA), peak mc + 2 (linux-6.1.md §2.2 "Ordering")
         ("6.1", ["mmap_limit", "get_unmapped_area", "unmap_overlap", "new_vma"], 3),
         # 6.12+: gather (splits) before new_vma, complete (detach) after: peak mc + 2 + 1 (§2.2, §3.1.6).
         ("6.18", ["mmap_limit", "get_unmapped_area", "gather", "new_vma", "complete"], 4),

@@ -186,7 +186,7 @@ Case = tuple[str, list, int | None, str]
 def _cases() -> list[Case]:
     """``(name, ops, slack, hold)``: ``slack`` free slots before the first op (``hold="all"``: before every
     op of the case), or None for an uncontrolled count. The comments say what the source reading
-    (scratch REPORT-6.1.md) predicts; the tests only hold each kernel to its profile."""
+    (docs/linux-6.1.md) predicts; the tests only hold each kernel to its profile."""
     c: list[Case] = []
     # mremap(MAYMOVE|FIXED) of a range that runs past its VMA into a hole. 6.1 checks the old range
     # (vma_to_resize(): EFAULT) after unmapping the destination; 6.18 moves what is mapped.

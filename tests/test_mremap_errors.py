@@ -110,7 +110,7 @@ CASES = [
     ("fixed-without-maymove", (V, P, P, MREMAP_FIXED, FREE),
      per_profile((CLEAN, E.EINVAL, "validate.fixed_without_maymove"))),
     # DONTUNMAP is not a 5.x flag; on 6.18/7.1 it implies a new address and needs MAYMOVE; on 6.1
-    # sys_mremap() refuses DONTUNMAP without MAYMOVE right after the flags (REPORT-6.1 §1.1 step 4)
+    # sys_mremap() refuses DONTUNMAP without MAYMOVE right after the flags (linux-6.1.md §1.1 step 4)
     ("dontunmap-without-maymove", (V, P, P, DONTUNMAP, FREE),
      per_profile((CLEAN, E.EINVAL, "validate.flags"), modern=(CLEAN, E.EINVAL, "validate.fixed_without_maymove"),
                  _6_1=(CLEAN, E.EINVAL, "validate.dontunmap_without_maymove"))),
@@ -124,7 +124,7 @@ CASES = [
     ("new-addr-beyond-task-size", (V, P, P, MOVE_FIXED, TASK_SIZE),
      per_profile((CLEAN, E.EINVAL, "validate.new_range"))),
     # new_len > TASK_SIZE: 5.x F2 (FIXED only); 6.18/7.1 check_mremap_params for every call (§3.6);
-    # 6.1: mremap_to() only (FIXED or DONTUNMAP), so a grow is ENOMEM as on 5.x (REPORT-6.1 §7 (h))
+    # 6.1: mremap_to() only (FIXED or DONTUNMAP), so a grow is ENOMEM as on 5.x (linux-6.1.md §7 (h))
     ("new-len-beyond-task-size-fixed", (V, P, TASK_SIZE + P, MOVE_FIXED, FREE),
      per_profile((CLEAN, E.EINVAL, "validate.new_range"), modern=(CLEAN, E.EINVAL, "validate.new_len_too_big"))),
     ("new-len-beyond-task-size-grow", (V, 10 * P, TASK_SIZE + P, 0, 0),
@@ -134,7 +134,7 @@ CASES = [
     # DONTUNMAP with old_len != new_len: 6.1 sys_mremap() (raw lengths), 6.18/7.1 check_mremap_params
     ("dontunmap-resize", (V, P, 2 * P, MAYMOVE | DONTUNMAP, FREE),
      per_profile((CLEAN, E.EINVAL, "validate.flags"), dontunmap=(CLEAN, E.EINVAL, "validate.dontunmap_resize"))),
-    # a DONTUNMAP hint is checked like a FIXED address: 6.1 mremap_to() steps 1-2 (REPORT-6.1 §1.2: "for
+    # a DONTUNMAP hint is checked like a FIXED address: 6.1 mremap_to() steps 1-2 (linux-6.1.md §1.2: "for
     # DONTUNMAP without FIXED this applies to the hint"), 6.18/7.1 check_mremap_params(); 5.x: the flags
     ("dontunmap-hint-unaligned", (V, P, P, MAYMOVE | DONTUNMAP, FREE + 1),
      per_profile((CLEAN, E.EINVAL, "validate.flags"), dontunmap=(CLEAN, E.EINVAL, "validate.new_addr_unaligned"))),
@@ -148,7 +148,7 @@ CASES = [
             v5=(PARTIAL, E.EINVAL, "validate.old_len_zero_private"))),
     # EFAULT: no VMA at addr. The v5 flow finds out in vma_to_resize(), after the destination unmap;
     # 6.1's early vma_lookup (5.16) fails before anything, like 6.18/7.1 (§3.6 row "FIXED to a mapped
-    # destination from an unmapped addr": "EFAULT, clean"; REPORT-6.1 §7 (d), measured)
+    # destination from an unmapped addr": "EFAULT, clean"; linux-6.1.md §7 (d), measured)
     ("no-vma-grow", (HOLE, P, 2 * P, MAYMOVE, 0), per_profile((CLEAN, E.EFAULT, "validate.no_vma"))),
     ("no-vma-fixed-into-mapped", (HOLE, P, P, MOVE_FIXED, W + 2 * P),
      per_profile((CLEAN, E.EFAULT, "validate.no_vma"), v5=(PARTIAL, E.EFAULT, "validate.no_vma"),
@@ -164,7 +164,7 @@ CASES = [
      per_profile((CLEAN, E.EFAULT, "validate.no_vma"), v5=(PARTIAL, E.EFAULT, "validate.no_vma"),
                  lookup=(CLEAN, E.EFAULT, "validate.no_vma"))),
     # EFAULT: the old range crosses its VMA's end (6.1: vma_to_resize() after the destination unmap,
-    # REPORT-6.1 §1.2 step 7)
+    # linux-6.1.md §1.2 step 7)
     ("crosses-grow", (V + 8 * P, 4 * P, 6 * P, MAYMOVE, 0), per_profile((CLEAN, E.EFAULT, "validate.crosses_vma_end"))),
     ("crosses-fixed-grow", (V + 8 * P, 4 * P, 6 * P, MOVE_FIXED, W + 2 * P),
      per_profile((CLEAN, E.EFAULT, "validate.crosses_vma_end"), v5=(PARTIAL, E.EFAULT, "validate.crosses_vma_end"))),
@@ -175,7 +175,7 @@ CASES = [
     ("grow-interior-no-maymove", (V + 2 * P, 2 * P, 4 * P, 0, 0),
      per_profile((CLEAN, E.ENOMEM, "validate.cannot_expand"))),
     # no-op / shrink at an unmapped address: 5.x returns addr without a lookup; 6.1/6.18/7.1 EFAULT
-    # (§3.6 row "no-op/shrink at an unmapped addr"; REPORT-6.1 §7 (g), measured)
+    # (§3.6 row "no-op/shrink at an unmapped addr"; linux-6.1.md §7 (g), measured)
     ("noop-unmapped", (HOLE, 2 * P, 2 * P, 0, 0),
      per_profile((OK, None, None), lookup=(CLEAN, E.EFAULT, "validate.no_vma"))),
     ("shrink-unmapped", (HOLE, 4 * P, 2 * P, 0, 0),
@@ -253,7 +253,7 @@ def test_shrink_at_unmapped_addr_unmaps_tail_on_5x(kernel):
 @pytest.mark.parametrize("kernel", LOOKUP_FIRST)
 def test_shrink_at_unmapped_addr_efault_with_lookup(kernel):
     """The same call where the VMA at addr is looked up first (§3.5.1 6.1 additions, §3.5.2 step 4;
-    REPORT-6.1 §7 (g), measured on 6.1.176 and 6.18.44): EFAULT, and the VMA the tail covers stays."""
+    linux-6.1.md §7 (g), measured on 6.1.176 and 6.18.44): EFAULT, and the VMA the tail covers stays."""
     mm = new_mm(kernel)
     anon(mm, 0x102, 2, R)
     out = classify_pure(mm, HOLE, 4 * P, P, 0)
@@ -279,17 +279,17 @@ ORDER = [
     ("new-addr-unaligned-before-overlap", (V, 4 * P, 4 * P, MOVE_FIXED, V + 2 * P + 1),
      per_profile((CLEAN, E.EINVAL, "validate.new_addr_unaligned"))),
     # 6.18: no MAYMOVE is checked before DONTUNMAP's size rule; 6.1: one test in sys_mremap(),
-    # "DONTUNMAP and (no MAYMOVE, or old_len != new_len)" (REPORT-6.1 §1.1 step 4), the MAYMOVE half first
+    # "DONTUNMAP and (no MAYMOVE, or old_len != new_len)" (linux-6.1.md §1.1 step 4), the MAYMOVE half first
     ("dontunmap-nomaymove-before-resize", (V, P, 2 * P, DONTUNMAP, FREE),
      per_profile((CLEAN, E.EINVAL, "validate.flags"), modern=(CLEAN, E.EINVAL, "validate.fixed_without_maymove"),
                  _6_1=(CLEAN, E.EINVAL, "validate.dontunmap_without_maymove"))),
-    # 6.1 compares DONTUNMAP's lengths raw, before the addr alignment check (REPORT-6.1 §1.1 steps 4-5):
+    # 6.1 compares DONTUNMAP's lengths raw, before the addr alignment check (linux-6.1.md §1.1 steps 4-5):
     # 4096 vs 4095 from an unaligned addr is the size rule's EINVAL; 6.18/7.1 round first (equal) and
     # report the addr; 5.x the flags
     ("dontunmap-raw-resize-before-addr", (V + 1, P, P - 1, MAYMOVE | DONTUNMAP, FREE),
      per_profile((CLEAN, E.EINVAL, "validate.flags"), modern=(CLEAN, E.EINVAL, "validate.addr_unaligned"),
                  _6_1=(CLEAN, E.EINVAL, "validate.dontunmap_resize"))),
-    # 6.1: vma_lookup(addr) (EFAULT) runs before mremap_to()'s early check (REPORT-6.1 §1.1 step 8,
+    # 6.1: vma_lookup(addr) (EFAULT) runs before mremap_to()'s early check (linux-6.1.md §1.1 step 8,
     # §1.2 step 4), so at slack 0 a FIXED move from an unmapped addr is EFAULT; 5.1/6.18/7.1/5.1-alt
     # check the map count first (ENOMEM); 5.0 and ideal have no early check and a free destination,
     # so vma_to_resize() finds nothing (EFAULT, nothing changed)
@@ -326,7 +326,7 @@ def test_early_check_vs_missing_vma(kernel, s):
     5.1/6.18: mremap_early (s <= 5) precedes the lookup -> CLEAN ENOMEM; else 5.1 PARTIAL EFAULT,
     6.18 CLEAN EFAULT (lookup before unmaps). 7.1: mremap_early_v7 (s <= 3) pre-empts EFAULT.
     6.1: vma_lookup(addr) comes first, before mremap_to()'s early check: CLEAN EFAULT at every slack
-    (§3.5.1 6.1 additions, "even at s <= 5 where 6.18's earlier early check says ENOMEM"; REPORT-6.1
+    (§3.5.1 6.1 additions, "even at s <= 5 where 6.18's earlier early check says ENOMEM"; linux-6.1.md
     §7 (i'), measured: EFAULT, nothing changed, at s = -1...8).
     5.1-alt: trigger s <= 5, pred +1 (interior of W), fires at s <= 4; at s=5 PARTIAL EFAULT.
     ideal: the 5.0 flow rolled back: CLEAN, ENOMEM (punch) at s=0, else EFAULT."""
@@ -385,7 +385,7 @@ def _special(kernel: str, flag: str) -> tuple[AddressSpace, int, int]:
 def test_dontexpand_grow(kernel, flag):
     """§3.5.1 vma_to_resize step 7 / §3.5.2 check_prep_vma: growing a DONTEXPAND/PFNMAP VMA ->
     EFAULT. Non-FIXED: CLEAN everywhere. FIXED into a mapped destination: the v5 flow (6.1 included:
-    vma_to_resize() after the destination unmap, REPORT-6.1 §1.2 step 7) has already punched it
+    vma_to_resize() after the destination unmap, linux-6.1.md §1.2 step 7) has already punched it
     (§5 row 2: PARTIAL); 6.18/7.1 validate first (CLEAN); ideal rolls back."""
     mm, X, Wd = _special(kernel, flag)
     out = classify_pure(mm, X, 4 * P, 8 * P, MAYMOVE)
@@ -409,7 +409,7 @@ def test_dontunmap_on_dontexpand_einval(kernel):
 def test_special_grow_in_place(kernel, flag):
     """§3.5.2 step 6 [inference]: on 6.18/7.1 vma_merge_extend refuses a VM_IO/VM_MIXEDMAP VMA, so
     the in-place grow fails with ENOMEM (nothing changed). 6.1 grows in place with vma_merge(), which
-    refuses VM_SPECIAL flags: ENOMEM too (§3.5.1 6.1 additions; REPORT-6.1 §1.1 step 12, source only).
+    refuses VM_SPECIAL flags: ENOMEM too (§3.5.1 6.1 additions; linux-6.1.md §1.1 step 12, source only).
     5.0/5.1 (and 5.1-alt, ideal) extend it with vma_adjust (§3.5.1 step 5), which has no such rule:
     OK, Δ0."""
     mm, X, Wd = _special(kernel, flag)
@@ -520,7 +520,7 @@ def test_fixed_over_k_pieces(kernel, k):
     (k >= 2 so that the range has gaps), slack 0..9:
     5.0: EFAULT, P (ENOMEM C at 0: the destination punch check);
     5.1: s <= 5 ENOMEM C, then EFAULT P; 6.1 as 5.1 (no multi-VMA move, the early check at s <= 5,
-    then vma_to_resize() after the destination punch: REPORT-6.1 §7 (c), measured for k = 3);
+    then vma_to_resize() after the destination punch: linux-6.1.md §7 (c), measured for k = 3);
     5.1-alt "as 5.1", but by its own rule (§3.5.8, pred +1)
     it rejects only s <= 4 and is EFAULT P at s = 5 (the known deviation from the cell);
     6.18: min max(6, k+4), P at 6..k+3 (fp iff s >= k), C (early) below 6;

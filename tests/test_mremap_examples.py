@@ -407,7 +407,7 @@ def test_grow_in_place_faulted_x_up_to_unfaulted_y(kernel):
     """Semantics §7.6 row 5 / §2.3 rule 5: a faulted x grown in place up to the start of a compatible,
     unfaulted y. 6.18/7.1: one VMA with x's anon_vma (-1). 6.1: vma_merge() extends x (its own
     anon_vma), but y's anon_vma_chain is empty, so is_mergeable_anon_vma(A, NULL, y) refuses y: two VMAs
-    (REPORT-6.1 §7 (f) "left faulted", measured: Δ0 on 6.1.176, -1 on 6.18.44). 5.0/5.1: no merge at
+    (linux-6.1.md §7 (f) "left faulted", measured: Δ0 on 6.1.176, -1 on 6.18.44). 5.0/5.1: no merge at
     all. The extension takes x's pgoff + offset and keeps x's anon_vma."""
     mm = new_mm(kernel)
     x = anon(mm, 0, 2, RW, faulted=True)
@@ -426,7 +426,7 @@ def test_grow_in_place_faulted_x_up_to_unfaulted_y(kernel):
 
 @pytest.mark.parametrize("kernel", COLS)
 def test_mprotect_faulted_tail_to_match_unfaulted_y(kernel):
-    """Semantics §7.6 row 6 / §2.3 rule 5, the layout of REPORT-6.1's experiment "anon" (measured on
+    """Semantics §7.6 row 6 / §2.3 rule 5, the layout of linux-6.1.md's experiment "anon" (measured on
     6.1.176 and 6.18.44): one MAP_NORESERVE RW VMA (no VM_ACCOUNT, so 6.7's unaccounting changes no
     flags) split by mprotect into x = [0, 4) rw and y = [4, 6) r--; x written (anon_vma A), y not.
     mprotect(x's tail [2, 4), R): 6.18/7.1: the tail joins y (Δ0), and y takes A. 6.1 and 5.x
@@ -467,7 +467,7 @@ FIXED_SHRINK_STEPS = {
     # the 5.0 family FIXED row: [mremap_early | alt_early] first
     "5.1-alt": ["alt_early"] + FIXED_V5,
     # §8 has no 6.1 row. §3.5.1 6.1 additions: vma_lookup(addr) first, for every call; then mremap_to()
-    # with the early check after it, and 5.1's sequence (REPORT-6.1 §1.1 step 8, §1.2 steps 4-10)
+    # with the early check after it, and 5.1's sequence (linux-6.1.md §1.1 step 8, §1.2 steps 4-10)
     "6.1": ["vma_lookup", "mremap_early"] + FIXED_V5,
     # §3.5.2: mremap_early, vma_lookup, check_prep_vma before any unmap, then the destination unmap
     # with a relookup after it, the tail unmap, placement and the move steps
@@ -584,7 +584,7 @@ def test_trace_fn_and_expr_fields():
     out = seed_w("6.18", 8)
     chk = [r for r in out.trace if r.step == "move_vma_limit"][0]
     assert chk.fn == "prep_move_vma@6.18" and chk.passed is True
-    out = seed_w("6.1", 8)  # 6.1 still has move_vma() (REPORT-6.1 §1.4)
+    out = seed_w("6.1", 8)  # 6.1 still has move_vma() (linux-6.1.md §1.4)
     chk = [r for r in out.trace if r.step == "move_vma_limit"][0]
     assert chk.fn == "move_vma@6.1" and chk.passed is True
 

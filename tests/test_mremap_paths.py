@@ -106,7 +106,7 @@ def test_grow_in_place_no_neighbour(kernel):
     """§3.5.3 grow in place: the range ends at the VMA's end and [end, end+delta) is free: the VMA
     is extended, Δ0, addr returned. The step is expand (vma_adjust) in 5.0/5.1 (and 5.1-alt, ideal)
     and extend (vma_merge_extend) in 6.18/7.1 (semantics §8). §8 has no 6.1 row: 6.1 grows with
-    vma_merge() of the extension (§3.5.1 6.1 additions; REPORT-6.1 §1.1 step 12, mremap.c:1044), the
+    vma_merge() of the extension (§3.5.1 6.1 additions; linux-6.1.md §1.1 step 12, mremap.c:1044), the
     merge-capable grow that "extend" stands for, recorded with that kernel function."""
     mm = new_mm(kernel)
     V = anon(mm, 0, 4)
@@ -138,7 +138,7 @@ def test_grow_in_place_merges_with_next(kernel):
     """§3.5.3 / §3.6: grow in place merges with a compatible next VMA on 6.1 (vma_merge(), ca3d76b0aa80),
     6.18 and 7.1 (-1), never on 5.0/5.1 and the profiles built on them (vma_adjust, 0). The next VMA's
     pgoff continues V's (both private anon mapped at their own addresses). Both unfaulted, so the
-    anon_vma rule does not matter (REPORT-6.1 §7 (f) "both unfaulted": -1 on 6.1 and 6.18)."""
+    anon_vma rule does not matter (linux-6.1.md §7 (f) "both unfaulted": -1 on 6.1 and 6.18)."""
     mm = new_mm(kernel)
     V = anon(mm, 0, 4)
     anon(mm, 6, 2)
@@ -319,7 +319,7 @@ def test_copy_vma_source_absorbs_its_copy(kernel):
 
 @pytest.mark.parametrize("kernel", DONTUNMAP)
 def test_dontunmap_whole_without_fixed(kernel):
-    """§3.5.3 / §3.5.4 step 4 / §3.5.6 (6.1: §3.5.1 6.1 additions, REPORT-6.1 §1.4 step 7, measured (e)
+    """§3.5.3 / §3.5.4 step 4 / §3.5.6 (6.1: §3.5.1 6.1 additions, linux-6.1.md §1.4 step 7, measured (e)
     "private anon, whole 2P VMA, faulted": +1, old kept): DONTUNMAP without FIXED uses new_addr as a hint; net +1; the
     old VMA keeps its range and VM_ACCOUNT, and, moved whole, loses its anon_vma; the copy keeps
     the anon_vma identity and (faulted) the pgoff."""
@@ -337,7 +337,7 @@ def test_dontunmap_whole_without_fixed(kernel):
 
 @pytest.mark.parametrize("kernel", DONTUNMAP)
 def test_dontunmap_part_keeps_old_unsplit(kernel):
-    """§3.5.4 step 4 (6.1: REPORT-6.1 §7 (e) "middle page of a 3P VMA", measured: [0,3) whole, +1): the
+    """§3.5.4 step 4 (6.1: linux-6.1.md §7 (e) "middle page of a 3P VMA", measured: [0,3) whole, +1): the
     old VMA is never split; moved in part, it keeps its anon_vma. Net +1; the
     copy keeps the anon_vma and pgoff = old pgoff + 1."""
     mm = new_mm(kernel)
@@ -363,7 +363,7 @@ def test_dontunmap_fixed_into_free_space(kernel):
 
 @pytest.mark.parametrize("kernel", DONTUNMAP)
 def test_dontunmap_fixed_onto_mapped_destination(kernel):
-    """§3.5.3 DONTUNMAP with FIXED (6.1: REPORT-6.1 §7 (e) "FIXED dest inside a R VMA", measured +2):
+    """§3.5.3 DONTUNMAP with FIXED (6.1: linux-6.1.md §7 (e) "FIXED dest inside a R VMA", measured +2):
     destination unmap (interior punch +1) + copy (+1) = +2; the old
     VMA stays exactly as it was except its dropped anon_vma (moved whole)."""
     mm = new_mm(kernel)
@@ -525,7 +525,7 @@ def test_trailing_gap_accepted_on_modern(kernel):
 
 @pytest.mark.parametrize("kernel", V5)
 def test_trailing_gap_partial_efault_on_5x(kernel):
-    """§3.5.5 / §5 row 2: 5.0/5.1 (and alt, 5.1's flow, and 6.1: REPORT-6.1 §7 (a), measured on
+    """§3.5.5 / §5 row 2: 5.0/5.1 (and alt, 5.1's flow, and 6.1: linux-6.1.md §7 (a), measured on
     6.1.176) unmap the destination [D+2P, D+6P) (+1) and then fail vma_to_resize with EFAULT:
     PARTIAL_FAIL, mc + 1, the hole left in D."""
     mm, V, D = _trailing(kernel)

@@ -3,10 +3,10 @@
 Sources, never the model's output:
 
 * the 6.1.176 measurements and source reading behind semantics §0 (row 6.1), §3.5.1 ("Profile 6.1 runs
-  this flow with three later additions"), §3.6 (6.1 column) and §7.6 (6.1 column), cited as REPORT-6.1
-  with its section: §7 (a)-(j) is its live checklist, run on 6.1.176 under user-mode Linux and on the
-  6.18.44 host with the same script;
-* the 5.1 column from semantics §3.5.1/§3.6 (the 5.1 column of REPORT-6.1 §1.6 is the spec's too).
+  this flow with three later additions"), §3.6 (6.1 column) and §7.6 (6.1 column), written down in docs/linux-6.1.md
+  and cited as linux-6.1.md with its section: §7 (a)-(j) is its live checklist, run on 6.1.176 under
+  user-mode Linux and on the 6.18.44 host with the same script;
+* the 5.1 column from semantics §3.5.1/§3.6 (linux-6.1.md §1.6 takes its 5.1 column from there too).
 
 Each experiment uses the live experiment's layout, window page n as arena page n (pages relative to
 helpers.BASE), and asserts the whole arena and map_count with ``assert_layout`` before and after.
@@ -66,7 +66,7 @@ MAYMOVE = MREMAP_MAYMOVE
 DONTUNMAP = MREMAP_DONTUNMAP
 NORES = PRIV | MAP_NORESERVE
 CLEAN, PARTIAL, OK = "CLEAN_FAIL", "PARTIAL_FAIL", "OK"
-#: The three columns REPORT-6.1 compares.
+#: The three columns linux-6.1.md compares.
 THREE = ("5.1", "6.1", "6.18")
 #: Far from every layout below: a free destination.
 F = 0x400
@@ -105,7 +105,7 @@ def test_6_1_checks_are_5_1s_at_the_same_places():
     assert T.EARLY["6.1"] == "mremap_early" and T.MOVE["6.1"] == "move_vma_limit"
 
 
-# ---- REPORT-6.1 §7 (a), (a2): a FIXED same-size range holding one VMA and a hole -------------------
+# ---- linux-6.1.md §7 (a), (a2): a FIXED same-size range holding one VMA and a hole -------------------
 
 #: (a): S = [0, 2) rw, hole [2, 3), D = [8, 18) r--; mremap(S, 3P, 3P, MAYMOVE|FIXED, page 10).
 A_BEFORE = [L(0, 2, "rw-p", pg(0), None, True), L(8, 18, "r--p", pg(8), None, False)]
@@ -113,7 +113,7 @@ A_BEFORE = [L(0, 2, "rw-p", pg(0), None, True), L(8, 18, "r--p", pg(8), None, Fa
 
 @pytest.mark.parametrize("kernel", THREE)
 def test_a_fixed_vma_with_trailing_hole(kernel):
-    """REPORT-6.1 §7 (a), measured: 6.1 EFAULT, Δ+1, the destination [10, 13) unmapped (5.1's column:
+    """linux-6.1.md §7 (a), measured: 6.1 EFAULT, Δ+1, the destination [10, 13) unmapped (5.1's column:
     the destination unmap, then vma_to_resize() finds the range crossing S's end); 6.18 moves the VMA
     (remap_move(): only the piece's destination [10, 12) is unmapped; the unfaulted copy's pgoff is reset
     to its new address, §2.5), Δ+1."""
@@ -136,7 +136,7 @@ def test_a_fixed_vma_with_trailing_hole(kernel):
 
 @pytest.mark.parametrize("kernel", THREE)
 def test_a2_fixed_two_vmas_with_a_hole(kernel):
-    """REPORT-6.1 §7 (a2), measured: source [0, 1) rw + hole + [2, 3) r--, D = [8, 18) r--; FIXED same
+    """linux-6.1.md §7 (a2), measured: source [0, 1) rw + hole + [2, 3) r--, D = [8, 18) r--; FIXED same
     size to page 10. 6.1 (= 5.1): EFAULT, Δ+1, D punched at [10, 13). 6.18: both pieces move, Δ0: the
     r-- piece lands at 12 with its pgoff reset and merges with D's pieces on both sides."""
     mm = new_mm(kernel)
@@ -163,7 +163,7 @@ def test_a2_fixed_two_vmas_with_a_hole(kernel):
 
 @pytest.mark.parametrize("kernel", THREE)
 def test_b_rw_vma_page_to_r_to_rw_to_r(kernel):
-    """REPORT-6.1 §7 (b) "RW VMA: page -> R -> RW -> R", measured: +2, -2, +2 on both kernels; the r--
+    """linux-6.1.md §7 (b) "RW VMA: page -> R -> RW -> R", measured: +2, -2, +2 on both kernels; the r--
     middle keeps VM_ACCOUNT on 6.1 (no 9b9143298585: §2.7, §3.6) and on 5.1, and loses it on 6.18
     (unfaulted private anon going read-only). Going back to RW merges all three on every column (6.1/5.1:
     the flags are equal again; 6.18: RW re-charges and sets VM_ACCOUNT)."""
@@ -182,7 +182,7 @@ def test_b_rw_vma_page_to_r_to_rw_to_r(kernel):
 
 @pytest.mark.parametrize("kernel", THREE)
 def test_b_r_vma_page_to_rw_and_back(kernel):
-    """REPORT-6.1 §7 (b) "R VMA: page -> RW -> R", never written, measured: +2, then Δ0 on 6.1 (3 VMAs,
+    """linux-6.1.md §7 (b) "R VMA: page -> RW -> R", never written, measured: +2, then Δ0 on 6.1 (3 VMAs,
     the middle r--p keeps VM_ACCOUNT, as on 5.1) and -2 on 6.18 (semantics §7.6 row "R VMA: page to RW
     and back, never written")."""
     mm = new_mm(kernel)
@@ -203,7 +203,7 @@ def test_b_r_vma_page_to_rw_and_back(kernel):
 
 @pytest.mark.parametrize("kernel", THREE)
 def test_c_multi_vma_fixed(kernel):
-    """REPORT-6.1 §7 (c), measured: A, B, C = 1-page rw VMAs at 0, 2, 4; D = [10, 30) r--;
+    """linux-6.1.md §7 (c), measured: A, B, C = 1-page rw VMAs at 0, 2, 4; D = [10, 30) r--;
     mremap(A, 5P, 5P, MAYMOVE|FIXED, page 15). 6.1: EFAULT, Δ+1, D's [15, 20) unmapped (5.1's column:
     one destination punch, then vma_to_resize() finds the range crossing A's end). 6.18: the pieces
     move one by one (each +1: destination punch, copy, source), Δ+3."""
@@ -234,7 +234,7 @@ def test_c_multi_vma_fixed(kernel):
 
 @pytest.mark.parametrize("kernel", THREE)
 def test_d_fixed_from_unmapped_addr(kernel):
-    """REPORT-6.1 §7 (d), measured: EFAULT, Δ0, the destination intact on 6.1 and 6.18 (6.1's early
+    """linux-6.1.md §7 (d), measured: EFAULT, Δ0, the destination intact on 6.1 and 6.18 (6.1's early
     vma_lookup, 5.16); 5.1 unmaps the destination first (§3.6 row "FIXED to a mapped destination from an
     unmapped addr": "EFAULT after the destination is unmapped")."""
     mm = new_mm(kernel)
@@ -268,7 +268,7 @@ E_CASES = {
 @pytest.mark.parametrize("case", list(E_CASES))
 @pytest.mark.parametrize("kernel", THREE)
 def test_e_dontunmap_vma_types(kernel, case):
-    """REPORT-6.1 §7 (e), measured: MREMAP_DONTUNMAP on private anon (whole, faulted; one page from the
+    """linux-6.1.md §7 (e), measured: MREMAP_DONTUNMAP on private anon (whole, faulted; one page from the
     middle), shared anon, a private and a shared file mapping, and with FIXED into a r-- VMA: OK +1 on
     6.1 and 6.18 (+2 with the FIXED punch), the old VMA kept whole (never split, VM_ACCOUNT kept); 5.1:
     EINVAL (not a flag before 5.7). Each layout also has the r-- VMA D = [20, 30). The copy keeps the
@@ -313,7 +313,7 @@ def test_e_dontunmap_vma_types(kernel, case):
 
 @pytest.mark.parametrize("kernel", THREE)
 def test_e_dontunmap_raw_lengths_4096_vs_4095(kernel):
-    """REPORT-6.1 §7 (e'), measured: mremap(V, 4096, 4095, MAYMOVE|DONTUNMAP): 6.1 compares the raw
+    """linux-6.1.md §7 (e'), measured: mremap(V, 4096, 4095, MAYMOVE|DONTUNMAP): 6.1 compares the raw
     lengths before rounding (sys_mremap()@6.1:924) -> EINVAL; 6.18 rounds first (equal) -> OK +1; 5.1:
     EINVAL (flags). Semantics §3.5.1 6.1 additions ("4096 vs 4095 -> EINVAL; 6.18 compares after")."""
     mm = new_mm(kernel)
@@ -332,7 +332,7 @@ def test_e_dontunmap_raw_lengths_4096_vs_4095(kernel):
 
 @pytest.mark.parametrize("kernel", THREE)
 def test_e_dontunmap_hint_overlapping_the_source(kernel):
-    """REPORT-6.1 §1.2 step 3, measured: a DONTUNMAP hint that overlaps the source is EINVAL on both
+    """linux-6.1.md §1.2 step 3, measured: a DONTUNMAP hint that overlaps the source is EINVAL on both
     kernels (the overlap check uses new_addr even as a hint); 5.1: EINVAL (flags)."""
     mm = new_mm(kernel)
     v = anon(mm, 0, 1)
@@ -344,7 +344,7 @@ def test_e_dontunmap_hint_overlapping_the_source(kernel):
 @pytest.mark.parametrize("kernel", THREE)
 def test_e_dontunmap_fixed_on_dontexpand_after_the_destination_unmap(kernel):
     """§3.5.1 6.1 additions: "vma_to_resize() refuses DONTUNMAP on DONTEXPAND/PFNMAP with EINVAL ...
-    after the FIXED destination unmap" (REPORT-6.1 §1.3 step 3, §8): a DONTUNMAP|FIXED move of a
+    after the FIXED destination unmap" (linux-6.1.md §1.3 step 3, §8): a DONTUNMAP|FIXED move of a
     DONTEXPAND VMA into the middle of a r-- VMA leaves the destination punched (PARTIAL, +1) on 6.1;
     6.18 checks it in check_prep_vma() before anything (CLEAN); 5.1: EINVAL (flags)."""
     X, Wd = at(0), at(0x40)
@@ -367,7 +367,7 @@ def test_e_dontunmap_fixed_on_dontexpand_after_the_destination_unmap(kernel):
 
 @pytest.mark.parametrize("kernel", THREE)
 def test_e2_dontunmap_drops_the_old_anon_vma(kernel):
-    """REPORT-6.1 experiment e2, measured: a faulted [0, 4) split by mprotect into X = [0, 2) rw and
+    """linux-6.1.md experiment e2, measured: a faulted [0, 4) split by mprotect into X = [0, 2) rw and
     Y = [2, 4) r--, one anon_vma. Control: Y back to rw merges with X (-1) everywhere. After a DONTUNMAP
     of the whole X (to page 8), X has no anon_vma any more (unlink_anon_vmas(), §3.5.4 step 4), so Y
     (faulted) can no longer join it on 6.1 (Δ0, pre-6.16 rule, §2.3 rule 5); 6.18 merges (-1); 5.1
@@ -400,7 +400,7 @@ def test_e2_dontunmap_drops_the_old_anon_vma(kernel):
 # ---- (f): grow in place up to a compatible next VMA -----------------------------------------------
 
 #: (f) and the "anon" grow row: (x written?, y written?) -> Δ per column (5.1, 6.1, 6.18), measured
-#: for 6.1 and 6.18 (REPORT-6.1 §7 (f), experiment "anon"); 5.1 never merges on grow (§2.4).
+#: for 6.1 and 6.18 (linux-6.1.md §7 (f), experiment "anon"); 5.1 never merges on grow (§2.4).
 F_CASES = {
     "both-unfaulted": ((False, False), (0, -1, -1)),
     "x-faulted": ((True, False), (0, 0, -1)),
@@ -412,7 +412,7 @@ F_CASES = {
 @pytest.mark.parametrize("case", list(F_CASES))
 @pytest.mark.parametrize("kernel", THREE)
 def test_f_grow_in_place_up_to_next(kernel, case):
-    """REPORT-6.1 §7 (f): x = [0, 2), y = [4, 6), both rw private anon (y's pgoff continues x's);
+    """linux-6.1.md §7 (f): x = [0, 2), y = [4, 6), both rw private anon (y's pgoff continues x's);
     mremap(x, 2P, 4P, 0). 6.1 merges with y (vma_merge(), ca3d76b0aa80) unless x is faulted and y is
     not (§2.3 rule 5: y's anon_vma_chain is empty); 6.18 merges unless both are faulted (different
     anon_vmas); 5.1 extends x with vma_adjust() and never merges. A merged VMA keeps the non-None
@@ -437,7 +437,7 @@ def test_f_grow_in_place_up_to_next(kernel, case):
 
 @pytest.mark.parametrize("kernel", THREE)
 def test_g_noop_and_shrink_at_unmapped_addr(kernel):
-    """REPORT-6.1 §7 (g), measured: the no-op (P, P) and the shrink (2P, P) at an unmapped address fail
+    """linux-6.1.md §7 (g), measured: the no-op (P, P) and the shrink (2P, P) at an unmapped address fail
     with EFAULT on 6.1 and 6.18 (the VMA lookup first); 5.1 returns addr (no lookup, §3.5.1 step 4).
     A shrink whose tail crosses a hole into the next VMA removes it (-1) on every column."""
     mm = new_mm(kernel)
@@ -458,7 +458,7 @@ def test_g_noop_and_shrink_at_unmapped_addr(kernel):
 # ---- (h): new_len > TASK_SIZE without FIXED ---------------------------------------------------------
 
 HUGE = (1 << 47) + P
-#: (h): call -> (5.1, 6.1, 6.18) outcome; measured for 6.1 and 6.18 (REPORT-6.1 §7 (h)); 5.1 from
+#: (h): call -> (5.1, 6.1, 6.18) outcome; measured for 6.1 and 6.18 (linux-6.1.md §7 (h)); 5.1 from
 #: §3.6 row "new_len > TASK_SIZE": "EINVAL for FIXED only" (and DONTUNMAP is not a 5.1 flag).
 H_CASES = {
     "grow-maymove": ((0, P, HUGE, MAYMOVE), ((CLEAN, E.ENOMEM), (CLEAN, E.ENOMEM), (CLEAN, E.EINVAL))),
@@ -472,7 +472,7 @@ H_CASES = {
 @pytest.mark.parametrize("case", list(H_CASES))
 @pytest.mark.parametrize("kernel", THREE)
 def test_h_new_len_beyond_task_size(kernel, case):
-    """REPORT-6.1 §7 (h): new_len = 2**47 + P without FIXED, from a 1-page VMA V. 6.1 checks
+    """linux-6.1.md §7 (h): new_len = 2**47 + P without FIXED, from a 1-page VMA V. 6.1 checks
     new_len > TASK_SIZE only in mremap_to() (FIXED or DONTUNMAP): a grow fails later with ENOMEM (no
     room in place; no placement for MAYMOVE), a no-op returns addr, a shrink's tail munmap is EINVAL;
     6.18 refuses every call with EINVAL in check_mremap_params(). Nothing changes."""
@@ -562,7 +562,7 @@ def _band(*spans):
     return out
 
 
-#: REPORT-6.1's threshold table (slack: errno, Δ), measured on 6.1.176 (max 1000) and 6.18.44 (65530):
+#: linux-6.1.md's threshold table (slack: errno, Δ), measured on 6.1.176 (max 1000) and 6.18.44 (65530):
 #: name -> (setup, 6.1 column, 6.18 column). Cases (i): the early check (FIXED, DONTUNMAP,
 #: DONTUNMAP|FIXED) at s <= 5 and the move check (relocation, duplicate) at s <= 3; (i'): FIXED from an
 #: unmapped source; (j): MAP_FIXED into a VMA's interior; the rest as the report lists them.
@@ -587,7 +587,7 @@ THRESHOLDS = {
 @pytest.mark.parametrize("case", list(THRESHOLDS))
 @pytest.mark.parametrize("kernel", ["6.1", "6.18"])
 def test_thresholds_measured_on_6_1_and_6_18(kernel, case):
-    """REPORT-6.1 §1.5 and §7 (i), (i'), (j): errno and map_count change at slack -1..8 for each case, as
+    """linux-6.1.md §1.5 and §7 (i), (i'), (j): errno and map_count change at slack -1..8 for each case, as
     measured on both kernels (a 6.18 column of None means: identical to 6.1's). The layouts are the
     live experiment's; filler brings map_count to max - s (helpers.at_slack)."""
     setup, col61, col618 = THRESHOLDS[case]
@@ -606,7 +606,7 @@ def test_thresholds_measured_on_6_1_and_6_18(kernel, case):
 
 @pytest.mark.parametrize("kernel", THREE)
 def test_old_len_zero_cases(kernel):
-    """REPORT-6.1 experiment "misc", measured: old_len 0 on a shared VMA with MAYMOVE duplicates it (+1)
+    """linux-6.1.md experiment "misc", measured: old_len 0 on a shared VMA with MAYMOVE duplicates it (+1)
     and without MAYMOVE is ENOMEM, on both kernels (and 5.1, §3.5.7); old_len 0 on a private VMA, FIXED
     onto a VMA, is EINVAL with the destination punched (+1) on 6.1 (vma_to_resize() after do_munmap(),
     as on 5.1), and EINVAL with nothing changed on 6.18."""
@@ -630,14 +630,14 @@ def test_old_len_zero_cases(kernel):
                               L(11, 18, "r--p", pg(11), None, False)], map_count=3)
 
 
-# ---- placement in user-mode Linux 6.1 (REPORT-6.1 §6; semantics §2.8 "Bottom-up layout") -------------
+# ---- placement in user-mode Linux 6.1 (linux-6.1.md §6; semantics §2.8 "Bottom-up layout") -------------
 
 UML_TASK_SIZE = 0x7FC0000000
 UML_MMAP_BASE = 0x40000000  # TASK_UNMAPPED_BASE of user-mode Linux
 
 
 def test_uml_bottom_up_placement():
-    """REPORT-6.1 §6, measured under user-mode Linux 6.1.176: generic_get_unmapped_area() searches
+    """linux-6.1.md §6, measured under user-mode Linux 6.1.176: generic_get_unmapped_area() searches
     bottom-up from mmap_base = 0x40000000 (the second of two hint-less probes lands above the first);
     TASK_SIZE is 0x7fc0000000 (MAP_FIXED at TASK_SIZE -> ENOMEM; the last page below it can be mapped);
     with the kernel's mmap_min_addr of 65536, hints 0x1000, 0x1001, 0x5000 and 0xf000 land at 0x10000
@@ -839,7 +839,7 @@ def test_anon_grow_faulted_up_to_faulted_next_with_the_same_anon_vma(kernel):
 @pytest.mark.parametrize("kernel", KERNELS)
 def test_anon_touch_and_mmap_are_unchanged(kernel):
     """The rule never matters for mmap (a new range has no anon_vma) or for anon_vma reuse on a fault
-    (find_mergeable_anon_vma(), next first, then prev: the same in 6.1 and 6.18, REPORT-6.1 §5). A fresh
+    (find_mergeable_anon_vma(), next first, then prev: the same in 6.1 and 6.18, linux-6.1.md §5). A fresh
     mmap right after a faulted VMA merges (experiment "anon" last row, measured: Δ0 on both); a VMA
     written next to a faulted, compatible (R/W/X aside) neighbour reuses its anon_vma."""
     mm = new_mm(kernel)
