@@ -3,7 +3,8 @@
 
     .venv/bin/python benchmarks/bench_scale.py [--sizes 1000 65530 1048576] [--repeat 5] [--csv PATH]
 
-For each size (filler VMAs from ``AddressSpace.pad``, profile 6.18) it times, in µs per pair, median of
+For each size (filler VMAs from ``AddressSpace.pad`` right below mmap_base, so that every placement must
+search past all of them: the worst case; profile 6.18) it times, in µs per pair, median of
 ``--repeat`` batches, alternating the two sides of each ratio so machine load hits both alike:
 
 * hint-less mmap+munmap (placement by the O(log n) gap search) vs MAP_FIXED mmap+munmap;
@@ -34,6 +35,7 @@ import tracemalloc
 
 import mmsim
 from mmsim import MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, MREMAP_FIXED, MREMAP_MAYMOVE, PAGE_SIZE, PROT_READ, procmaps
+from mmsim.addrspace import FILLER_BASE
 
 P = PAGE_SIZE
 RW = PROT_READ | mmsim.PROT_WRITE
@@ -45,21 +47,31 @@ MOVE = MREMAP_MAYMOVE | MREMAP_FIXED
 
 
 def build(n: int) -> mmsim.AddressSpace:
-    mm = mmsim.AddressSpace("6.18", max_map_count=n + 64)
+    """``n`` VMAs: ``n - 2`` fillers ending exactly at mmap_base, then X and its guard far above.
+
+    The worst case for placement: every 2-page hint-less mapping (and every relocation of a grown page)
+    must search below all the fillers, whose 1-page gaps fit nothing; a linear top-down walk crosses
+    every one of them (the issue measured about one second per call at 1M VMAs).
+    """
+    top = FILLER_BASE + (2 * (n - 2) - 1) * P  # the end of the last filler (1-page VMAs, 1-page gaps)
+    mm = mmsim.AddressSpace("6.18", max_map_count=n + 64, mmap_base=top)
     mm.pad(n - 2)
     mm.mmap(X, 16 * P, RW, ANON | MAP_FIXED)
     mm.mmap(X + 16 * P, P, PROT_READ, ANON | MAP_FIXED)  # X cannot grow in place
+    a = mm.mmap(0, 2 * P, RW, ANON)
+    assert a < FILLER_BASE, hex(a)  # the search did have to pass every filler
+    mm.munmap(a, 2 * P)
     return mm
 
 
 def pair_hintless(mm: mmsim.AddressSpace) -> None:
-    a = mm.mmap(0, P, RW, ANON)
-    mm.munmap(a, P)
+    a = mm.mmap(0, 2 * P, RW, ANON)  # lands below FILLER_BASE: no filler gap fits 2 pages
+    mm.munmap(a, 2 * P)
 
 
 def pair_fixed(mm: mmsim.AddressSpace) -> None:
-    mm.mmap(HOLE, P, RW, ANON | MAP_FIXED)
-    mm.munmap(HOLE, P)
+    mm.mmap(HOLE, 2 * P, RW, ANON | MAP_FIXED)
+    mm.munmap(HOLE, 2 * P)
 
 
 def pair_relocate(mm: mmsim.AddressSpace) -> None:
