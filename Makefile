@@ -51,13 +51,15 @@ uml-deps:
 	  under CI=true they fail)" user-mode-linux; fi
 
 # Tiers, fastest first, so that a failure shows within a minute and the run never looks stalled:
-#   1. doctests and the fast unit/property tests;  2. the slow tests and the notebooks (nbval);
+#   1. ruff and mypy, doctests and the fast unit/property tests;  2. the slow tests and the notebooks (nbval);
 #   3. the website build;  4. system packages for the last tiers (what apt would change is printed first);
 #   5. the live differential tests (this kernel, and Linux 6.1 under user-mode Linux);  6. the browser tier.
 # Each tier is one pytest run; make stops at the first tier that fails.
 PYTEST := $(BIN)/python -m pytest -p no:cacheprovider
 test: venv
-	@echo "== tier 1/6: doctests, unit and property tests"
+	@echo "== tier 1/6: lint (ruff, mypy), doctests, unit and property tests"
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(PYTEST) --doctest-modules mmsim -q
 	$(PYTEST) tests -q -m "not live and not browser and not slow" --ignore=tests/browser
 	@echo "== tier 2/6: slow tests and the notebooks (nbval)"
