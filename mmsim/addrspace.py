@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .constants import (
+    DEFAULT_LSM_MMAP_MIN_ADDR,
     DEFAULT_MAX_MAP_COUNT,
     DEFAULT_MMAP_BASE,
     DEFAULT_MMAP_MIN_ADDR,
@@ -138,7 +139,10 @@ class AddressSpace:
         Where hint-less placement starts (the real kernel randomises it): the top of the top-down search,
         or the bottom of the bottom-up one.
     mmap_min_addr:
-        ``vm.mmap_min_addr``; MAP_FIXED below it needs ``privileged``.
+        ``vm.mmap_min_addr`` (``dac_mmap_min_addr``); MAP_FIXED below it needs ``privileged``.
+    lsm_mmap_min_addr:
+        ``CONFIG_LSM_MMAP_MIN_ADDR`` of the modelled kernel (65536 on Debian's; 0 for a kernel without it).
+        Hint rounding and the placement search use the larger of the two, :attr:`effective_mmap_min_addr`.
     privileged:
         Whether the process has CAP_SYS_RAWIO (``security_mmap_addr``).
     layout:
@@ -167,6 +171,7 @@ class AddressSpace:
         *,
         mmap_base: int = DEFAULT_MMAP_BASE,
         mmap_min_addr: int = DEFAULT_MMAP_MIN_ADDR,
+        lsm_mmap_min_addr: int = DEFAULT_LSM_MMAP_MIN_ADDR,
         privileged: bool = False,
         layout: str = "topdown",
         task_size: int = TASK_SIZE,
@@ -185,9 +190,10 @@ class AddressSpace:
         self._task_size = ts
         self._max = 0
         self.max_map_count = max_map_count
-        self._mmap_base = self._mmap_min_addr = 0
+        self._mmap_base = self._mmap_min_addr = self._lsm_mmap_min_addr = 0
         self.mmap_base = mmap_base
         self.mmap_min_addr = mmap_min_addr
+        self.lsm_mmap_min_addr = lsm_mmap_min_addr
         self.privileged = _flag("privileged", privileged)
         self._tree = VMATree()
         self._next_anon = 1
@@ -246,15 +252,42 @@ class AddressSpace:
 
     @property
     def mmap_min_addr(self) -> int:
-        """``vm.mmap_min_addr``: MAP_FIXED below it needs ``privileged``; hints below it are raised to it."""
+        """``vm.mmap_min_addr`` (the kernel's ``dac_mmap_min_addr``): MAP_FIXED below it needs ``privileged``
+        (``cap_mmap_addr()``, security/commoncap.c)."""
         return self._mmap_min_addr
 
     @mmap_min_addr.setter
     def mmap_min_addr(self, value: int) -> None:
-        v = _int("mmap_min_addr", value)
+        self._mmap_min_addr = self._min_addr("mmap_min_addr", value)
+
+    @property
+    def lsm_mmap_min_addr(self) -> int:
+        """``CONFIG_LSM_MMAP_MIN_ADDR``: a build-time floor under :attr:`effective_mmap_min_addr`."""
+        return self._lsm_mmap_min_addr
+
+    @lsm_mmap_min_addr.setter
+    def lsm_mmap_min_addr(self, value: int) -> None:
+        self._lsm_mmap_min_addr = self._min_addr("lsm_mmap_min_addr", value)
+
+    @property
+    def effective_mmap_min_addr(self) -> int:
+        """The kernel variable ``mmap_min_addr``: the larger of the sysctl and ``CONFIG_LSM_MMAP_MIN_ADDR``, as
+        ``update_mmap_min_addr()`` (security/min_addr.c, 2.6.31 and later) sets it. ``round_hint_to_min()``
+        raises non-NULL hints below it to it, and placement searches no lower (semantics §2.8). O(1).
+
+        >>> mm = AddressSpace()                  # the sysctl's 4096, Debian's CONFIG_LSM_MMAP_MIN_ADDR
+        >>> mm.mmap_min_addr, mm.effective_mmap_min_addr
+        (4096, 65536)
+        >>> hex(mm.mmap(0x1000, PAGE_SIZE, PROT_READ, 0x22))   # measured on 6.1.176 and 6.18.44
+        '0x10000'
+        """
+        return max(self._mmap_min_addr, self._lsm_mmap_min_addr)
+
+    def _min_addr(self, name: str, value: int) -> int:
+        v = _int(name, value)
         if not 0 <= v <= self._task_size:
-            raise ValueError(f"mmap_min_addr must be in [0, TASK_SIZE = {self._task_size:#x}], got {v:#x}")
-        self._mmap_min_addr = v
+            raise ValueError(f"{name} must be in [0, TASK_SIZE = {self._task_size:#x}], got {v:#x}")
+        return v
 
     @property
     def map_count(self) -> int:

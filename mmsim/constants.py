@@ -38,8 +38,11 @@ DEFAULT_MAX_MAP_COUNT = 65535 - 5
 
 # arch/x86/include/asm/page_64_types.h: TASK_SIZE_MAX for 4-level paging.
 TASK_SIZE = 0x7FFFFFFFF000
-# Default vm.mmap_min_addr on the project's machines (semantics §1.2).
+# Default vm.mmap_min_addr on the project's machines (semantics §1.2): the sysctl, dac_mmap_min_addr.
 DEFAULT_MMAP_MIN_ADDR = 4096
+# CONFIG_LSM_MMAP_MIN_ADDR of Debian's kernels (semantics §1.2, §2.8). The kernel's own mmap_min_addr, which
+# rounds hints and floors the search, is the larger of the two (update_mmap_min_addr(), security/min_addr.c).
+DEFAULT_LSM_MMAP_MIN_ADDR = 65536
 # A fixed stand-in for the randomised mmap_base (semantics §1.2).
 DEFAULT_MMAP_BASE = 0x7F0000000000
 # TASK_UNMAPPED_BASE = PAGE_ALIGN(TASK_SIZE / 3)

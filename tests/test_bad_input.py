@@ -138,10 +138,18 @@ def test_mmap_base_must_be_a_page_aligned_address(base: int) -> None:
     assert mm.mmap_base == mmsim.constants.DEFAULT_MMAP_BASE
 
 
+@pytest.mark.parametrize("name", ["mmap_min_addr", "lsm_mmap_min_addr"])
 @pytest.mark.parametrize("value", [-1, TASK_SIZE + 1, 2**64])
-def test_mmap_min_addr_is_an_address(value: int) -> None:
-    with pytest.raises(ValueError, match="mmap_min_addr"):
-        mmsim.AddressSpace(mmap_min_addr=value)
+def test_mmap_min_addr_is_an_address(name: str, value: int) -> None:
+    with pytest.raises(ValueError, match=f"^{name} must be"):
+        mmsim.AddressSpace(**{name: value})
+
+
+@pytest.mark.parametrize("name", ["mmap_min_addr", "lsm_mmap_min_addr"])
+@pytest.mark.parametrize("value", [None, 4096.0, "4096"])
+def test_mmap_min_addr_is_an_int(name: str, value: object) -> None:
+    with pytest.raises(TypeError, match=name):
+        mmsim.AddressSpace(**{name: value})
 
 
 @pytest.mark.parametrize("value", [-1, 2**31, 10**23])

@@ -307,6 +307,45 @@ def test_low_hint_is_rounded_up_to_mmap_min_addr():
     assert mm.mmap(0x1000, P, RW, PRIV) == 0x10000
 
 
+@pytest.mark.parametrize("kernel", ["5.0", "6.1", "6.18", "7.1"])
+def test_mmap_min_addr_has_two_values(kernel):
+    """§1.2 / §2.8 and linux-6.1.md §6, measured on 6.1.176 and 6.18.44 (vm.mmap_min_addr = 4096, Debian's
+    CONFIG_LSM_MMAP_MIN_ADDR = 65536): hints 0x1000, 0x1001, 0x5000, 0xf000 land at 0x10000 (the kernel
+    variable mmap_min_addr = max of the two, update_mmap_min_addr()); 0x20000 is used as given; yet the
+    EPERM of cap_mmap_addr() compares with the sysctl, so MAP_FIXED at 0x1000 is allowed and at 0 is not."""
+    mm = new_mm(kernel)
+    for hint, want in ((0x1000, 0x10000), (0x1001, 0x10000), (0x5000, 0x10000), (0xF000, 0x10000),
+                       (0x20000, 0x20000)):
+        got = mm.mmap(hint, P, RW, PRIV)
+        assert got == want, hex(hint)
+        mm.munmap(got, P)
+        mm.check_invariants()
+    assert mm.mmap(0x1000, P, RW, PRIV | MAP_FIXED) == 0x1000
+    with pytest.raises(mmsim.MMError) as ei:
+        mm.mmap(0, P, RW, PRIV | MAP_FIXED)
+    assert ei.value.errno == E.EPERM and "below_mmap_min_addr" in str(ei.value)
+    mm.check_invariants()
+
+
+def test_a_kernel_without_an_lsm_floor_takes_low_hints():
+    """With CONFIG_LSM_MMAP_MIN_ADDR 0 (lsm_mmap_min_addr=0) the sysctl alone decides: a free 0x1000 hint is
+    used as given (round_hint_to_min() leaves hints at or above mmap_min_addr alone)."""
+    mm = new_mm("6.18", lsm_mmap_min_addr=0)
+    assert mm.effective_mmap_min_addr == 0x1000
+    assert mm.mmap(0x1000, P, RW, PRIV) == 0x1000
+
+
+def test_the_top_down_search_stops_at_the_kernel_mmap_min_addr():
+    """§2.8: vm_unmapped_area() searches no lower than max(PAGE_SIZE, mmap_min_addr) (the kernel variable):
+    with mmap_base at 0x20000 and [0x10000, 0x20000) taken, nothing fits below it, so the search falls back
+    to bottom-up from TASK_UNMAPPED_BASE instead of using [0x1000, 0x10000)."""
+    mm = new_mm("6.18", mmap_base=0x20000)
+    mm.mmap(0x10000, 16 * P, RW, PRIV | MAP_FIXED)
+    got = mm.mmap(0, P, RW, PRIV)
+    assert got == ((mmsim.TASK_SIZE // 3) + P - 1) & ~(P - 1)  # TASK_UNMAPPED_BASE
+    mm.check_invariants()
+
+
 def test_sub_page_hint_is_no_hint():
     """round_hint_to_min() (mm/mmap.c, 5.0 and 6.x): ``hint &= PAGE_MASK`` first, so hint 0x10 becomes
     NULL and is not rounded up to mmap_min_addr; placement is the plain top-down search (§2.8):

@@ -640,10 +640,9 @@ def test_uml_bottom_up_placement():
     """linux-6.1.md §6, measured under user-mode Linux 6.1.176: generic_get_unmapped_area() searches
     bottom-up from mmap_base = 0x40000000 (the second of two hint-less probes lands above the first);
     TASK_SIZE is 0x7fc0000000 (MAP_FIXED at TASK_SIZE -> ENOMEM; the last page below it can be mapped);
-    with the kernel's mmap_min_addr of 65536, hints 0x1000, 0x1001, 0x5000 and 0xf000 land at 0x10000
-    and 0x20000 is used as given (semantics §2.8: "give 65536 to model hint rounding below 64 KiB")."""
-    mm = AddressSpace("6.1", layout="bottomup", mmap_base=UML_MMAP_BASE, task_size=UML_TASK_SIZE,
-                      mmap_min_addr=0x10000)
+    with the kernel's mmap_min_addr of 65536 (CONFIG_LSM_MMAP_MIN_ADDR; the model's default
+    lsm_mmap_min_addr), hints 0x1000, 0x1001, 0x5000 and 0xf000 land at 0x10000 and 0x20000 is used as given."""
+    mm = AddressSpace("6.1", layout="bottomup", mmap_base=UML_MMAP_BASE, task_size=UML_TASK_SIZE)
     sa = MAP_SHARED | mmsim.MAP_ANONYMOUS
     first, second = mm.mmap(0, P, 0, sa), mm.mmap(0, P, 0, sa)
     assert (first, second) == (UML_MMAP_BASE, UML_MMAP_BASE + P)

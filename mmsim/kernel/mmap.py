@@ -47,10 +47,11 @@ _MMAP_LIMIT = CHECKS["mmap_limit"]
 
 def search_topdown(call: Call, length: int) -> int | None:
     """vm_unmapped_area() top-down (unmapped_area_topdown()): the highest free ``[a, a+len)`` below
-    mmap_base and at or above ``max(P, mmap_min_addr)``. O(log n): the tree keeps gap bounds, as the maple
+    mmap_base and at or above ``max(P, mmap_min_addr)`` (the kernel variable:
+    :attr:`~mmsim.AddressSpace.effective_mmap_min_addr`). O(log n): the tree keeps gap bounds, as the maple
     tree keeps the largest gap of each node."""
     mm = call.mm
-    return call.tree.gap_topdown(length, max(P, mm.mmap_min_addr), mm.mmap_base)
+    return call.tree.gap_topdown(length, max(P, mm.effective_mmap_min_addr), mm.mmap_base)
 
 
 def search_bottomup(call: Call, length: int, low: int) -> int | None:
@@ -85,13 +86,14 @@ def get_unmapped_area(call: Call, addr: int, length: int, fixed: bool, fn: str) 
     else:
         found = None
         bottomup = mm.layout == "bottomup"
-        if bottomup and length > task_size - mm.mmap_min_addr:  # generic_get_unmapped_area()
+        floor = mm.effective_mmap_min_addr
+        if bottomup and length > task_size - floor:  # generic_get_unmapped_area()
             raise call.fail(E.ENOMEM, "len_too_big", fn, f"len {length:#x} > TASK_SIZE - mmap_min_addr")
         if addr:
             # x86 arch_get_unmapped_area_topdown(): addr &= PAGE_MASK; generic: PAGE_ALIGN(addr). An mmap hint
             # is already masked by round_hint_to_min() and an mremap hint must be aligned, so both agree.
             hint = addr & ~(P - 1)
-            if (hint <= task_size - length and (not bottomup or hint >= mm.mmap_min_addr)
+            if (hint <= task_size - length and (not bottomup or hint >= floor)
                     and range_free(call.tree, hint, length)):
                 found = hint
         if found is None and bottomup:
@@ -103,7 +105,7 @@ def get_unmapped_area(call: Call, addr: int, length: int, fixed: bool, fn: str) 
         if found is None:
             raise call.fail(E.ENOMEM, "no_space", fn, f"no free range of {length:#x} bytes")
     res = found
-    if res < mm.mmap_min_addr and not mm.privileged:
+    if res < mm.mmap_min_addr and not mm.privileged:  # cap_mmap_addr(): the sysctl, dac_mmap_min_addr
         raise call.fail(E.EPERM, "below_mmap_min_addr", "security_mmap_addr",
                         f"{res:#x} < mmap_min_addr {mm.mmap_min_addr:#x}")
     call.record("get_unmapped_area", "step", fn, start=res, end=res + length)
@@ -134,10 +136,11 @@ def do_mmap(call: Call, addr: int, length: int, prot: int, flags: int, fd: int |
     if flags & MAP_FIXED_NOREPLACE:
         flags |= MAP_FIXED
     fixed = bool(flags & MAP_FIXED)
-    if not fixed:  # round_hint_to_min(): mask first, so a sub-page hint is no hint
+    if not fixed:  # round_hint_to_min(): mask first, so a sub-page hint is no hint; the kernel variable
         addr &= ~(P - 1)
-        if addr and addr < call.mm.mmap_min_addr:
-            addr = page_align(call.mm.mmap_min_addr)
+        floor = call.mm.effective_mmap_min_addr
+        if addr and addr < floor:
+            addr = page_align(floor)
     length = page_align(length)
     if length == 0:
         raise call.fail(E.ENOMEM, "len_overflow", fn, "PAGE_ALIGN(len) wrapped to 0")
