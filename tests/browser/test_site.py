@@ -92,7 +92,10 @@ def browser_page(chromium, site_server: SiteServer, artifacts_dir: Path):
     page = context.new_page()
     page.on("console", lambda msg: msg.type == "error" and visit.console_errors.append(f"{page.url}: {msg.text}"))
     page.on("pageerror", lambda exc: visit.console_errors.append(f"{page.url}: [pageerror] {exc}"))
-    page.on("requestfailed", lambda req: req.url.startswith(origin) and visit.failed.append(f"{req.url} failed"))
+    # net::ERR_ABORTED is a request the next page.goto() cancelled (seen once for the favicon, which chromium
+    # fetches after "load"); a missing file still shows, as a response >= 400.
+    page.on("requestfailed", lambda req: req.url.startswith(origin) and req.failure != "net::ERR_ABORTED"
+            and visit.failed.append(f"{req.url} failed: {req.failure}"))
     page.on("response", lambda resp: resp.status >= 400 and visit.failed.append(f"{resp.url} -> {resp.status}"))
     try:
         yield page, visit
