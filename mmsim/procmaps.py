@@ -422,15 +422,14 @@ def load(text: str, kernel: str = "6.18", max_map_count: int | None = None, *, t
                                                                              path)))
             append(tnew(vma_cls, (start, end, prot, shared, int(off, 16) >> PAGE_SHIFT, f, None,
                                   not shared and bool(prot & PROT_WRITE), False, empty, rwx)))
-    if matched != lines:  # something for the careful reader (and its error messages)
-        return to_address_space(parse(text, task_size=task_size), kernel, max_map_count)
-    if records and max(map(operator.itemgetter(1), records)) > task_size:  # the careful reader names the line
-        return to_address_space(parse(text, task_size=task_size), kernel, max_map_count)
-    kw = {} if max_map_count is None else {"max_map_count": max_map_count}
-    try:  # from_vmas refuses unaligned, empty and overlapping VMAs in C-level passes
-        return mmsim.AddressSpace.from_vmas(records, kernel=kernel, **kw)
-    except ValueError:  # let the careful reader name the line (or raise from_vmas's own error)
-        return to_address_space(parse(text, task_size=task_size), kernel, max_map_count)
+    # Anything the bulk reader did not take as it is goes to the careful reader, which names the line.
+    if matched == lines and not (records and max(map(operator.itemgetter(1), records)) > task_size):
+        kw = {} if max_map_count is None else {"max_map_count": max_map_count}
+        try:  # from_vmas refuses unaligned, empty and overlapping VMAs in C-level passes
+            return mmsim.AddressSpace.from_vmas(records, kernel=kernel, **kw)
+        except ValueError:  # the careful reader names the line (or raises from_vmas's own error)
+            pass
+    return to_address_space(parse(text, task_size=task_size), kernel, max_map_count)
 
 
 def read_if_available(pid: int | str = "self", *, smaps: bool = False,
