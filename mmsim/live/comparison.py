@@ -21,7 +21,7 @@ from ..addrspace import AddressSpace
 from ..constants import MAP_ANONYMOUS, MAP_FIXED, MAP_NORESERVE, MAP_PRIVATE, PROT_NONE, TASK_SIZE
 from ..errors import MMError
 from ..releases import Coverage, release_coverage
-from .results import LiveRun, errno_name, format_op
+from .results import LiveRun, errno_name, format_op, where
 from .runner import run
 
 __all__ = ["CompareRow", "Comparison", "compare", "compare_run"]
@@ -69,9 +69,14 @@ def _layout_str(layout: Layout | None) -> str:
 
 @dataclass(frozen=True)
 class Comparison:
-    """A live run next to the model's replay of the same operations (see :func:`compare`)."""
+    """A live run next to the model's replay of the same operations (see :func:`compare`).
 
-    kernel: str
+    ``profile`` is the model profile the run was replayed on. :attr:`verdict` says in one line what was
+    compared and what was not; :attr:`all_match` is true only when something was compared, nothing was left
+    out, and everything agreed.
+    """
+
+    profile: str
     live: LiveRun
     rows: tuple[CompareRow, ...]
     initial_live_layout: Layout
@@ -100,9 +105,33 @@ class Comparison:
         return len(self.rows) - self.n_ops
 
     @property
+    def kernel(self) -> str:
+        """The former name of :attr:`profile`."""
+        return self.profile
+
+    @property
     def all_match(self) -> bool:
-        """True when the initial arena and every compared operation agree."""
-        return self.initial_match and self.n_matched == self.n_ops
+        """True when the initial arena and every operation agree: at least one operation was compared and
+        none was left out (a comparison that left rows out, or compared nothing, is not "all match")."""
+        return self.initial_match and self.n_ops > 0 and self.n_not_compared == 0 and self.n_matched == self.n_ops
+
+    @property
+    def verdict(self) -> str:
+        """One line: ``"all 12 operations match"``, ``"11 of 12 operations match"``, with how many were
+        not compared and why, or ``"nothing compared"``."""
+        parts = []
+        if not self.initial_match:
+            parts.append("the initial arena differs")
+        if self.n_ops == 0:
+            parts.append("nothing compared")
+        elif self.n_matched == self.n_ops and self.initial_match and not self.n_not_compared:
+            parts.append(f"all {self.n_ops} operations match")
+        else:
+            parts.append(f"{self.n_matched} of {self.n_ops} compared operations match")
+        if self.n_not_compared:
+            reasons = sorted({r.not_compared for r in self.rows if not r.compared and r.not_compared})
+            parts.append(f"{self.n_not_compared} of {len(self.rows)} not compared ({'; '.join(reasons)})")
+        return ", ".join(parts)
 
     @property
     def mismatched(self) -> tuple[CompareRow, ...]:
@@ -134,11 +163,9 @@ class Comparison:
         )
 
     def _header(self) -> str:
-        where = " (user-mode Linux)" if self.live.target == "uml" else ""
-        skipped = f", {self.n_not_compared} not compared" if self.n_not_compared else ""
         return (
-            f"live Linux {self.live.release}{where} vs mmsim profile {self.kernel}: {self.n_matched}/{self.n_ops} "
-            f"operations match{skipped} (max_map_count={self.live.max_map_count}, arena {self.live.arena_pages} "
+            f"live Linux {self.live.release}{where(self.live.target)} vs mmsim profile {self.profile}: "
+            f"{self.verdict} (max_map_count={self.live.max_map_count}, arena {self.live.arena_pages} "
             f"pages at {self.live.base:#x})"
         )
 
@@ -211,24 +238,26 @@ def _model_layout(mm: Any, base: int, size: int) -> Layout:
 
 def compare(
     ops: Sequence[Any],
-    kernel: str | None = None,
+    profile: str | None = None,
     *,
     slack: int | None = None,
     slack_before: Mapping[int, int] | None = None,
     arena_pages: int = 256,
     timeout: float = 30.0,
     target: str = "host",
+    kernel: str | None = None,
     guest_max_map_count: int | None = None,
 ) -> Comparison:
-    """Run ``ops`` live, replay them on ``mmsim.AddressSpace(kernel=...)`` and compare them op by op.
+    """Run ``ops`` live, replay them on ``mmsim.AddressSpace(kernel=profile)`` and compare them op by op.
 
-    ``compare(ops, k, ...)`` is ``compare_run(run(ops, ...), k)``: see :func:`run` for ``target`` (``"host"``
-    or ``"uml"``) and ``guest_max_map_count``, and :func:`compare_run` for what is compared; ``kernel=None``
+    ``compare(ops, p, ...)`` is ``compare_run(run(ops, ...), p)``: see :func:`run` for ``target``
+    (``"host"``, ``"qemu"``, ``"uml"``, ``"auto"``), ``kernel`` (the guest kernel: ``"5.10"``, ``"6.1"``,
+    ``"6.12"``) and ``guest_max_map_count``, and :func:`compare_run` for what is compared; ``profile=None``
     takes the profile of the release that ran the operations. Raises what :func:`run` raises.
     """
     live = run(ops, arena_pages=arena_pages, slack=slack, slack_before=slack_before, timeout=timeout,
-               target=target, guest_max_map_count=guest_max_map_count)
-    return compare_run(live, kernel)
+               target=target, kernel=kernel, guest_max_map_count=guest_max_map_count)
+    return compare_run(live, profile)
 
 
 def _coverage(release: str) -> Coverage | None:
@@ -238,10 +267,10 @@ def _coverage(release: str) -> Coverage | None:
         return None
 
 
-def compare_run(live: LiveRun, kernel: str | None = None) -> Comparison:
-    """Replay a finished live run on ``mmsim.AddressSpace(kernel=...)`` and compare it op by op.
+def compare_run(live: LiveRun, profile: str | None = None) -> Comparison:
+    """Replay a finished live run on ``mmsim.AddressSpace(kernel=profile)`` and compare it op by op.
 
-    ``kernel=None`` takes the profile that models the live release (:func:`mmsim.kernel_for_release`; a
+    ``profile=None`` takes the profile that models the live release (:func:`mmsim.kernel_for_release`; a
     release outside the modelled range is then a ValueError). The model mirrors the process the child
     reported: its ``max_map_count`` (the guest's for a user-mode Linux run) and its placement: top-down
     with ``mmap_base`` at the landing roof, or, when the child found the kernel placing bottom-up,
@@ -256,7 +285,7 @@ def compare_run(live: LiveRun, kernel: str | None = None) -> Comparison:
     broken invariant of the model after an operation (:meth:`mmsim.AddressSpace.check_invariants` around
     the arena).
 
-    Coverage: when ``kernel`` is the closest profile of the live release but does not model it exactly
+    Coverage: when ``profile`` is the closest profile of the live release but does not model it exactly
     (:func:`mmsim.release_coverage`), the first operation named in ``Coverage.operations`` and every one
     after it (the model's state may differ from then on) are not compared: their rows have
     ``compared=False``, the reason in ``not_compared``, and no model values; :attr:`Comparison.n_ops` and
@@ -266,21 +295,21 @@ def compare_run(live: LiveRun, kernel: str | None = None) -> Comparison:
     """
     base, size = live.base, live.arena_size
     coverage = _coverage(live.release)
-    if kernel is None:
+    if profile is None:
         if coverage is None:
-            raise ValueError(f"no mmsim profile models Linux {live.release}: pass kernel= to compare anyway")
-        kernel = coverage.profile
-    skip_ops = coverage.operations if coverage is not None and coverage.profile == kernel else frozenset()
+            raise ValueError(f"no mmsim profile models Linux {live.release}: pass a profile to compare anyway")
+        profile = coverage.profile
+    skip_ops = coverage.operations if coverage is not None and coverage.profile == profile else frozenset()
     if live.layout == "bottomup":
         # The child keeps a free landing gap right above a "floor" page and plugged every gap below it;
         # bottom-up placement (generic_get_unmapped_area()) lands at its bottom, and in the model at
         # mmap_base. TASK_SIZE is the one the child probed (user-mode Linux: 0x7fc0000000).
         if live.landing_floor is None:
             raise ValueError("a bottom-up live run must report its landing floor")
-        mm = AddressSpace(kernel=kernel, max_map_count=live.max_map_count, layout="bottomup",
+        mm = AddressSpace(kernel=profile, max_map_count=live.max_map_count, layout="bottomup",
                           task_size=live.task_size or TASK_SIZE, mmap_base=live.landing_floor)
     else:
-        mm = AddressSpace(kernel=kernel, max_map_count=live.max_map_count)
+        mm = AddressSpace(kernel=profile, max_map_count=live.max_map_count)
         if live.landing_roof is not None:
             # The child keeps a free gap under a "roof" page above the arena; top-down placement (a MAYMOVE
             # relocation, a hint-less mmap) lands right under the roof there, and in the model under mmap_base.
@@ -294,7 +323,7 @@ def compare_run(live: LiveRun, kernel: str | None = None) -> Comparison:
     for r in live.results:
         if stopped is None and r.name in skip_ops:
             assert coverage is not None
-            stopped = (f"profile {kernel} does not model Linux {live.release} exactly "
+            stopped = (f"profile {profile} does not model Linux {live.release} exactly "
                        f"({', '.join(coverage.differences)}): {r.name} from op #{r.index} on is not compared")
         if stopped is not None:
             rows.append(CompareRow(
@@ -361,7 +390,7 @@ def compare_run(live: LiveRun, kernel: str | None = None) -> Comparison:
                 mismatches=tuple(mismatches),
             )
         )
-    return Comparison(kernel, live, tuple(rows), initial_live, initial_model, coverage)
+    return Comparison(profile, live, tuple(rows), initial_live, initial_model, coverage)
 
 
 def _in_landing_gap(live: LiveRun, addr: int) -> bool:

@@ -9,7 +9,7 @@ from typing import Any
 
 from ..constants import PAGE_SIZE
 
-__all__ = ["LiveRun", "LiveVMA", "OpResult", "errno_name", "format_op"]
+__all__ = ["LiveRun", "LiveVMA", "OpResult", "errno_name", "format_op", "where"]
 
 
 
@@ -105,13 +105,14 @@ class LiveRun:
     nothing in between (after setup, and right after the first fill); ``fill_seconds`` is how long the
     first slack adjustment took (None without a slack).
 
-    What the model needs to mirror the process, as the child reported it: ``target`` (``"host"`` or
-    ``"uml"``), ``release`` and ``max_map_count`` of the kernel that ran the operations (for ``"uml"`` the
-    guest's), ``machine``, ``layout`` (the placement direction the child probed: ``"topdown"`` or
-    ``"bottomup"``), ``landing`` (the ``[lo, hi)`` absolute range where kernel-chosen placements land),
+    What the model needs to mirror the process, as the child reported it: ``target`` (``"host"``, ``"uml"``
+    or ``"qemu"``; ``kernel`` names a guest's kernel), ``release`` and ``max_map_count`` of the kernel that
+    ran the operations (for a guest the guest's), ``machine``, ``layout`` (the placement direction the child
+    probed: ``"topdown"`` or ``"bottomup"``), ``landing`` (the ``[lo, hi)`` absolute range where kernel-chosen
+    placements land),
     ``landing_roof`` (top-down: the page right above the landing gap) or ``landing_floor`` (bottom-up: the
     first fit), and ``task_size`` (probed bottom-up; None where not probed). ``boot_seconds`` is the guest's
-    boot time (``"uml"`` only).
+    boot time (guests only).
     """
 
     release: str
@@ -134,6 +135,7 @@ class LiveRun:
     landing_floor: int | None = None
     task_size: int | None = None
     boot_seconds: float | None = None
+    kernel: str | None = None
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -152,7 +154,7 @@ class LiveRun:
 
     def __str__(self) -> str:
         lines = [
-            f"live run on Linux {self.release}{' (user-mode Linux)' if self.target == 'uml' else ''}: "
+            f"live run on Linux {self.release}{where(self.target)}: "
             f"max_map_count={self.max_map_count}, {self.layout} placement, arena "
             f"{self.arena_pages} pages at {self.base:#x}, initial map_count {self.initial_map_count}"
         ]
@@ -160,6 +162,11 @@ class LiveRun:
             lines.append("  " + str(r))
             lines.extend("      " + str(v) for v in r.vmas)
         return "\n".join(lines)
+
+
+def where(target: str) -> str:
+    """How a run's header names its target: ``""`` for the host, ``" (user-mode Linux)"``, ``" (qemu)"``."""
+    return {"uml": " (user-mode Linux)", "qemu": " (qemu)"}.get(target, "")
 
 
 def errno_name(err: int | None) -> str:

@@ -15,6 +15,7 @@ written either way.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import signal
@@ -25,19 +26,26 @@ from typing import Any
 
 from .. import ops as _ops
 from ..constants import MAP_FIXED, MAP_FIXED_NOREPLACE, MREMAP_FIXED, PAGE_SIZE, TASK_SIZE, page_align
+from . import kernels as _kernels
+from . import qemu as _qemu
 from . import uml as _uml
-from .host import TARGETS, UML_MAX_MAP_COUNT, kernel_info
+from .guest import GuestError, GuestRun, GuestTimeout
+from .host import GUEST_MAX_MAP_COUNT, kernel_info, resolve_target
 from .results import LiveRun, LiveVMA, OpResult
 
-__all__ = ["LiveError", "MAX_ARENA_PAGES", "UML_BOOT_ALLOWANCE", "build_run", "child_command", "normalize_ops",
-           "run"]
+__all__ = ["GUEST_BOOT_ALLOWANCE", "LiveError", "MAX_ARENA_PAGES", "UML_BOOT_ALLOWANCE", "build_run",
+           "child_command", "normalize_ops", "run"]
+
+_log = logging.getLogger("mmsim.live")
 
 _ULONG_MAX = (1 << 64) - 1
 #: The largest arena a run may reserve (4 GiB of address space).
 MAX_ARENA_PAGES = 1 << 20
-#: Seconds a ``target="uml"`` run gets on top of ``timeout`` to boot and power off its guest (a boot takes
-#: 1.5-4 s on a loaded 2-core machine).
-UML_BOOT_ALLOWANCE = 90.0
+#: Seconds a guest run gets on top of ``timeout`` to boot and end its guest (a boot takes 1.5-4 s under
+#: user-mode Linux and 3-4 s under qemu's TCG on a loaded 2-core machine).
+GUEST_BOOT_ALLOWANCE = 90.0
+#: The former name of :data:`GUEST_BOOT_ALLOWANCE`.
+UML_BOOT_ALLOWANCE = GUEST_BOOT_ALLOWANCE
 
 # MALLOC_MMAP_THRESHOLD_ at glibc's maximum (32 MiB on 64-bit) and a 64 MiB top pad keep the child's
 # allocations on the brk heap, whose growth extends [heap] instead of creating VMAs (see mmsim.live.child).
@@ -161,7 +169,7 @@ def child_command() -> list[str]:
     the package (``mmsim/__init__`` and its dependencies add mappings and start-up time) nor depends on
     ``mmsim`` being importable from its working directory.
     """
-    return [sys.executable, "-s", os.path.join(os.path.dirname(os.path.abspath(__file__)), "child.py")]
+    return [sys.executable, "-S", "-s", os.path.join(os.path.dirname(os.path.abspath(__file__)), "child.py")]
 
 
 def _child_env() -> dict[str, str]:
@@ -183,6 +191,7 @@ def run(
     slack_before: Mapping[int, int] | None = None,
     timeout: float = 30.0,
     target: str = "host",
+    kernel: str | None = None,
     guest_max_map_count: int | None = None,
 ) -> LiveRun:
     """Replay ``ops`` on a real kernel in a child process and report what happened.
@@ -191,16 +200,18 @@ def run(
     ``slack_before={i: s}`` does it before chosen operations only (and overrides ``slack`` there; ``None``
     leaves the count uncontrolled before that operation). The child is killed after ``timeout`` seconds.
 
-    ``target="host"`` (the default) runs on this machine's kernel. ``target="uml"`` boots a fresh
-    user-mode Linux guest (:mod:`mmsim.live.uml`), sets the guest's ``vm.max_map_count`` to
-    ``guest_max_map_count`` (default :data:`~mmsim.live.host.UML_MAX_MAP_COUNT`) and runs the child there
-    with this interpreter; the guest gets :data:`UML_BOOT_ALLOWANCE` seconds on top of ``timeout`` to boot
-    and power off, and is killed with all its host processes after that. The run's ``max_map_count`` and
-    ``release`` are then the guest's. ``guest_max_map_count`` with the host target is a ValueError: the
-    host's sysctls are never written.
+    ``target="host"`` (the default) runs on this machine's kernel. A guest target boots a fresh kernel for
+    the run and runs the child there with this interpreter: ``"qemu"`` (:mod:`mmsim.live.qemu`) boots
+    ``kernel`` (``"5.10"``, ``"6.1"`` or ``"6.12"``, Debian's, fetched and cached on first use; default
+    ``"6.1"``), ``"uml"`` the installed user-mode Linux, and ``"auto"`` user-mode Linux where it boots and
+    runs ``kernel``, else qemu (:func:`mmsim.live.host.resolve_target`). A guest's ``vm.max_map_count`` is
+    set to ``guest_max_map_count`` (default :data:`~mmsim.live.host.GUEST_MAX_MAP_COUNT`); it gets
+    :data:`GUEST_BOOT_ALLOWANCE` seconds on top of ``timeout`` to boot and end, and is killed after that. The
+    run's ``max_map_count`` and ``release`` are then the guest's. ``guest_max_map_count`` with the host
+    target is a ValueError: the host's sysctls are never written.
 
     Raises ValueError/TypeError for bad input (before any child starts) and :class:`LiveError` when the run
-    cannot be carried out.
+    cannot be carried out (the message says why in one line: e.g. the guest kernel's oops).
     """
     if (
         isinstance(arena_pages, bool)
@@ -215,18 +226,17 @@ def run(
         or math.isinf(timeout)
     ):
         raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
-    if target not in TARGETS:
-        raise ValueError(f"target must be one of {', '.join(map(repr, TARGETS))}, not {target!r}")
+    target, kernel = resolve_target(target, kernel)
     if target == "host" and guest_max_map_count is not None:
-        raise ValueError("guest_max_map_count is for target='uml': the host's vm.max_map_count is never written")
-    guest_max = UML_MAX_MAP_COUNT if guest_max_map_count is None else guest_max_map_count
-    if target == "uml" and (
+        raise ValueError("guest_max_map_count is for a guest target: the host's vm.max_map_count is never written")
+    guest_max = GUEST_MAX_MAP_COUNT if guest_max_map_count is None else guest_max_map_count
+    if target != "host" and (
         isinstance(guest_max, bool) or not isinstance(guest_max, int) or not 0 <= guest_max < 2**31
     ):
         raise ValueError(f"guest_max_map_count must be an int in [0, 2**31), not {guest_max_map_count!r}")
     norm = normalize_ops(ops, arena_pages)
     slacks = _slacks(len(norm), slack, slack_before)
-    info = kernel_info(target=target)
+    info = kernel_info(target=target, kernel=kernel)
     if not info.can_run:
         raise LiveError(info.reason)
     request = {
@@ -236,7 +246,7 @@ def run(
         "alarm": int(math.ceil(timeout)) + 5,
     }
     data = json.dumps(request).encode()
-    boot_seconds = None
+    guest: GuestRun | None = None
     if target == "host":
         who = "the live child"
         try:
@@ -249,18 +259,10 @@ def run(
             raise LiveError(msg + (f". Its stderr: {_tail(err_text)}" if err_text.strip() else "")) from None
         returncode, stdout, stderr = proc.returncode, proc.stdout, proc.stderr.decode(errors="replace")
     else:
-        who = "the live child (in user-mode Linux)"
-        try:
-            guest = _uml.run_in_uml(child_command(), stdin=data, timeout=timeout + UML_BOOT_ALLOWANCE,
-                                    env=_child_env(), max_map_count=guest_max, cwd="/")
-        except _uml.UMLTimeout as e:
-            raise LiveError(f"live run in user-mode Linux timed out after {timeout + UML_BOOT_ALLOWANCE:g} s "
-                            f"(boot included); the guest and all its host processes were killed ({e})") from None
-        except _uml.UMLError as e:
-            raise LiveError(f"live run in user-mode Linux failed: {e}") from None
-        assert guest.returncode is not None  # run_in_uml raises when the guest recorded no exit status
+        guest = _run_in_guest(target, kernel, data, timeout, guest_max)
+        who = f"the live child ({_GUEST_NAMES[target]}, Linux {guest.release})"
+        assert guest.returncode is not None  # the harnesses raise when the guest recorded no exit status
         returncode, stdout, stderr = guest.returncode, guest.stdout, guest.stderr.decode(errors="replace")
-        boot_seconds = guest.boot_seconds
     if returncode != 0:
         if returncode < 0:
             try:
@@ -279,10 +281,36 @@ def run(
         ) from None
     if not out.get("ok"):
         raise LiveError(f"live run failed: {out.get('error', out)}")
-    if target == "uml" and (out["max_map_count"] != guest_max or out["release"] != guest.release):
+    if guest is not None and (out["max_map_count"] != guest_max or out["release"] != guest.release):
         raise LiveError(f"the child did not run in the guest: it read max_map_count {out['max_map_count']} and "
                         f"release {out['release']!r}, the guest has {guest_max} and {guest.release!r}")
-    return build_run(out, norm, target=target, boot_seconds=boot_seconds)
+    return build_run(out, norm, target=target, boot_seconds=None if guest is None else guest.boot_seconds,
+                     kernel=kernel)
+
+
+_GUEST_NAMES = {"uml": "user-mode Linux", "qemu": "qemu"}
+
+
+def _run_in_guest(target: str, kernel: str | None, data: bytes, timeout: float, guest_max: int) -> GuestRun:
+    """Boot the guest, run the child in it, and turn the harness's errors into :class:`LiveError`."""
+    name = _GUEST_NAMES[target]
+    budget = timeout + GUEST_BOOT_ALLOWANCE
+    try:
+        if target == "uml":
+            return _uml.run_in_uml(child_command(), stdin=data, timeout=budget, env=_child_env(),
+                                   max_map_count=guest_max, cwd="/")
+        assert kernel is not None
+        try:
+            image = _kernels.fetch_image(kernel, log=_log.info)
+        except _kernels.KernelFetchError as e:
+            raise LiveError(f"cannot fetch the guest kernel {kernel}: {e}") from None
+        return _qemu.run_in_qemu(child_command(), kernel=image, stdin=data, timeout=budget, env=_child_env(),
+                                 max_map_count=guest_max)
+    except GuestTimeout as e:
+        raise LiveError(f"live run in {name} timed out after {budget:g} s (boot included); the guest was "
+                        f"killed ({e})") from None
+    except GuestError as e:
+        raise LiveError(f"live run in {name} failed: {e}") from None
 
 
 def _wire(name: str, args: Mapping[str, Any]) -> list[Any]:
@@ -297,6 +325,7 @@ def build_run(
     *,
     target: str = "host",
     boot_seconds: float | None = None,
+    kernel: str | None = None,
 ) -> LiveRun:
     """The :class:`LiveRun` of the child's JSON ``out`` for the normalized operations ``norm``.
 
@@ -351,5 +380,6 @@ def build_run(
         landing_floor=out.get("landing_floor"),
         task_size=out.get("task_size"),
         boot_seconds=boot_seconds,
+        kernel=kernel,
         raw=out,
     )

@@ -34,6 +34,8 @@ True
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 import os
 import platform
 import shlex
@@ -44,7 +46,9 @@ import sys
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+from .guest import GuestError, GuestRun, GuestTimeout, boot_failure_reason
 
 __all__ = [
     "DEFAULT_LINUX",
@@ -56,6 +60,7 @@ __all__ = [
     "run_in_uml",
     "session_processes",
     "uml_available",
+    "uml_boots",
     "uml_release",
     "umid_processes",
 ]
@@ -74,50 +79,27 @@ _POWEROFF_PY = (
 )
 
 
-class UMLError(RuntimeError):
+class UMLError(GuestError):
     """The guest could not run the command: boot failure, init refusal, crash, no exit status recorded.
 
     ``run`` holds what was measured (console output included) when the guest got that far.
     """
 
-    def __init__(self, msg: str, run: UMLRun | None = None) -> None:
-        super().__init__(msg)
-        self.run = run
 
-
-class UMLTimeout(UMLError, TimeoutError):
+class UMLTimeout(UMLError, GuestTimeout):
     """The guest did not finish within the timeout; it and every host process of its session were killed."""
 
 
 @dataclass(frozen=True)
-class UMLRun:
-    """What one guest run did.
-
-    ``returncode`` is the command's exit status inside the guest (negative: killed by that signal, as with
-    :mod:`subprocess`), None when none was recorded. ``boot_seconds`` runs from the host launch to the start
-    of the command (the guest's clock is the host's), ``command_seconds`` is measured inside the guest and
-    ``shutdown_seconds`` from the command's end until ``linux.uml`` exited. ``max_map_count`` is the GUEST's
-    value read back before the command ran, ``release`` the guest's ``uname -r``. ``session`` is the host
-    pid of ``linux.uml`` (also its session id), ``umid`` its unique id, ``tmp`` the private directory
-    (removed after the run unless ``keep_tmp``), and ``killed`` the host pids that had to be SIGKILLed
-    during clean-up.
+class UMLRun(GuestRun):
+    """A :class:`~mmsim.live.guest.GuestRun` of user-mode Linux (whose clock is the host's, so the times are
+    measured inside the guest). ``session`` is the host pid of ``linux.uml`` (also its session id),
+    ``umid`` its unique id, and ``uml_returncode`` its exit status.
     """
 
-    returncode: int | None
-    stdout: bytes
-    stderr: bytes
-    boot_seconds: float | None
-    command_seconds: float | None
-    shutdown_seconds: float | None
-    total_seconds: float
-    uml_returncode: int | None
-    console: bytes = field(repr=False)
-    max_map_count: int | None
-    release: str | None
-    session: int
-    umid: str
-    tmp: str
-    killed: tuple[int, ...] = ()
+    session: int = 0
+    umid: str = ""
+    uml_returncode: int | None = None
 
 
 # ---- finding the kernel ---------------------------------------------------------------------------------
@@ -174,6 +156,69 @@ def uml_available(linux: str | None = None) -> tuple[bool, str]:
     if not (os.access("/dev/shm", os.W_OK) or os.access(tempfile.gettempdir(), os.W_OK)):
         return False, "neither /dev/shm nor the temporary directory is writable (the guest's memory file)"
     return True, ""
+
+
+def _probe_key(path: str) -> str:
+    """What a boot probe's answer depends on: the kernel file and the CPU (its model and feature flags)."""
+    st = os.stat(path)
+    cpu = ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith(("model name", "flags")):
+                    cpu += line
+                if line.startswith("flags"):
+                    break
+    except OSError:
+        pass
+    h = hashlib.sha256(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\0{cpu}".encode())
+    return h.hexdigest()[:24]
+
+
+#: Why Debian's user-mode Linux dies at boot on CPUs with AVX-512 or AMX (said once, where it happens).
+XSAVE_NOTE = ("the host's XSAVE area is larger than UML's fixed FP buffer (CPUs with AVX-512 or AMX); "
+              "fixed upstream by 3f17fed21491, 'um: switch to regset API and depend on XSTATE', in 6.13")
+
+
+def uml_boots(linux: str | None = None, *, refresh: bool = False) -> tuple[bool, str]:
+    """Whether a UML guest really boots here: ``(True, "")`` or ``(False, reason)``, by booting one once.
+
+    The answer is cached (``uml-probe.json`` in :func:`mmsim.live.kernels.cache_dir`) per kernel file and
+    CPU, since a boot costs 2-4 s; ``refresh`` probes again. Where :func:`uml_available` already says no,
+    nothing is booted.
+    """
+    ok, why = uml_available(linux)
+    if not ok:
+        return ok, why
+    path = find_linux(linux)
+    assert path is not None
+    from .kernels import cache_dir
+
+    cache = cache_dir() / "uml-probe.json"
+    key = _probe_key(path)
+    try:
+        known = json.loads(cache.read_text())
+    except (OSError, ValueError):
+        known = {}
+    if not refresh and isinstance(known.get(key), list):
+        return bool(known[key][0]), str(known[key][1])
+    try:
+        run_in_uml(["true"], timeout=60, linux=path, env={"PATH": "/usr/bin:/bin"})
+        answer = (True, "")
+    except UMLError as e:
+        reason = boot_failure_reason(e.run.console) if e.run is not None else str(e)
+        if "fp regs" in reason:
+            reason += f" ({XSAVE_NOTE})"
+        answer = (False, f"user-mode Linux does not boot on this machine: {reason}")
+    known[key] = list(answer)
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_suffix(".tmp")
+        tmp.write_text(json.dumps(known))
+        tmp.replace(cache)
+    except OSError:
+        pass
+    return answer
 
 
 # ---- the guest's init script ----------------------------------------------------------------------------
@@ -444,8 +489,8 @@ def run_in_uml(
         if init_error is not None:
             raise UMLError(f"the guest's init refused to run: {init_error.decode(errors='replace').strip()}", run)
         if rc is None:
-            tail = run.console[-1500:].decode(errors="replace")
-            raise UMLError(f"the guest recorded no exit status (linux.uml exited {uml_rc}); console: {tail}", run)
+            raise UMLError(f"the guest recorded no exit status (linux.uml exited {uml_rc}): "
+                           f"{boot_failure_reason(run.console)}", run)
         if max_map_count is not None and run.max_map_count != max_map_count:
             raise UMLError(f"the guest's vm.max_map_count is {run.max_map_count}, not {max_map_count}", run)
         return run
