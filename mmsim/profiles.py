@@ -1,97 +1,180 @@
-"""Kernel profiles as data: which checks run where, which behaviours a release has, what its functions are called.
+"""Kernel profiles as data: which behaviours a release has, where its checks sit, what its functions are called.
 
-A :class:`Profile` never carries code. It says
+A release is the set of behaviours (:data:`FEATURES`) that had landed by then; each feature names the
+release and commit that brought it, and which calls it can change (a predicate on the operation and its
+arguments). A :class:`Profile` never carries code. It says
 
+* which features it has, which select the branches of the shared flows in :mod:`mmsim.kernel`;
 * which anticipatory checks (:data:`mmsim.checks.CHECKS`) run at which place of the mremap flow
-  (:data:`mmsim.checks.HOOKS`);
-* which of the behaviours that changed across releases it has (:data:`FEATURES`), which selects the
-  branches of the shared flows in :mod:`mmsim.kernel`;
+  (:data:`mmsim.checks.HOOKS`): for a profile of a real release they follow from its features
+  (:func:`release_checks`); a hypothetical profile states them;
 * the names of the kernel functions that differ between releases (for the ``fn`` field of traces);
 * whether calls are transactional (profile ``ideal``, a project definition).
 
-Adding a kernel profile is adding a row to :data:`PROFILES`; :meth:`Profile.derive` builds a variant of an
-existing profile (the course's capstone uses it to plug in a learner's own check). Section numbers (§)
-refer to ``docs/semantics.md``.
+Adding a kernel profile is adding a row to :data:`PROFILES` (and a feature for a behaviour no feature
+describes yet). :mod:`mmsim.releases` maps any release to its profile, the only place that does.
+:meth:`Profile.derive` builds a hypothetical variant of a profile (the capstone uses it to plug in a
+learner's own check). Section numbers (§) refer to ``docs/semantics.md``.
 
 >>> PROFILES["5.1"].checks_at("mremap_to")[0].name
 'mremap_early'
 >>> PROFILES["6.18"].has("multi_vma_move"), PROFILES["5.1"].has("multi_vma_move")
 (True, False)
->>> profile_for_release("6.18.44-amd64")
-'6.18'
+>>> FEATURES["dontunmap"].applies("mremap", {"flags": 0x7}), FEATURES["dontunmap"].applies("mremap", {"flags": 3})
+(True, False)
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
+from typing import Any
 
 from .checks import CHECKS, HOOKS, Check, get_check
+from .constants import MREMAP_DONTUNMAP, MREMAP_FIXED, PROT_WRITE, page_align
 
 __all__ = [
     "FEATURES",
     "Feature",
     "KERNELS",
+    "NAMES_V5",
+    "NAMES_V6_1",
+    "NAMES_V6_18",
     "PROFILES",
     "Profile",
-    "RELEASES",
     "get_profile",
     "profile_for_release",
+    "release_checks",
 ]
+
+#: A predicate on a call: ``(operation name, its arguments as mmsim.ops names them) -> bool``.
+Affects = Callable[[str, Mapping[str, Any]], bool]
+
+
+def _every(*ops: str) -> Affects:
+    return lambda op, args: op in ops
+
+
+def _mremap_with(flags: int) -> Affects:
+    return lambda op, args: op == "mremap" and bool(int(args.get("flags") or 0) & flags)
+
+
+def _mremap_grow(op: str, args: Mapping[str, Any]) -> bool:
+    return op == "mremap" and page_align(int(args.get("new_size") or 0)) > page_align(int(args.get("old_size") or 0))
+
+
+def _mremap_fixed_same_size(op: str, args: Mapping[str, Any]) -> bool:
+    return (op == "mremap" and bool(int(args.get("flags") or 0) & MREMAP_FIXED)
+            and page_align(int(args.get("new_size") or 0)) == page_align(int(args.get("old_size") or 0)))
+
+
+def _mprotect_non_writable(op: str, args: Mapping[str, Any]) -> bool:
+    return op == "mprotect" and not int(args.get("prot") or 0) & PROT_WRITE
 
 
 @dataclass(frozen=True)
 class Feature:
-    """A behaviour that changed across releases: what it is, and the release and commit that brought it."""
+    """A behaviour that changed across releases: what it is, the release and commit that brought it, and the
+    calls it can change.
+
+    ``affects(op, args)`` says whether a call (an operation of :data:`mmsim.ops.OPS` and its arguments) can
+    end differently (errno, layout, map_count) with and without the feature; ``scope`` says the same in
+    words. A feature that changes only the trace has ``affects=None``.
+    """
 
     name: str
     summary: str
     since: str
     commit: str = ""
-    #: The operations whose outcome (errno, layout, map_count) the behaviour can change; empty when only
-    #: the trace differs.
-    ops: frozenset[str] = frozenset({"mremap"})
+    scope: str = ""
+    affects: Affects | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def version(self) -> tuple[int, int]:
+        """``since`` as ``(major, minor)``."""
+        major, minor = self.since.split(".")[:2]
+        return int(major), int(minor)
+
+    def applies(self, op: str, args: Mapping[str, Any]) -> bool:
+        """Whether the call ``op(**args)`` can end differently with and without this feature. O(1)."""
+        return self.affects is not None and self.affects(op, args)
 
 
 def _features(*fs: Feature) -> Mapping[str, Feature]:
     return MappingProxyType({f.name: f for f in fs})
 
 
-#: The behaviours a profile can have (semantics §3.6 and appendix A).
+_FIXED_OR_DONTUNMAP = "mremap with MREMAP_FIXED or MREMAP_DONTUNMAP"
+
+#: The behaviours a release can have, in the order they landed (semantics §3.6 and appendix A).
 FEATURES: Mapping[str, Feature] = _features(
+    Feature("early_map_count_check", "mremap_to() refuses unless (map_count + 2) < max - 3, before it unmaps "
+            "anything (the 2019 fix)", "5.1", "ea2c3f6f5545", _FIXED_OR_DONTUNMAP,
+            _mremap_with(MREMAP_FIXED | MREMAP_DONTUNMAP)),
     Feature("dontunmap", "MREMAP_DONTUNMAP is accepted: move the pages, keep the old VMA mapped", "5.7",
-            "e346b3813067"),
+            "e346b3813067", "mremap with MREMAP_DONTUNMAP", _mremap_with(MREMAP_DONTUNMAP)),
     Feature("dontunmap_any_vma", "MREMAP_DONTUNMAP on any mapping except VM_DONTEXPAND/VM_PFNMAP "
-            "(5.7-5.12: private anonymous only)", "5.13", "a4609387859f"),
+            "(5.7-5.12: private anonymous only)", "5.13", "a4609387859f", "mremap with MREMAP_DONTUNMAP",
+            _mremap_with(MREMAP_DONTUNMAP)),
     Feature("early_vma_lookup", "mremap looks up the VMA at the old address first, for every call: a no-op or "
             "shrink at an unmapped address, or a FIXED move from one, fails with EFAULT before anything else",
-            "5.16", "550a7d60bd5e"),
+            "5.16", "550a7d60bd5e", "every mremap", _every("mremap")),
     Feature("merge_on_grow", "mremap grow in place merges the VMA with the next one when they now touch",
-            "6.1", "ca3d76b0aa80"),
+            "6.1", "ca3d76b0aa80", "mremap that grows", _mremap_grow),
+    Feature("mprotect_unaccount", "mprotect to non-writable drops VM_ACCOUNT of an unfaulted private "
+            "anonymous VMA", "6.7", "9b9143298585", "mprotect to a non-writable protection",
+            _mprotect_non_writable),
     Feature("munmap_gather", "munmap and MAP_FIXED gather and split the VMAs first and detach them at "
             "completion, so removed VMAs stay counted until then (vms_complete_munmap_vmas)", "6.12",
-            ops=frozenset()),
-    Feature("mprotect_unaccount", "mprotect to non-writable drops VM_ACCOUNT of an unfaulted private "
-            "anonymous VMA", "6.7", "9b9143298585", ops=frozenset({"mprotect"})),
+            scope="the trace only"),
+    Feature("early_check_before_lock", "the early map_count check moves into check_mremap_params(), before "
+            "the mmap lock is taken", "6.15", "85ea6bdd88a2", _FIXED_OR_DONTUNMAP,
+            _mremap_with(MREMAP_FIXED | MREMAP_DONTUNMAP)),
     Feature("anon_merge_unfaulted_target", "a faulted range may merge into an unfaulted neighbour (before: "
             "refused since 965f55dea0e3, because an unfaulted VMA's anon_vma_chain is not singular; "
             "fixed by 'mm/vma: fix incorrectly disallowed anonymous VMA merges')", "6.16",
-            ops=frozenset({"mprotect", "mremap"})),
+            scope="mprotect and mremap", affects=_every("mprotect", "mremap")),
     Feature("validate_first", "mremap looks the old range up and validates it (vma_lookup, check_prep_vma) "
-            "before anything is unmapped; new_len > TASK_SIZE is EINVAL for every call", "6.17"),
+            "before anything is unmapped; new_len > TASK_SIZE is EINVAL for every call", "6.17",
+            "a85dc37186a5", "every mremap", _every("mremap")),
     Feature("multi_vma_move", "a same-size MREMAP_FIXED move of a range holding several VMAs moves them "
-            "one by one (remap_move)", "6.17", "d23cb648e365"),
+            "one by one (remap_move)", "6.17", "d23cb648e365", "same-size mremap with MREMAP_FIXED",
+            _mremap_fixed_same_size),
+    Feature("map_count_v7", "'mm: improve map count checks': map_count + 4 <= max for every mremap, under the "
+            "lock; the move check becomes map_count + 2 <= max", "7.1", "9b9b8d4aebf1", "every mremap",
+            _every("mremap")),
 )
 
-#: Features each mremap flow implements (the flow is chosen by ``validate_first``).
+#: Features each mremap flow implements (the flow is chosen by ``validate_first``), and the check places
+#: (:data:`mmsim.checks.HOOKS`) it runs.
 _FLOW_FEATURES = {
-    False: frozenset(FEATURES) - {"validate_first", "multi_vma_move"},
+    False: frozenset(FEATURES) - {"validate_first", "multi_vma_move", "early_check_before_lock", "map_count_v7"},
     True: frozenset(FEATURES),
 }
+_FLOW_HOOKS = {False: frozenset({"mremap_to", "move_vma"}),
+               True: frozenset({"check_mremap_params", "do_mremap", "move_vma"})}
 #: What the 6.17+ flow assumes its release has (it was written from 6.17+ sources).
 _FLOW_REQUIRES = {True: frozenset({"dontunmap", "dontunmap_any_vma", "early_vma_lookup", "merge_on_grow"})}
+
+
+def release_checks(features: Iterable[str]) -> Mapping[str, tuple[str, ...]]:
+    """Where a real release's anticipatory map_count checks sit, from its features (semantics §3.6).
+
+    5.0: only move_vma()'s check; 5.1 (``early_map_count_check``): the early check in mremap_to(); 6.15
+    (``early_check_before_lock``): in check_mremap_params(); 7.1 (``map_count_v7``): 7.1's two checks.
+
+    >>> dict(release_checks({"early_map_count_check"}))
+    {'mremap_to': ('mremap_early',), 'move_vma': ('move_vma_limit',)}
+    """
+    fs = frozenset(features)
+    if "map_count_v7" in fs:
+        return MappingProxyType({"do_mremap": ("mremap_early_v7",), "move_vma": ("move_vma_limit_v7",)})
+    if "early_map_count_check" in fs:
+        hook = "check_mremap_params" if "early_check_before_lock" in fs else "mremap_to"
+        return MappingProxyType({hook: ("mremap_early",), "move_vma": ("move_vma_limit",)})
+    return MappingProxyType({"move_vma": ("move_vma_limit",)})
+
 
 #: Kernel function names that differ between releases, by role (the ``fn`` of trace records).
 NAMES_V5: Mapping[str, str] = MappingProxyType({
@@ -109,6 +192,25 @@ NAMES_V6_18: Mapping[str, str] = MappingProxyType({
     "merge_new": "vma_merge_new_range", "merge_existing": "vma_merge_existing_range", "set_flags": "vma_set_flags",
     "unmap_overlap": "vms_gather_munmap_vmas", "unmap_source": "do_vmi_munmap", "move_vma": "prep_move_vma",
 })
+
+
+class _Derived(Mapping[str, Sequence[str]]):
+    """The default of :attr:`Profile.checks`: an empty, hashable mapping meaning "follow from the features"."""
+
+    def __getitem__(self, key: str) -> Sequence[str]:
+        raise KeyError(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+    def __hash__(self) -> int:
+        return 0
+
+
+_FROM_FEATURES: Mapping[str, Sequence[str | Check]] = _Derived()
 
 
 def _check_table(checks: Mapping[str, Iterable[str | Check]]) -> Mapping[str, tuple[Check, ...]]:
@@ -132,23 +234,24 @@ class Profile:
     Attributes
     ----------
     name:
-        The profile name (:data:`KERNELS`).
+        The profile name (:data:`KERNELS`; a release's ``"major.minor"`` for a real release).
     src:
         The release whose functions the flows mirror, shown in trace ``fn`` names (``"move_vma@5.1"``).
-    checks:
-        Anticipatory checks by place: ``{"mremap_to": (mremap_early,), "move_vma": (move_vma_limit,)}``.
-        Give names or :class:`~mmsim.checks.Check` objects; enforcing checks are not listed (every profile
-        has them where VMAs are created).
     features:
         Names from :data:`FEATURES`.
+    checks:
+        Anticipatory checks by place: ``{"mremap_to": (mremap_early,), "move_vma": (move_vma_limit,)}``,
+        names or :class:`~mmsim.checks.Check` objects (enforcing checks are not listed: every profile has
+        them where VMAs are created). Not given for a real release: they follow from ``features``
+        (:func:`release_checks`). Giving them makes the profile hypothetical.
     names:
-        Kernel function names by role (:data:`NAMES_V5`, :data:`NAMES_V6_18`).
+        Kernel function names by role (:data:`NAMES_V5`, :data:`NAMES_V6_1`, :data:`NAMES_V6_18`).
     transactional:
         Run every call on a scratch state and commit it only within the limits (``ideal``, semantics §3.5.9).
-    releases:
-        The kernel releases the profile stands for, for tables (``"6.17-7.0"``).
     description:
         One line for tables and widgets.
+    evidence:
+        How the profile was established against a real kernel (e.g. the live runs that check it).
 
     >>> import mmsim
     >>> p = mmsim.PROFILES["5.1"]
@@ -156,28 +259,33 @@ class Profile:
     {'mremap_to': ['mremap_early'], 'move_vma': ['move_vma_limit']}
     >>> p.has("dontunmap"), mmsim.PROFILES["6.1"].has("dontunmap")      # MREMAP_DONTUNMAP came in 5.7
     (False, True)
+    >>> p.hypothetical, mmsim.PROFILES["5.1-alt"].hypothetical
+    (False, True)
     """
 
     name: str
     src: str
-    checks: Mapping[str, Sequence[str | Check]]
     features: frozenset[str] = frozenset()
+    checks: Mapping[str, Sequence[str | Check]] = _FROM_FEATURES
     names: Mapping[str, str] = field(default_factory=lambda: NAMES_V5)
     transactional: bool = False
-    releases: str = ""
     description: str = ""
+    evidence: str = ""
+    hypothetical: bool = field(init=False)
     _table: Mapping[str, tuple[Check, ...]] = field(init=False, repr=False, compare=False)
     _by_name: Mapping[str, Check] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        table = _check_table(self.checks)
-        object.__setattr__(self, "checks", table)
-        object.__setattr__(self, "_table", table)
         object.__setattr__(self, "features", frozenset(self.features))
         unknown = self.features - set(FEATURES)
         if unknown:
             raise ValueError(f"profile {self.name!r}: unknown feature(s) {', '.join(sorted(unknown))}; "
                              f"known: {', '.join(FEATURES)}")
+        derived = self.checks is _FROM_FEATURES
+        object.__setattr__(self, "hypothetical", not derived or self.transactional)
+        table = _check_table(release_checks(self.features) if derived else self.checks)
+        object.__setattr__(self, "checks", table)
+        object.__setattr__(self, "_table", table)
         flow = "validate_first" in self.features
         unsupported = self.features - _FLOW_FEATURES[flow]
         if unsupported:
@@ -186,6 +294,10 @@ class Profile:
         missing = _FLOW_REQUIRES.get(flow, frozenset()) - self.features
         if missing:
             raise ValueError(f"profile {self.name!r}: the 6.17+ mremap flow needs {', '.join(sorted(missing))}")
+        stray = {hook for hook, cs in table.items() if cs} - _FLOW_HOOKS[flow]
+        if stray:
+            raise ValueError(f"profile {self.name!r}: the {'6.17+' if flow else '5.x'} mremap flow never runs "
+                             f"checks at {', '.join(sorted(stray))} (it runs {', '.join(sorted(_FLOW_HOOKS[flow]))})")
         if "dontunmap_any_vma" in self.features and "dontunmap" not in self.features:
             raise ValueError(f"profile {self.name!r}: dontunmap_any_vma needs dontunmap")
         by_name = {c.name: c for cs in table.values() for c in cs}
@@ -212,51 +324,62 @@ class Profile:
         """Names of the anticipatory checks this profile evaluates (semantics §6)."""
         return frozenset(self._by_name)
 
+    @property
+    def releases(self) -> str:
+        """The releases the profile models, as ``"5.1-5.6"`` (:func:`mmsim.releases.releases_of`); ``""`` for a
+        hypothetical profile."""
+        from .releases import releases_of
+
+        return releases_of(self)
+
     def derive(self, name: str, *, checks: Mapping[str, Iterable[str | Check]] | None = None,
                features: Iterable[str] | None = None, transactional: bool | None = None,
                description: str | None = None) -> Profile:
-        """A new profile built on this one, e.g. 5.0's flow with a check of your own.
+        """A new, hypothetical profile built on this one, e.g. 5.0's flow with a check of your own.
 
         >>> mine = PROFILES["5.0"].derive("5.0+early", checks={"mremap_to": ["mremap_early"],
         ...                                                     "move_vma": ["move_vma_limit"]})
-        >>> sorted(mine.a_checks)
-        ['move_vma_limit', 'mremap_early']
+        >>> sorted(mine.a_checks), mine.hypothetical
+        (['move_vma_limit', 'mremap_early'], True)
         """
         return replace(
             self, name=name,
-            checks=self.checks if checks is None else {k: tuple(v) for k, v in checks.items()},
+            checks=dict(self.checks) if checks is None else {k: tuple(v) for k, v in checks.items()},
             features=self.features if features is None else frozenset(features),
             transactional=self.transactional if transactional is None else transactional,
             description=self.description if description is None else description,
-            releases="",
+            evidence="",
         )
 
 
-_V6_1 = frozenset({"dontunmap", "dontunmap_any_vma", "early_vma_lookup", "merge_on_grow"})
-_V6 = _V6_1 | {"munmap_gather", "mprotect_unaccount", "anon_merge_unfaulted_target", "validate_first",
-               "multi_vma_move"}
+_V5_1 = frozenset({"early_map_count_check"})
+_V6_1 = _V5_1 | {"dontunmap", "dontunmap_any_vma", "early_vma_lookup", "merge_on_grow"}
+_V6_18 = _V6_1 | {"munmap_gather", "mprotect_unaccount", "early_check_before_lock", "anon_merge_unfaulted_target",
+                  "validate_first", "multi_vma_move"}
 
-#: The modelled kernels, by name, in teaching order.
+#: The modelled kernels, by name, in teaching order: real releases (their features), then hypothetical ones.
 PROFILES: Mapping[str, Profile] = MappingProxyType({
     p.name: p
     for p in (
-        Profile("5.0", "5.0", {"move_vma": ["move_vma_limit"]}, releases="5.0",
-                description="v5.0, before ea2c3f6f5545: FIXED unmaps destination and tail before any check"),
-        Profile("5.1", "5.1", {"mremap_to": ["mremap_early"], "move_vma": ["move_vma_limit"]}, releases="5.1-5.6",
-                description="v5.1: early worst-case check (map_count + 2) >= max - 3 for MREMAP_FIXED"),
-        Profile("6.1", "6.1", {"mremap_to": ["mremap_early"], "move_vma": ["move_vma_limit"]},
-                _V6_1, NAMES_V6_1, releases="6.1-6.6",
+        Profile("5.0", "5.0",
+                description="v5.0, before ea2c3f6f5545: FIXED unmaps destination and tail before any check",
+                evidence="source reading of v5.0.1 (docs/semantics.md)"),
+        Profile("5.1", "5.1", _V5_1,
+                description="v5.1: early worst-case check (map_count + 2) >= max - 3 for MREMAP_FIXED",
+                evidence="source reading of v5.1.15 (docs/semantics.md)"),
+        Profile("6.1", "6.1", _V6_1, names=NAMES_V6_1,
                 description="6.1 LTS: 5.1's unmap-then-validate mremap, plus DONTUNMAP, an early VMA lookup "
-                            "and grow-in-place merging"),
-        Profile("6.18", "6.18", {"check_mremap_params": ["mremap_early"], "move_vma": ["move_vma_limit"]},
-                _V6, NAMES_V6_18, releases="6.17-7.0",
-                description="6.17-7.0: validation before unmaps, multi-VMA moves, DONTUNMAP"),
-        Profile("7.1", "7.1", {"do_mremap": ["mremap_early_v7"], "move_vma": ["move_vma_limit_v7"]},
-                _V6, NAMES_V6_18, releases="7.1",
-                description="7.1: map_count + 4 <= max for every mremap; move check map_count + 2 <= max"),
-        Profile("5.1-alt", "5.1", {"mremap_to": ["alt_early"], "move_vma": ["move_vma_limit"]},
+                            "and grow-in-place merging",
+                evidence="live: Debian 6.1.176 (docs/linux-6.1.md)"),
+        Profile("6.18", "6.18", _V6_18, names=NAMES_V6_18,
+                description="6.17-7.0: validation before unmaps, multi-VMA moves, DONTUNMAP",
+                evidence="live: 6.18.44 (the project's machines)"),
+        Profile("7.1", "7.1", _V6_18 | {"map_count_v7"}, names=NAMES_V6_18,
+                description="7.1: map_count + 4 <= max for every mremap; move check map_count + 2 <= max",
+                evidence="source reading of v7.1.5 (docs/semantics.md)"),
+        Profile("5.1-alt", "5.1", _V5_1, {"mremap_to": ["alt_early"], "move_vma": ["move_vma_limit"]},
                 description="2019 alternative (never merged): cheap trigger, then exact prediction of the unmaps"),
-        Profile("ideal", "5.0", {}, transactional=True,
+        Profile("ideal", "5.0", checks={}, transactional=True,
                 description="5.0's flow without anticipatory checks, committed only if within the limits"),
     )
 })
@@ -264,23 +387,18 @@ PROFILES: Mapping[str, Profile] = MappingProxyType({
 #: The profile names, in teaching order.
 KERNELS: tuple[str, ...] = tuple(PROFILES)
 
-#: Which releases each real-kernel profile models: ((first major, minor), (last major, minor), profile).
-RELEASES: tuple[tuple[tuple[int, int], tuple[int, int], str], ...] = (
-    ((5, 0), (5, 0), "5.0"),
-    ((5, 1), (5, 6), "5.1"),
-    ((6, 1), (6, 6), "6.1"),
-    ((6, 17), (7, 0), "6.18"),
-    ((7, 1), (7, 1), "7.1"),
-)
-
 
 def get_profile(kernel: str | Profile) -> Profile:
     """Look a profile up by name (a :class:`Profile` is returned as is).
 
+    A release name that no row of :data:`PROFILES` carries (``"6.8"``) gives the profile
+    :func:`mmsim.release_coverage` makes of that release's features, where the flows implement them.
     ``ValueError`` names the choices for an unknown name; ``TypeError`` for anything but a str or Profile.
 
     >>> get_profile("7.1").checks_at("do_mremap")[0].name
     'mremap_early_v7'
+    >>> get_profile("6.8").has("mprotect_unaccount")     # 6.1's features plus 6.7's
+    True
     """
     if isinstance(kernel, Profile):
         return kernel
@@ -289,24 +407,28 @@ def get_profile(kernel: str | Profile) -> Profile:
     try:
         return PROFILES[kernel]
     except KeyError:
-        raise ValueError(f"unknown kernel profile {kernel!r}; choose one of {', '.join(KERNELS)}") from None
+        pass
+    from .releases import synthesized_profile
+
+    p = synthesized_profile(kernel)
+    if p is None:
+        raise ValueError(f"unknown kernel profile {kernel!r}; choose one of {', '.join(KERNELS)} "
+                         "(or a release such as '6.8')") from None
+    return p
 
 
 def profile_for_release(release: str) -> str | None:
-    """The profile that models a kernel release string (``"6.18.44-foo"`` -> ``"6.18"``), or None.
+    """The row of :data:`PROFILES` that models ``release`` exactly (``"6.18.44-foo"`` -> ``"6.18"``), or None.
 
-    5.0.x -> "5.0", 5.1.x to 5.6.x -> "5.1", 6.1.x to 6.6.x -> "6.1", 6.17.x to 7.0.x -> "6.18", 7.1.x -> "7.1"
-    (:data:`RELEASES`: the releases a profile models exactly; :func:`mmsim.kernel_for_release` maps every
-    release from 5.0 to 7.1 to its closest profile).
+    :func:`mmsim.release_coverage` is the policy; this asks it whether its answer is a named row.
 
     >>> profile_for_release("5.4.0-150-generic"), profile_for_release("6.8.0-45-generic")
     ('5.1', None)
     """
-    m = re.match(r"(\d+)\.(\d+)", release)
-    if not m:
+    from .releases import release_coverage
+
+    try:
+        c = release_coverage(release)
+    except ValueError:
         return None
-    version = (int(m.group(1)), int(m.group(2)))
-    for lo, hi, profile in RELEASES:
-        if lo <= version <= hi:
-            return profile
-    return None
+    return c.profile if c.exact and c.profile in PROFILES else None

@@ -1,34 +1,51 @@
-"""Any kernel release, mapped to the profile that models it, with what that profile does not model exactly.
+"""The one release policy: any kernel release, its behaviours, and the profile that models it.
 
-A release has the behaviours of :data:`mmsim.profiles.FEATURES` that landed at or before it, and its
-anticipatory map_count checks sit where that release put them (5.1: ``mremap_to()``; 6.15: before the
-mmap lock in ``check_mremap_params()``; 7.1: 7.1's checks). :func:`release_coverage` compares that with
-every real-kernel profile and picks the closest; :func:`kernel_for_release` returns its name. When the
-release differs from the profile, :class:`Coverage` names the features that differ and the operations whose
-outcome they can change, so that :func:`mmsim.live.compare_run` does not compare those operations.
+A release has the behaviours of :data:`mmsim.profiles.FEATURES` that landed at or before it
+(:func:`features_of`); its anticipatory checks follow from them (:func:`mmsim.profiles.release_checks`).
+:func:`release_coverage` answers, for a release string:
+
+1. the row of :data:`mmsim.profiles.PROFILES` with exactly those features, if there is one (exact);
+2. else a profile made of those features (:func:`synthesized_profile`, named ``"major.minor"``), where the
+   shared flows implement them (exact, ``synthesized``);
+3. else the closest row, and the features that differ: :meth:`Coverage.affects` says which calls they can
+   change (a predicate on the operation *and its arguments*), so that :func:`mmsim.live.compare_run` leaves
+   out exactly those (and what follows them).
+
+Everything that maps releases to behaviour — ``AddressSpace(kernel="auto")``, the live targets, the CLI,
+the widgets and the notebooks — calls this module; nothing else holds a release table. Which releases a
+profile models is computed from the same data (:func:`releases_of`).
 
 >>> kernel_for_release("6.1.0-27-amd64"), kernel_for_release("6.18.44"), kernel_for_release("5.1.15")
 ('6.1', '6.18', '5.1')
->>> c = release_coverage("6.8.0-45-generic"); c.profile, c.exact, c.differences
-('6.1', False, ('mprotect_unaccount',))
->>> sorted(c.operations)
-['mprotect']
+>>> c = release_coverage("6.8.0-45-generic"); c.profile, c.exact, c.synthesized
+('6.8', True, True)
+>>> c = release_coverage("6.16.3"); c.profile, c.exact, c.differences
+('6.18', False, ('validate_first', 'multi_vma_move'))
+>>> c.affects("mremap", {"flags": 0}), c.affects("mprotect", {"prot": 1})
+(True, False)
 """
 
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache, lru_cache
+from typing import Any
 
 from .profiles import FEATURES, PROFILES, Profile
 
-__all__ = ["Coverage", "FIRST_MODELLED", "LAST_MODELLED", "host_profile", "kernel_for_release", "parse_release",
-           "release_coverage"]
+__all__ = ["Coverage", "FIRST_MODELLED", "KNOWN_RELEASES", "LAST_MODELLED", "features_of", "host_profile",
+           "kernel_for_release", "parse_release", "release_coverage", "releases_of", "synthesized_profile"]
 
+#: Every release mmsim knows the behaviour of, in order (5.x ended at 5.19, 6.x at 6.19).
+KNOWN_RELEASES: tuple[tuple[int, int], ...] = (
+    tuple((5, m) for m in range(20)) + tuple((6, m) for m in range(20)) + ((7, 0), (7, 1))
+)
 #: The oldest and newest release mmsim knows the behaviour of.
-FIRST_MODELLED = (5, 0)
-LAST_MODELLED = (7, 1)
+FIRST_MODELLED = KNOWN_RELEASES[0]
+LAST_MODELLED = KNOWN_RELEASES[-1]
 
 
 def parse_release(release: str) -> tuple[int, int]:
@@ -45,86 +62,153 @@ def parse_release(release: str) -> tuple[int, int]:
     return int(m.group(1)), int(m.group(2))
 
 
-def _since(f: str) -> tuple[int, int]:
-    major, minor = FEATURES[f].since.split(".")
-    return int(major), int(minor)
+def _name(version: tuple[int, int]) -> str:
+    return f"{version[0]}.{version[1]}"
 
 
-def _checks_of(version: tuple[int, int]) -> dict[str, tuple[str, ...]]:
-    """Where the release's anticipatory checks sit (semantics §3.6, appendix A)."""
-    if version >= (7, 1):
-        return {"do_mremap": ("mremap_early_v7",), "move_vma": ("move_vma_limit_v7",)}
-    if version >= (6, 15):
-        return {"check_mremap_params": ("mremap_early",), "move_vma": ("move_vma_limit",)}
-    if version >= (5, 1):
-        return {"mremap_to": ("mremap_early",), "move_vma": ("move_vma_limit",)}
-    return {"move_vma": ("move_vma_limit",)}
+def _check_range(version: tuple[int, int]) -> None:
+    if not FIRST_MODELLED <= version <= LAST_MODELLED:
+        raise ValueError(f"Linux {_name(version)} is outside the releases mmsim models "
+                         f"({_name(FIRST_MODELLED)} to {_name(LAST_MODELLED)})")
 
 
-def _checks_of_profile(p: Profile) -> dict[str, tuple[str, ...]]:
-    return {hook: tuple(c.name for c in p.checks_at(hook)) for hook in p.checks if p.checks_at(hook)}
+def features_of(version: tuple[int, int]) -> frozenset[str]:
+    """The features (:data:`mmsim.profiles.FEATURES`) a release has: those that landed at or before it.
+
+    >>> sorted(features_of((5, 10)))
+    ['dontunmap', 'early_map_count_check']
+    """
+    return frozenset(name for name, f in FEATURES.items() if f.version <= version)
+
+
+def _real() -> list[Profile]:
+    return [p for p in PROFILES.values() if not p.hypothetical]
+
+
+def _named_release(p: Profile) -> tuple[int, int] | None:
+    try:
+        return parse_release(p.name)
+    except ValueError:
+        return None
+
+
+@cache
+def synthesized_profile(release: str) -> Profile | None:
+    """The profile made of a release's features when no row of :data:`~mmsim.profiles.PROFILES` has exactly
+    them, or None (a row models it, it is outside the known releases, or the flows do not implement that
+    combination of features, e.g. 6.15's early check before the lock on the 5.x flow).
+
+    Its name is ``"major.minor"``; the kernel function names of traces are those of the newest row released
+    before it.
+    """
+    try:
+        version = parse_release(release)
+    except ValueError:
+        return None
+    if not FIRST_MODELLED <= version <= LAST_MODELLED:
+        return None
+    have = features_of(version)
+    if any(p.features == have for p in _real()):
+        return None
+    older = [p for p in _real() if (v := _named_release(p)) is not None and v <= version]
+    names = max(older, key=lambda p: _named_release(p) or (0, 0)).names if older else PROFILES["5.0"].names
+    try:
+        return Profile(_name(version), _name(version), have, names=names,
+                       description=f"Linux {_name(version)}, made of its features: {', '.join(sorted(have))}")
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True)
 class Coverage:
-    """How well a profile models a release.
+    """How a profile models a release: exactly (a row of PROFILES, or ``synthesized`` from its features), or
+    as the closest row, with the features that differ.
 
-    ``exact`` is true when no modelled behaviour differs; otherwise ``differences`` names the features
-    (:data:`mmsim.profiles.FEATURES`) and check placements that differ, and ``operations`` the operations
-    whose outcome they can change (the others are modelled exactly).
+    ``differences`` names the features (:data:`mmsim.profiles.FEATURES`) the release and the profile do not
+    share; :meth:`affects` says whether a call can end differently because of them, and ``operations``
+    which operations they touch at all.
     """
 
     release: str
     version: tuple[int, int]
     profile: str
-    differences: tuple[str, ...]
-    operations: frozenset[str]
+    differences: tuple[str, ...] = ()
+    synthesized: bool = False
 
     @property
     def exact(self) -> bool:
-        """True when the profile models every operation of this release exactly."""
-        return not self.operations
+        """True when the profile models every call of this release (no behaviour differs)."""
+        return not any(FEATURES[f].affects is not None for f in self.differences)
+
+    @property
+    def operations(self) -> frozenset[str]:
+        """The operations some difference can change (``{"mremap"}``); empty when exact."""
+        ops = ("mmap", "munmap", "mprotect", "touch", "mremap")
+        return frozenset(op for op in ops for f in self.differences if _touches(FEATURES[f].affects, op))
+
+    def affecting(self, op: str, args: Mapping[str, Any]) -> tuple[str, ...]:
+        """The differing features that can change how ``op(**args)`` ends (empty: the profile is exact for it)."""
+        return tuple(f for f in self.differences if FEATURES[f].applies(op, args))
+
+    def affects(self, op: str, args: Mapping[str, Any]) -> bool:
+        """Whether a difference between release and profile can change how the call ``op(**args)`` ends."""
+        return bool(self.affecting(op, args))
 
     def __str__(self) -> str:
         if self.exact:
-            extra = f" (trace details differ: {', '.join(self.differences)})" if self.differences else ""
-            return f"Linux {self.release}: modelled exactly by profile {self.profile!r}{extra}"
-        return (f"Linux {self.release}: closest profile {self.profile!r}; differs in {', '.join(self.differences)} "
-                f"(affects {', '.join(sorted(self.operations))})")
+            how = " (made of its features)" if self.synthesized else ""
+            extra = f"; the traces differ in {', '.join(self.differences)}" if self.differences else ""
+            return f"Linux {self.release}: modelled exactly by profile {self.profile!r}{how}{extra}"
+        scopes = sorted({FEATURES[f].scope for f in self.differences if FEATURES[f].affects is not None})
+        return (f"Linux {self.release}: closest profile {self.profile!r}; differs in "
+                f"{', '.join(self.differences)} (affects {'; '.join(scopes)})")
 
 
-def release_coverage(release: str) -> Coverage:
-    """The closest real-kernel profile for ``release`` and what it does not model exactly.
+def _touches(affects: Any, op: str) -> bool:
+    """Whether a predicate can be true for some call of ``op`` (tried on representative arguments)."""
+    if affects is None:
+        return False
+    samples = ({"flags": 0x7, "old_size": 4096, "new_size": 8192, "prot": 0},
+               {"flags": 0x3, "old_size": 4096, "new_size": 4096, "prot": 3},
+               {"flags": 0, "old_size": 8192, "new_size": 4096, "prot": 1})
+    return any(affects(op, s) for s in samples)
 
-    ValueError for a release before 5.0 or after 7.1 (mmsim does not know what changed there).
 
-    >>> import mmsim
-    >>> print(mmsim.release_coverage("5.10"))
-    Linux 5.10: closest profile '5.1'; differs in dontunmap (affects mremap)
-    >>> c = mmsim.release_coverage("6.18.44"); c.profile, c.differences
-    ('6.18', ())
-    """
-    version = parse_release(release)
-    if not FIRST_MODELLED <= version <= LAST_MODELLED:
-        raise ValueError(f"Linux {version[0]}.{version[1]} is outside the releases mmsim models "
-                         f"({FIRST_MODELLED[0]}.{FIRST_MODELLED[1]} to {LAST_MODELLED[0]}.{LAST_MODELLED[1]})")
-    have = frozenset(f for f in FEATURES if _since(f) <= version)
-    checks = _checks_of(version)
+@lru_cache(maxsize=1024)
+def _coverage(version: tuple[int, int], release: str) -> Coverage:
+    have = features_of(version)
+    for p in _real():
+        if p.features == have:
+            return Coverage(release, version, p.name)
+    synth = synthesized_profile(_name(version))
+    if synth is not None:
+        return Coverage(release, version, synth.name, synthesized=True)
+    order = list(FEATURES)
     best: tuple[tuple[int, int], Coverage] | None = None
-    for p in PROFILES.values():
-        if not p.releases:  # hypothetical profiles (5.1-alt, ideal) model no release
-            continue
-        diff = sorted(have ^ p.features)
-        ops = set().union(*(FEATURES[f].ops for f in diff)) if diff else set()
-        if _checks_of_profile(p) != checks:
-            diff.append("check placement")
-            ops.add("mremap")
-        cov = Coverage(release, version, p.name, tuple(diff), frozenset(ops))
-        rank = (len(cov.operations), len(cov.differences))
+    for p in _real():
+        diff = tuple(sorted(have ^ p.features, key=order.index))
+        cov = Coverage(release, version, p.name, diff)
+        rank = (len(cov.operations), len(diff))
         if best is None or rank < best[0]:
             best = (rank, cov)
     assert best is not None
     return best[1]
+
+
+def release_coverage(release: str) -> Coverage:
+    """The profile that models ``release`` and how exactly (see the module docstring).
+
+    ValueError for a release before 5.0 or after 7.1 (mmsim does not know what changed there).
+
+    >>> import mmsim
+    >>> print(mmsim.release_coverage("5.4"))
+    Linux 5.4: modelled exactly by profile '5.1'
+    >>> c = mmsim.release_coverage("6.18.44"); c.profile, c.differences
+    ('6.18', ())
+    """
+    version = parse_release(release)
+    _check_range(version)
+    return _coverage(version, release)
 
 
 def kernel_for_release(release: str) -> str:
@@ -136,6 +220,26 @@ def kernel_for_release(release: str) -> str:
     return release_coverage(release).profile
 
 
+def releases_of(profile: Profile) -> str:
+    """The releases a profile models exactly, as ranges (``"5.1-5.6"``); ``""`` for a hypothetical profile.
+
+    >>> import mmsim
+    >>> releases_of(mmsim.PROFILES["6.18"])
+    '6.17-7.0'
+    """
+    if profile.hypothetical:
+        return ""
+    versions = [v for v in KNOWN_RELEASES if features_of(v) == profile.features]
+    runs: list[list[tuple[int, int]]] = []
+    for v in versions:
+        i = KNOWN_RELEASES.index(v)
+        if runs and KNOWN_RELEASES.index(runs[-1][-1]) == i - 1:
+            runs[-1].append(v)
+        else:
+            runs.append([v])
+    return ", ".join(_name(r[0]) if len(r) == 1 else f"{_name(r[0])}-{_name(r[-1])}" for r in runs)
+
+
 def host_profile() -> str:
     """The profile of the running kernel (``AddressSpace(kernel="auto")``); ValueError off Linux or for a
     release outside the modelled range."""
@@ -143,3 +247,15 @@ def host_profile() -> str:
     if u.sysname != "Linux":
         raise ValueError(f"kernel='auto' needs Linux; this is {u.sysname}")
     return kernel_for_release(u.release)
+
+
+def _check_rows() -> None:
+    """No two rows of PROFILES model the same features (the policy would be ambiguous)."""
+    seen: dict[frozenset[str], str] = {}
+    for p in _real():
+        if p.features in seen:
+            raise ValueError(f"profiles {seen[p.features]!r} and {p.name!r} have the same features")
+        seen[p.features] = p.name
+
+
+_check_rows()

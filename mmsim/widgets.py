@@ -807,23 +807,33 @@ def live_explorer(
     map_count: int | None = None,
     limits: tuple[int, int] | None = None,
     scenarios: Iterable[Scenario | str] | None = None,
+    target: str | None = None,
+    guest: str | None = None,
     compare: Callable[..., Any] | None = None,
     info: Any = None,
 ) -> Explorer:
-    """The model at the chosen limit on every slider move; this machine's kernel only on a button press.
+    """The model at the chosen limit on every slider move; a real kernel only on a button press.
 
-    The slider moves the model's ``max_map_count`` as in :func:`trace_explorer` (for ``kernel``: default the
-    profile of this machine's kernel, else 6.18). **Run on this kernel** replays the scenario live with
-    :func:`mmsim.live.compare` at the same free slots (``max_map_count - map_count``): the child process never
-    writes the sysctl, it brings its own map_count to (its real vm.max_map_count − free slots). The result is
-    shown with the limit it ran at; ``ex.last_live`` holds the :class:`~mmsim.live.Comparison`. ``compare`` and
-    ``info`` replace :func:`mmsim.live.compare` and :func:`mmsim.live.kernel_info` (tests).
+    The slider moves the model's ``max_map_count`` as in :func:`trace_explorer`. **Run** replays the scenario
+    live with :func:`mmsim.live.compare` at the same free slots (``max_map_count - map_count``): the child
+    process never writes this machine's sysctl, it brings its own map_count to (its kernel's
+    vm.max_map_count − free slots). ``target`` is where: ``"host"`` (this machine's kernel), or a guest
+    (``"qemu"``, ``"auto"``) booting ``guest`` (default Linux 6.1); None picks the host where mmsim models it
+    exactly, else ``"auto"``. ``kernel`` is the model profile (default: the one
+    :func:`mmsim.release_coverage` names for the target's kernel). The result is shown with the limit it
+    ran at; ``ex.last_live`` holds the :class:`~mmsim.live.Comparison`. ``compare`` and ``info`` replace
+    :func:`mmsim.live.compare` and :func:`mmsim.live.kernel_info` (tests).
     """
     from . import live
 
-    info = info if info is not None else live.kernel_info()
+    if target is None:
+        target = "host" if info is not None or live.kernel_info().supported else "auto"
+    info = info if info is not None else live.kernel_info(target=target, kernel=guest)
     compare = compare or live.compare
-    kernel = kernel or info.profile or "6.18"
+    kernel = kernel or info.profile
+    if kernel is None:
+        raise ValueError(f"no mmsim profile models Linux {info.release} ({info.reason}): pass kernel=")
+    where = "this kernel" if info.target == "host" else f"Linux {info.kernel or info.release} ({info.target})"
     mx, mc = _initial(max_map_count, map_count, None)
     lo, hi = limits or default_limits(mc)
     runner = Runner()
@@ -836,7 +846,7 @@ def live_explorer(
         return trace_view(scenario, [kernel], max_map_count, map_count=mc, runner=runner)
 
     ex = Explorer(controls, render, rows=[["scenario", "max_map_count"]], runner=runner)
-    button = W.Button(description="Run on this kernel", button_style="warning", icon="play",
+    button = W.Button(description=f"Run on {where}", button_style="warning", icon="play",
                       disabled=not info.can_run, tooltip="replays the scenario in a child process (a moment)")
     result = W.HTML(value="" if info.can_run else
                     f"<i>Live runs are not possible here: {html.escape(str(info.reason))}</i>")
@@ -849,9 +859,10 @@ def live_explorer(
         free = limit - mc
         ops = sc.live_ops()
         button.disabled = True
-        result.value = f"<i>running {html.escape(sc.name)} on this kernel at {free} free slots…</i>"
+        result.value = f"<i>running {html.escape(sc.name)} on {html.escape(where)} at {free} free slots…</i>"
         try:
-            c = compare(ops, kernel, arena_pages=sc.arena_pages, slack_before={len(ops) - 1: free})
+            c = compare(ops, kernel, arena_pages=sc.arena_pages, slack_before={len(ops) - 1: free},
+                        **({} if info.target == "host" else {"target": info.target, "kernel": info.kernel}))
         except Exception as e:  # noqa: BLE001 - a failed live run is reported, never raised into the front end
             result.value = f"<b>live run failed:</b> {html.escape(str(e))}"
             return
@@ -862,11 +873,12 @@ def live_explorer(
         model = runner.at_limit(sc, kernel, limit, mc, trace=False)
         table = c.to_dataframe()[["op", "live_errno", "model_errno", "live_delta", "model_delta", "match"]]
         result.value = (
-            f'<div class="mmsim-live" data-max-map-count="{limit}"><b>{html.escape(sc.name)} on this kernel at '
-            f"{free} free slots</b> (as under max_map_count {num(limit)} with {num(mc)} VMAs): kernel "
+            f'<div class="mmsim-live" data-max-map-count="{limit}"><b>{html.escape(sc.name)} on '
+            f"{html.escape(where)} at {free} free slots</b> (as under max_map_count {num(limit)} with "
+            f"{num(mc)} VMAs): kernel "
             f"<b>{html.escape(live.errno_name(row.live_errno))}</b> {row.live_delta:+d}, model ({html.escape(kernel)}) "
             f"<b>{html.escape(live.errno_name(row.model_errno))}</b> {row.model_delta:+d} — the model classifies it "
-            f"{_outcome_cell(model)}; {'all operations match' if c.all_match else 'MISMATCH'}"
+            f"{_outcome_cell(model)}; {'MISMATCH: ' if c.mismatched else ''}{html.escape(c.verdict)}"
             f"{table.to_html(index=False, border=0)}</div>")
 
     button.on_click(run_live)

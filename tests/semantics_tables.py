@@ -60,6 +60,9 @@ def lacking(feature: str) -> tuple[str, ...]:
 #: for munmap_gather, which §3.6 does not list: "6.12"; 6.1.176 subtracts the removed VMAs before
 #: mmap_region() inserts the new one). ideal has 5.0's features (§3.5.9), 5.1-alt 5.1's (§0).
 FEATURE_ROWS = {
+    # "early map check": none on 5.0; FIXED on 5.1 (5.1-alt: 5.1's flow, §0); FIXED or DONTUNMAP on 6.1
+    # and 6.18; 7.1 keeps the release's features and adds its own checks (map_count_v7)
+    "early_map_count_check": ("5.1", "6.1", "6.18", "7.1", "5.1-alt"),
     # "DONTUNMAP": EINVAL on 5.0, 5.1/5.1-alt; yes on 6.1, 6.18, 7.1
     "dontunmap": ("6.1", "6.18", "7.1"),
     # "any VMA type from 5.13"; §3.5.1 (6.1): vma_to_resize() refuses only DONTEXPAND/PFNMAP
@@ -72,6 +75,10 @@ FEATURE_ROWS = {
     "munmap_gather": ("6.18", "7.1"),
     # "mprotect drops VM_ACCOUNT on unfaulted anon going read-only": 6.18, 7.1
     "mprotect_unaccount": ("6.18", "7.1"),
+    # "early map check ... before the lock from 6.15" (check_mremap_params()): 6.18 (and 7.1's release)
+    "early_check_before_lock": ("6.18", "7.1"),
+    # "early map check: every call: s >= 4" and "move check: s >= 2 per VMA": 7.1
+    "map_count_v7": ("7.1",),
     # "a faulted range merges into an unfaulted neighbour (§2.3 rule 5)": 6.18, 7.1
     "anon_merge_unfaulted_target": ("6.18", "7.1"),
     # "validation (crossing, old_len 0, grow checks)": before any unmap on 6.18, 7.1

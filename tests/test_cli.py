@@ -281,13 +281,15 @@ def _bad_inputs(tmp: str) -> list[tuple[list[str], str]]:
         (["live", "nope"], "unknown scenario 'nope'"),
         (["live", "k-whole-70000"], "k-whole-N needs"),
         (["live", "seed-W", "--slack", "-5"], "free slots must be >= -1"),
-        (["live", "seed-W", "--kernel", "x"], "unknown kernel"),
+        (["live", "seed-W", "--kernel", "x"], "unknown guest kernel 'x'"),
+        (["live", "seed-W", "--kernel", "6.1"], "add --target qemu"),
+        (["live", "seed-W", "--profile", "x"], "unknown kernel profile 'x'"),
         (["live", "seed-W", "--timeout", "-1"], "0 < T <= 86400"),
         (["live", "seed-W", "--timeout", "0"], "0 < T <= 86400"),
         (["live", "seed-W", "--timeout", "nan"], "0 < T <= 86400"),
         (["live", "seed-W", "--timeout", "-inf"], "0 < T <= 86400"),
         (["live", "seed-W", "--timeout", "inf"], "0 < T <= 86400"),
-        (["live", "seed-W", "--target", "qemu"], "invalid choice"),
+        (["live", "seed-W", "--target", "kvm"], "invalid choice"),
         (["live", "seed-W", "--timeout", "1e9"], "0 < T <= 86400"),
         (["live", "seed-W", "--timeout", "soon"], "not a number of seconds"),
         # quiz
@@ -495,7 +497,7 @@ def test_live_slack_beyond_this_kernels_limit(capsys: pytest.CaptureFixture[str]
 
     info = SimpleNamespace(system="Linux", release="6.18.0", machine="x86_64", max_map_count=100, profile="6.18",
                            supported=True, reason="", can_run=True)
-    monkeypatch.setattr(live, "kernel_info", lambda target="host": info)
+    monkeypatch.setattr(live, "kernel_info", lambda target="host", kernel=None: info)
     monkeypatch.setattr(live, "compare", lambda *a, **k: pytest.fail("a live run started"))
     rc, out, err = run(capsys, "live", "seed-W", "--slack", "99")  # seed-W has 2 VMAs: at most 98 free
     assert rc == 2 and err.count("\n") == 1 and "cannot have 99 free slots under max_map_count=100" in err

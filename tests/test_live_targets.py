@@ -15,7 +15,17 @@ from live_ops import canned_run
 
 import mmsim
 from mmsim import constants, live
-from mmsim.constants import MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PAGE_SIZE, PROT_READ, PROT_WRITE
+from mmsim.constants import (
+    MAP_ANONYMOUS,
+    MAP_FIXED,
+    MAP_PRIVATE,
+    MREMAP_DONTUNMAP,
+    MREMAP_FIXED,
+    MREMAP_MAYMOVE,
+    PAGE_SIZE,
+    PROT_READ,
+    PROT_WRITE,
+)
 from mmsim.live import uml
 
 P = PAGE_SIZE
@@ -124,7 +134,9 @@ def no_child(monkeypatch):
 @pytest.mark.parametrize(
     ("kw", "message"),
     [
-        ({"target": "qemu"}, "target must be one of"),
+        ({"target": "kvm"}, "target must be one of"),
+        ({"target": "host", "kernel": "6.1"}, "the host target runs this machine's kernel"),
+        ({"target": "qemu", "kernel": "4.19"}, "unknown guest kernel '4.19'"),
         ({"guest_max_map_count": 1000}, "host's vm.max_map_count is never written"),
         ({"target": "uml", "guest_max_map_count": -1}, "guest_max_map_count"),
         ({"target": "uml", "guest_max_map_count": True}, "guest_max_map_count"),
@@ -143,7 +155,7 @@ def test_uml_target_unavailable_is_a_live_error(no_child, monkeypatch) -> None:
     with pytest.raises(live.LiveError, match="no UML kernel"):
         live.run([("nop", {})], target="uml")
     with pytest.raises(ValueError, match="target"):
-        live.kernel_info(target="qemu")
+        live.kernel_info(target="kvm")
 
 
 # ---- compare_run's setup from the child's report -------------------------------------------------------------
@@ -171,17 +183,19 @@ def test_compare_run_mirrors_a_bottom_up_child() -> None:
     good = live.compare_run(_canned([_hintless_result(FLOOR)], [HINTLESS], **BOTTOMUP))
     assert good.kernel == "6.1" and good.all_match and good.rows[0].model_ret == FLOOR
     assert good.live.layout == "bottomup" and good.live.task_size == 0x7FC0000000 and good.live.target == "uml"
-    assert "(user-mode Linux) vs mmsim profile 6.1: 1/1 operations match" in str(good)
+    assert "(user-mode Linux) vs mmsim profile 6.1: all 1 operations match" in str(good)
     bad = live.compare_run(_canned([_hintless_result(FLOOR + 4 * P)], [HINTLESS], **BOTTOMUP))
     assert bad.rows[0].mismatches == ("ret",)
 
 
 def test_compare_run_leaves_uncovered_operations_out() -> None:
-    """Linux 6.8 is modelled by profile 6.1 except mprotect (VM_ACCOUNT is dropped since 6.7): the first
-    mprotect and everything after it are not compared, and are not counted."""
+    """Linux 6.16 has no exact profile: the closest, 6.18, differs in the validation order and the multi-VMA
+    move (6.17), which can change every mremap and nothing else. The mmap and the mprotect are compared; the
+    first mremap and everything after it are not, are not counted, and the comparison is not "all match"."""
     ops = [
         ("mmap", {"addr": 0, "length": P, "prot": RW, "flags": PA | MAP_FIXED}),
         ("mprotect", {"addr": 0, "length": P, "prot": PROT_READ}),
+        ("mremap", {"old_address": 0, "old_size": P, "new_size": P, "flags": 0, "new_address": 0}),
         ("munmap", {"addr": 4 * P, "length": P}),
     ]
     results = [
@@ -189,23 +203,43 @@ def test_compare_run_leaves_uncovered_operations_out() -> None:
          "vmas": [(0, P, "rw-p", 0), (P, 16 * P, "---p", 0)]},
         {"ret": 0, "errno": 0, "map_count_before": 71, "map_count_after": 71,
          "vmas": [(0, P, "r--p", 0), (P, 16 * P, "---p", 0)]},
+        {"ret": 0x44900000, "errno": 0, "map_count_before": 71, "map_count_after": 71,
+         "vmas": [(0, P, "r--p", 0), (P, 16 * P, "---p", 0)]},
         {"ret": 0, "errno": 0, "map_count_before": 71, "map_count_after": 72,
          "vmas": [(0, P, "r--p", 0), (P, 4 * P, "---p", 0), (5 * P, 16 * P, "---p", 0)]},
     ]
-    cov = mmsim.release_coverage("6.8.0-45-generic")
-    assert cov.profile == "6.1" and not cov.exact and "mprotect" in cov.operations
-    run = _canned(results, ops, release="6.8.0-45-generic")
+    cov = mmsim.release_coverage("6.16.0-1-generic")
+    assert cov.profile == "6.18" and not cov.exact and cov.operations == {"mremap"}
+    run = _canned(results, ops, release="6.16.0-1-generic")
     cmp = live.compare_run(run)
-    assert cmp.kernel == "6.1" and cmp.coverage == cov
-    assert [r.compared for r in cmp.rows] == [True, False, False]
-    assert cmp.n_ops == 1 and cmp.n_matched == 1 and cmp.n_not_compared == 2 and cmp.all_match
+    assert cmp.profile == "6.18" and cmp.coverage == cov
+    assert [r.compared for r in cmp.rows] == [True, True, False, False]
+    assert cmp.n_ops == 2 and cmp.n_matched == 2 and cmp.n_not_compared == 2 and not cmp.all_match
     assert cmp.mismatched == ()
-    assert all(r.model_errno is None and r.model_layout is None for r in cmp.rows[1:])
-    assert "mprotect from op #1 on is not compared" in (cmp.rows[1].not_compared or "")
-    assert "1/1 operations match, 2 not compared" in str(cmp) and "not compared: profile 6.1" in str(cmp)
-    assert "not compared" in cmp._repr_html_()
+    assert all(r.model_errno is None and r.model_layout is None for r in cmp.rows[2:])
+    assert "op #2 (mremap) and those after it are not compared" in (cmp.rows[2].not_compared or "")
+    assert "validate_first" in (cmp.rows[2].not_compared or "")
+    assert cmp.verdict.startswith("2 of 2 compared operations match, 2 of 4 not compared")
+    assert "not compared: profile 6.18" in str(cmp) and "not compared" in cmp._repr_html_()
     # A profile chosen explicitly for a release it is not the closest profile of is compared everywhere.
-    assert live.compare_run(run, "6.18").n_ops == 3
+    assert live.compare_run(run, "6.1").n_ops == 4
+
+
+def test_coverage_predicates_look_at_the_arguments() -> None:
+    """A difference in MREMAP_DONTUNMAP leaves out DONTUNMAP calls only; one in 6.7's VM_ACCOUNT rule only
+    mprotect to a non-writable protection (the features' predicates on the call's arguments)."""
+    from mmsim.releases import Coverage
+
+    c = Coverage("5.10", (5, 10), "5.1", ("dontunmap",))
+    assert not c.exact and c.operations == {"mremap"}
+    assert c.affects("mremap", {"flags": MREMAP_MAYMOVE | MREMAP_DONTUNMAP, "old_size": P, "new_size": P})
+    assert not c.affects("mremap", {"flags": MREMAP_MAYMOVE | MREMAP_FIXED, "old_size": P, "new_size": P})
+    assert not c.affects("mprotect", {"prot": PROT_READ})
+    u = Coverage("6.8", (6, 8), "6.1", ("mprotect_unaccount",))
+    assert u.affects("mprotect", {"prot": PROT_READ}) and not u.affects("mprotect", {"prot": RW})
+    assert u.affecting("mprotect", {"prot": 0}) == ("mprotect_unaccount",)
+    t = Coverage("6.12", (6, 12), "6.1", ("munmap_gather",))
+    assert t.exact and t.operations == frozenset()  # only the trace differs
 
 
 def test_compare_run_needs_a_profile_for_an_unmodelled_release() -> None:

@@ -302,7 +302,7 @@ def test_explorers_share_no_state() -> None:
 
 
 class _Info:
-    can_run, profile, reason = True, "6.18", ""
+    can_run, profile, reason, target, kernel = True, "6.18", "", "host", None
 
 
 def test_live_explorer_runs_the_kernel_only_on_the_button() -> None:
@@ -315,6 +315,8 @@ def test_live_explorer_runs_the_kernel_only_on_the_button() -> None:
     class Cmp:
         rows = [Row()]
         all_match = True
+        mismatched = ()
+        verdict = "all 3 operations match"
 
         def to_dataframe(self):
             import pandas as pd
@@ -336,9 +338,12 @@ def test_live_explorer_runs_the_kernel_only_on_the_button() -> None:
     assert f'data-max-map-count="{MC + 7}"' in ex.live_result.value and ex.last_live is not None
 
     class NoLive:
-        can_run, profile, reason = False, None, "not Linux"
+        can_run, profile, reason, target, kernel, release = False, None, "not Linux", "host", None, "23.1.0"
 
-    off = Wd.live_explorer("seed-W", map_count=MC, max_map_count=MC + 3, compare=compare, info=NoLive())
+    # No profile models the target's kernel: the caller names one (there is no default profile).
+    with pytest.raises(ValueError, match="no mmsim profile models Linux 23.1.0"):
+        Wd.live_explorer("seed-W", map_count=MC, max_map_count=MC + 3, compare=compare, info=NoLive())
+    off = Wd.live_explorer("seed-W", "6.18", map_count=MC, max_map_count=MC + 3, compare=compare, info=NoLive())
     assert off.live_button.disabled and "not Linux" in off.live_result.value
 
 

@@ -286,12 +286,14 @@ def compare_run(live: LiveRun, profile: str | None = None) -> Comparison:
     the arena).
 
     Coverage: when ``profile`` is the closest profile of the live release but does not model it exactly
-    (:func:`mmsim.release_coverage`), the first operation named in ``Coverage.operations`` and every one
-    after it (the model's state may differ from then on) are not compared: their rows have
-    ``compared=False``, the reason in ``not_compared``, and no model values; :attr:`Comparison.n_ops` and
-    :attr:`Comparison.n_matched` count compared rows only. A profile chosen explicitly for a release it is
-    not the closest profile of is compared on every operation (differences are then the point). One live
-    run can be compared with several profiles.
+    (:func:`mmsim.release_coverage`), the first call that a difference can change
+    (:meth:`~mmsim.releases.Coverage.affects`: a predicate on the operation and its arguments, so that a
+    missing MREMAP_DONTUNMAP leaves out DONTUNMAP calls only) and every row after it (the model's state
+    may differ from then on) are not compared: their rows have ``compared=False``, the reason in
+    ``not_compared``, and no model values; :attr:`Comparison.n_ops` and :attr:`Comparison.n_matched` count
+    compared rows only, and :attr:`Comparison.all_match` is then false. A profile chosen explicitly for a
+    release it is not the closest profile of is compared on every operation (differences are then the
+    point). One live run can be compared with several profiles.
     """
     base, size = live.base, live.arena_size
     coverage = _coverage(live.release)
@@ -299,7 +301,7 @@ def compare_run(live: LiveRun, profile: str | None = None) -> Comparison:
         if coverage is None:
             raise ValueError(f"no mmsim profile models Linux {live.release}: pass a profile to compare anyway")
         profile = coverage.profile
-    skip_ops = coverage.operations if coverage is not None and coverage.profile == profile else frozenset()
+    partial = coverage if coverage is not None and coverage.profile == profile and not coverage.exact else None
     if live.layout == "bottomup":
         # The child keeps a free landing gap right above a "floor" page and plugged every gap below it;
         # bottom-up placement (generic_get_unmapped_area()) lands at its bottom, and in the model at
@@ -321,10 +323,10 @@ def compare_run(live: LiveRun, profile: str | None = None) -> Comparison:
     rows = []
     stopped: str | None = None
     for r in live.results:
-        if stopped is None and r.name in skip_ops:
-            assert coverage is not None
-            stopped = (f"profile {profile} does not model Linux {live.release} exactly "
-                       f"({', '.join(coverage.differences)}): {r.name} from op #{r.index} on is not compared")
+        if stopped is None and partial is not None and partial.affects(r.name, r.args):
+            why = ", ".join(partial.affecting(r.name, r.args))
+            stopped = (f"profile {profile} does not model Linux {live.release} exactly ({why}): "
+                       f"op #{r.index} ({r.name}) and those after it are not compared")
         if stopped is not None:
             rows.append(CompareRow(
                 index=r.index, op=format_op(r.name, r.args), live_errno=r.errno, model_errno=None,

@@ -266,8 +266,8 @@ def _read_config(path: str) -> dict[str, str]:
     return out
 
 
-#: The safe extraction filter where tarfile has one (3.12, and 3.10.12/3.11.4 backports).
-_TAR_FILTER: dict[str, str] = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
+#: Whether tarfile has extraction filters (3.12, and the 3.10.12/3.11.4 backports).
+_TAR_FILTERS = hasattr(tarfile, "data_filter")
 
 
 def _unpack(deb: Path, into: Path) -> None:
@@ -284,7 +284,10 @@ def _unpack(deb: Path, into: Path) -> None:
                     and any(f"/kernel/{d}" in name for d in _MODULE_DIRS))
                 if keep and m.isfile():
                     m.name = name
-                    tar.extract(m, into, **_TAR_FILTER)
+                    if _TAR_FILTERS:
+                        tar.extract(m, into, filter="data")
+                    else:
+                        tar.extract(m, into)
     finally:
         proc.stdout.close()
         err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
