@@ -15,10 +15,9 @@ import sys
 import types
 
 import pytest
-
-import mmsim
 from live_ops import canned_run
 
+import mmsim
 from mmsim import live
 from mmsim.constants import (
     MAP_ANONYMOUS,
