@@ -21,9 +21,9 @@ the run. The size limits, measured on the project's machines (2 cores, 24 GiB) s
 allowed run stays under ~2 GB:
 
 * :data:`MAX_MODEL_VMAS`: ``trace`` and ``layout`` pad the model to ``max_map_count - slack`` VMAs (and
-  ``sweep`` to its scenario's VMAs plus the largest slack). A padded model VMA costs ~0.31 kB, and a
-  ``trace --png`` over all six kernels peaks at ~0.67 kB per VMA (1,286 MiB at 2,000,000 VMAs, 2,145 MiB
-  at 3,000,000; peak RSS). Outcomes depend only on the free slots (see :mod:`mmsim.experiments`), so a
+  ``sweep`` to its scenario's VMAs plus the largest slack). A ``trace`` over all nine profiles peaks at
+  ~0.88 kB per padded VMA (~0.1 kB per profile; 1.76 GB at 2,000,000 VMAs; ``benchmarks/bench_resources.py``
+  measures it). Outcomes depend only on the free slots (see :mod:`mmsim.experiments`), so a
   larger ``--max-map-count`` teaches nothing new; ``mmsim sweep --max-map-count N`` stands for any ``N``
   up to the kernel's ``INT_MAX`` without padding.
 * :data:`MAX_SWEEP_CASES`: a sweep row costs ~0.5 kB (1,000,000 cases: 629 MiB, 23 s; 900 MiB and 103 s
@@ -70,7 +70,7 @@ __all__ = [
 PROG = "mmsim"
 
 #: The most model VMAs a ``trace``/``layout`` run pads to (``max_map_count - slack``), and the most a sweep
-#: pads one scenario to (its VMAs + the largest slack + 1). Measured: ~0.67 kB per VMA at a trace's peak.
+#: pads one scenario to (its VMAs + the largest slack + 1). Measured: ~0.88 kB per VMA at a trace's peak.
 MAX_MODEL_VMAS = 2_000_000
 #: ``vm.max_map_count`` is an ``int`` sysctl with minimum 0 (``proc_dointvec_minmax``, ``extra1 =
 #: SYSCTL_ZERO`` in mm/mmap.c): the kernel refuses (EINVAL) anything outside ``0 .. INT_MAX``.
@@ -431,7 +431,7 @@ def _check_model_size(what: str, vmas: int, how: str) -> None:
     """UsageError if a run would build more than :data:`MAX_MODEL_VMAS` model VMAs; ``how`` says how to
     go lower."""
     if vmas > MAX_MODEL_VMAS:
-        raise UsageError(f"{what} would build {vmas} model VMAs; the limit is {MAX_MODEL_VMAS} (~0.67 kB each): "
+        raise UsageError(f"{what} would build {vmas} model VMAs; the limit is {MAX_MODEL_VMAS} (~0.9 kB each): "
                          f"{how}")
 
 

@@ -40,6 +40,7 @@ __all__ = [
     "KERNELS",
     "NAMES_V5",
     "NAMES_V6_1",
+    "NAMES_V6_12",
     "NAMES_V6_18",
     "PROFILES",
     "Profile",
@@ -78,9 +79,11 @@ class Feature:
     """A behaviour that changed across releases: what it is, the release and commit that brought it, and the
     calls it can change.
 
-    ``affects(op, args)`` says whether a call (an operation of :data:`mmsim.ops.OPS` and its arguments) can
-    end differently (errno, layout, map_count) with and without the feature; ``scope`` says the same in
-    words. A feature that changes only the trace has ``affects=None``.
+    ``since`` is the mainline release that brought it (``""`` when it is not established); ``stable`` the
+    stable branches that got it as a backport, with the first sublevel that has it (``{"6.12": 114}``: from
+    6.12.114 on). ``affects(op, args)`` says whether a call (an operation of :data:`mmsim.ops.OPS` and its
+    arguments) can end differently (errno, layout, map_count) with and without the feature; ``scope`` says
+    the same in words. A feature that changes only the trace has ``affects=None``.
     """
 
     name: str
@@ -89,12 +92,23 @@ class Feature:
     commit: str = ""
     scope: str = ""
     affects: Affects | None = field(default=None, compare=False, repr=False)
+    stable: Mapping[str, int] = field(default_factory=dict, compare=False)
 
     @property
-    def version(self) -> tuple[int, int]:
-        """``since`` as ``(major, minor)``."""
+    def version(self) -> tuple[int, int] | None:
+        """``since`` as ``(major, minor)``, None when the mainline release is not established."""
+        if not self.since:
+            return None
         major, minor = self.since.split(".")[:2]
         return int(major), int(minor)
+
+    def present_in(self, version: tuple[int, int], sublevel: int | None = None) -> bool:
+        """Whether release ``major.minor[.sublevel]`` has the feature: mainline from ``since``, or a stable
+        branch from its first backported sublevel. O(1)."""
+        if self.version is not None and self.version <= version:
+            return True
+        first = self.stable.get(f"{version[0]}.{version[1]}")
+        return first is not None and sublevel is not None and sublevel >= first
 
     def applies(self, op: str, args: Mapping[str, Any]) -> bool:
         """Whether the call ``op(**args)`` can end differently with and without this feature. O(1)."""
@@ -114,6 +128,13 @@ FEATURES: Mapping[str, Feature] = _features(
             _mremap_with(MREMAP_FIXED | MREMAP_DONTUNMAP)),
     Feature("dontunmap", "MREMAP_DONTUNMAP is accepted: move the pages, keep the old VMA mapped", "5.7",
             "e346b3813067", "mremap with MREMAP_DONTUNMAP", _mremap_with(MREMAP_DONTUNMAP)),
+    Feature("dontunmap_no_account_conceal", "move_vma() no longer hides VM_ACCOUNT during a MREMAP_DONTUNMAP "
+            "move; before, a DONTUNMAP of a range strictly inside an accounted VMA set VM_ACCOUNT on the next VMA "
+            "in address order (vma->vm_next), as if the old VMA had been split", "5.11", "ad8ee77ea9db",
+            "mremap with MREMAP_DONTUNMAP", _mremap_with(MREMAP_DONTUNMAP)),
+    Feature("dontunmap_unlink_anon", "a MREMAP_DONTUNMAP move of a whole VMA unlinks the old VMA's anon_vma "
+            "(unlink_anon_vmas()); 5.7-5.11 keep it, so the old VMA still counts as faulted", "5.12",
+            "1583aa278f5f", "mremap with MREMAP_DONTUNMAP", _mremap_with(MREMAP_DONTUNMAP)),
     Feature("dontunmap_any_vma", "MREMAP_DONTUNMAP on any mapping except VM_DONTEXPAND/VM_PFNMAP "
             "(5.7-5.12: private anonymous only)", "5.13", "a4609387859f", "mremap with MREMAP_DONTUNMAP",
             _mremap_with(MREMAP_DONTUNMAP)),
@@ -122,12 +143,26 @@ FEATURES: Mapping[str, Feature] = _features(
             "5.16", "550a7d60bd5e", "every mremap", _every("mremap")),
     Feature("merge_on_grow", "mremap grow in place merges the VMA with the next one when they now touch",
             "6.1", "ca3d76b0aa80", "mremap that grows", _mremap_grow),
+    Feature("mmap_merge_next_first", "mmap_region() tries the next VMA first, then prev with next's anon_vma: "
+            "a new mapping between an unfaulted prev and a faulted next, or between two differently faulted "
+            "neighbours, joins next only (the maple-tree mmap_region())", "6.1", "", "mmap", _every("mmap")),
     Feature("mprotect_unaccount", "mprotect to non-writable drops VM_ACCOUNT of an unfaulted private "
             "anonymous VMA", "6.7", "9b9143298585", "mprotect to a non-writable protection",
             _mprotect_non_writable),
     Feature("munmap_gather", "munmap and MAP_FIXED gather and split the VMAs first and detach them at "
             "completion, so removed VMAs stay counted until then (vms_complete_munmap_vmas)", "6.12",
             scope="the trace only"),
+    Feature("mmap_merge_new_range", "mmap_region() merges through vma_merge_new_range(): prev first, then "
+            "next, and both only if their anon_vmas are compatible (ends mmap_merge_next_first)", "6.12",
+            scope="mmap", affects=_every("mmap")),
+    Feature("dontunmap_pgoff_reset", "the old VMA of a whole-VMA MREMAP_DONTUNMAP move, now unfaulted, gets "
+            "vm_pgoff = vm_start >> PAGE_SHIFT ('mm/mremap: reset unfaulted VMA page offset for "
+            "MREMAP_DONTUNMAP'; a 2026 fix, stable 6.12.112; its mainline release is not established here)", "",
+            scope="mremap with MREMAP_DONTUNMAP", affects=_mremap_with(MREMAP_DONTUNMAP), stable={"6.12": 112}),
+    Feature("dontunmap_no_self_merge", "copy_vma(..., keep_source): the copy of an unfaulted VMA that "
+            "MREMAP_DONTUNMAP keeps never merges into it ('mm/mremap: fix locked_vm leak from MREMAP_DONTUNMAP "
+            "self-merge'; stable 6.12.114; its mainline release is not established here)", "",
+            scope="mremap with MREMAP_DONTUNMAP", affects=_mremap_with(MREMAP_DONTUNMAP), stable={"6.12": 114}),
     Feature("early_check_before_lock", "the early map_count check moves into check_mremap_params(), before "
             "the mmap lock is taken", "6.15", "85ea6bdd88a2", _FIXED_OR_DONTUNMAP,
             _mremap_with(MREMAP_FIXED | MREMAP_DONTUNMAP)),
@@ -155,7 +190,8 @@ _FLOW_FEATURES = {
 _FLOW_HOOKS = {False: frozenset({"mremap_to", "move_vma"}),
                True: frozenset({"check_mremap_params", "do_mremap", "move_vma"})}
 #: What the 6.17+ flow assumes its release has (it was written from 6.17+ sources).
-_FLOW_REQUIRES = {True: frozenset({"dontunmap", "dontunmap_any_vma", "early_vma_lookup", "merge_on_grow"})}
+_FLOW_REQUIRES = {True: frozenset({"dontunmap", "dontunmap_any_vma", "early_vma_lookup", "merge_on_grow",
+                                   "dontunmap_no_account_conceal", "dontunmap_unlink_anon", "mmap_merge_new_range"})}
 
 
 def release_checks(features: Iterable[str]) -> Mapping[str, tuple[str, ...]]:
@@ -186,6 +222,11 @@ NAMES_V6_1: Mapping[str, str] = MappingProxyType({
     "munmap": "do_mas_munmap", "detach": "do_mas_align_munmap", "mmap_region": "mmap_region",
     "merge_new": "vma_merge", "merge_existing": "vma_merge", "set_flags": "mprotect_fixup",
     "unmap_overlap": "do_mas_munmap", "unmap_source": "do_munmap", "move_vma": "move_vma",
+})
+NAMES_V6_12: Mapping[str, str] = MappingProxyType({
+    "munmap": "do_vmi_munmap", "detach": "vms_complete_munmap_vmas", "mmap_region": "__mmap_region",
+    "merge_new": "vma_merge_new_range", "merge_existing": "vma_merge_existing_range", "set_flags": "mprotect_fixup",
+    "unmap_overlap": "vms_gather_munmap_vmas", "unmap_source": "do_vmi_munmap", "move_vma": "move_vma",
 })
 NAMES_V6_18: Mapping[str, str] = MappingProxyType({
     "munmap": "do_vmi_munmap", "detach": "vms_complete_munmap_vmas", "mmap_region": "__mmap_region",
@@ -353,9 +394,12 @@ class Profile:
 
 
 _V5_1 = frozenset({"early_map_count_check"})
-_V6_1 = _V5_1 | {"dontunmap", "dontunmap_any_vma", "early_vma_lookup", "merge_on_grow"}
-_V6_18 = _V6_1 | {"munmap_gather", "mprotect_unaccount", "early_check_before_lock", "anon_merge_unfaulted_target",
-                  "validate_first", "multi_vma_move"}
+_V5_10 = _V5_1 | {"dontunmap"}
+_V6_1 = _V5_10 | {"dontunmap_no_account_conceal", "dontunmap_unlink_anon", "dontunmap_any_vma", "early_vma_lookup",
+                  "merge_on_grow", "mmap_merge_next_first"}
+_V6_12_0 = _V6_1 | {"mprotect_unaccount", "munmap_gather", "mmap_merge_new_range"}
+_V6_12 = _V6_12_0 | {"dontunmap_pgoff_reset", "dontunmap_no_self_merge"}
+_V6_18 = _V6_12_0 | {"early_check_before_lock", "anon_merge_unfaulted_target", "validate_first", "multi_vma_move"}
 
 #: The modelled kernels, by name, in teaching order: real releases (their features), then hypothetical ones.
 PROFILES: Mapping[str, Profile] = MappingProxyType({
@@ -367,10 +411,18 @@ PROFILES: Mapping[str, Profile] = MappingProxyType({
         Profile("5.1", "5.1", _V5_1,
                 description="v5.1: early worst-case check (map_count + 2) >= max - 3 for MREMAP_FIXED",
                 evidence="source reading of v5.1.15 (docs/semantics.md)"),
+        Profile("5.10", "5.10", _V5_10,
+                description="5.10 LTS: 5.1's flow plus MREMAP_DONTUNMAP (private anonymous only; the old VMA keeps "
+                            "its anon_vma; an interior move sets VM_ACCOUNT on the next VMA)",
+                evidence="live: Debian 5.10.223 under qemu; source reading of 5.10.223"),
         Profile("6.1", "6.1", _V6_1, names=NAMES_V6_1,
                 description="6.1 LTS: 5.1's unmap-then-validate mremap, plus DONTUNMAP, an early VMA lookup "
                             "and grow-in-place merging",
-                evidence="live: Debian 6.1.176 (docs/linux-6.1.md)"),
+                evidence="live: Debian 6.1.176 under qemu and user-mode Linux (docs/linux-6.1.md)"),
+        Profile("6.12", "6.12", _V6_12, names=NAMES_V6_12,
+                description="6.12 LTS (6.12.114 and later): 6.1's unmap-then-validate mremap; mprotect "
+                            "unaccounting; vma_merge_new_range(); DONTUNMAP keeps the copy apart",
+                evidence="live: Debian 6.12.117 under qemu; source reading of 6.12.117"),
         Profile("6.18", "6.18", _V6_18, names=NAMES_V6_18,
                 description="6.17-7.0: validation before unmaps, multi-VMA moves, DONTUNMAP",
                 evidence="live: 6.18.44 (the project's machines)"),

@@ -37,7 +37,8 @@ from typing import Any
 from .profiles import FEATURES, PROFILES, Profile
 
 __all__ = ["Coverage", "FIRST_MODELLED", "KNOWN_RELEASES", "LAST_MODELLED", "features_of", "host_profile",
-           "kernel_for_release", "parse_release", "release_coverage", "releases_of", "synthesized_profile"]
+           "kernel_for_release", "parse_release", "parse_version", "release_coverage", "releases_of",
+           "synthesized_profile"]
 
 #: Every release mmsim knows the behaviour of, in order (5.x ended at 5.19, 6.x at 6.19).
 KNOWN_RELEASES: tuple[tuple[int, int], ...] = (
@@ -62,6 +63,20 @@ def parse_release(release: str) -> tuple[int, int]:
     return int(m.group(1)), int(m.group(2))
 
 
+def parse_version(release: str) -> tuple[int, int, int | None]:
+    """``(major, minor, sublevel)`` of a release string; the sublevel is None when the string does not carry
+    it: Debian's ABI names (``"6.1.0-50-amd64"`` is 6.1.176) write 0 there.
+
+    >>> parse_version("6.12.117+deb13-amd64"), parse_version("6.1.0-50-amd64"), parse_version("6.18.44")
+    ((6, 12, 117), (6, 1, None), (6, 18, 44))
+    """
+    major, minor = parse_release(release)
+    m = re.match(r"\s*\d+\.\d+\.(\d+)(-\d+-)?", release)
+    if not m or (m.group(1) == "0" and m.group(2)):
+        return major, minor, None
+    return major, minor, int(m.group(1))
+
+
 def _name(version: tuple[int, int]) -> str:
     return f"{version[0]}.{version[1]}"
 
@@ -72,13 +87,20 @@ def _check_range(version: tuple[int, int]) -> None:
                          f"({_name(FIRST_MODELLED)} to {_name(LAST_MODELLED)})")
 
 
-def features_of(version: tuple[int, int]) -> frozenset[str]:
-    """The features (:data:`mmsim.profiles.FEATURES`) a release has: those that landed at or before it.
+def features_of(version: tuple[int, int], sublevel: int | None = None) -> frozenset[str]:
+    """The features (:data:`mmsim.profiles.FEATURES`) a release has: those that landed in mainline at or before
+    it, and the stable backports its branch had by ``sublevel`` (None: none counted).
 
     >>> sorted(features_of((5, 10)))
     ['dontunmap', 'early_map_count_check']
+    >>> sorted(features_of((6, 12), 117) - features_of((6, 12)))
+    ['dontunmap_no_self_merge', 'dontunmap_pgoff_reset']
     """
-    return frozenset(name for name, f in FEATURES.items() if f.version <= version)
+    return frozenset(name for name, f in FEATURES.items() if f.present_in(version, sublevel))
+
+
+def _stable_matters(version: tuple[int, int], sublevel: int | None) -> bool:
+    return features_of(version, sublevel) != features_of(version)
 
 
 def _real() -> list[Profile]:
@@ -98,23 +120,31 @@ def synthesized_profile(release: str) -> Profile | None:
     them, or None (a row models it, it is outside the known releases, or the flows do not implement that
     combination of features, e.g. 6.15's early check before the lock on the 5.x flow).
 
-    Its name is ``"major.minor"``; the kernel function names of traces are those of the newest row released
-    before it.
+    Its name is ``"major.minor"``, or ``"major.minor.sublevel"`` where stable backports set the branch's
+    releases apart or a row already carries the shorter name (``"6.12.50"``: 6.12 before the 6.12.112
+    backports); the kernel function names of traces are those of the newest row released before it.
+
+    >>> synthesized_profile("6.12.50").name, synthesized_profile("6.12.117") is None
+    ('6.12.50', True)
     """
     try:
-        version = parse_release(release)
+        major, minor, sublevel = parse_version(release)
     except ValueError:
         return None
+    version = (major, minor)
     if not FIRST_MODELLED <= version <= LAST_MODELLED:
         return None
-    have = features_of(version)
+    have = features_of(version, sublevel)
     if any(p.features == have for p in _real()):
         return None
+    name = _name(version)
+    if _stable_matters(version, sublevel) or name in PROFILES:  # never the name of a row with other features
+        name = f"{name}.{sublevel or 0}"
     older = [p for p in _real() if (v := _named_release(p)) is not None and v <= version]
     names = max(older, key=lambda p: _named_release(p) or (0, 0)).names if older else PROFILES["5.0"].names
     try:
-        return Profile(_name(version), _name(version), have, names=names,
-                       description=f"Linux {_name(version)}, made of its features: {', '.join(sorted(have))}")
+        return Profile(name, _name(version), have, names=names,
+                       description=f"Linux {name}, made of its features: {', '.join(sorted(have))}")
     except ValueError:
         return None
 
@@ -134,6 +164,7 @@ class Coverage:
     profile: str
     differences: tuple[str, ...] = ()
     synthesized: bool = False
+    sublevel: int | None = None
 
     @property
     def exact(self) -> bool:
@@ -175,19 +206,19 @@ def _touches(affects: Any, op: str) -> bool:
 
 
 @lru_cache(maxsize=1024)
-def _coverage(version: tuple[int, int], release: str) -> Coverage:
-    have = features_of(version)
+def _coverage(version: tuple[int, int], sublevel: int | None, release: str) -> Coverage:
+    have = features_of(version, sublevel)
     for p in _real():
         if p.features == have:
-            return Coverage(release, version, p.name)
-    synth = synthesized_profile(_name(version))
+            return Coverage(release, version, p.name, sublevel=sublevel)
+    synth = synthesized_profile(f"{_name(version)}.{sublevel}" if sublevel is not None else _name(version))
     if synth is not None:
-        return Coverage(release, version, synth.name, synthesized=True)
+        return Coverage(release, version, synth.name, synthesized=True, sublevel=sublevel)
     order = list(FEATURES)
     best: tuple[tuple[int, int], Coverage] | None = None
     for p in _real():
         diff = tuple(sorted(have ^ p.features, key=order.index))
-        cov = Coverage(release, version, p.name, diff)
+        cov = Coverage(release, version, p.name, diff, sublevel=sublevel)
         rank = (len(cov.operations), len(diff))
         if best is None or rank < best[0]:
             best = (rank, cov)
@@ -206,9 +237,9 @@ def release_coverage(release: str) -> Coverage:
     >>> c = mmsim.release_coverage("6.18.44"); c.profile, c.differences
     ('6.18', ())
     """
-    version = parse_release(release)
-    _check_range(version)
-    return _coverage(version, release)
+    major, minor, sublevel = parse_version(release)
+    _check_range((major, minor))
+    return _coverage((major, minor), sublevel, release)
 
 
 def kernel_for_release(release: str) -> str:
@@ -230,6 +261,13 @@ def releases_of(profile: Profile) -> str:
     if profile.hypothetical:
         return ""
     versions = [v for v in KNOWN_RELEASES if features_of(v) == profile.features]
+    stable = []
+    for v in KNOWN_RELEASES:
+        firsts = sorted({f.stable[_name(v)] for f in FEATURES.values() if _name(v) in f.stable})
+        for i, first in enumerate(firsts):
+            if features_of(v, first) == profile.features and v not in versions:
+                last = firsts[i + 1] - 1 if i + 1 < len(firsts) else None
+                stable.append(f"{_name(v)}.{first}" + (f"-{_name(v)}.{last}" if last is not None else "+"))
     runs: list[list[tuple[int, int]]] = []
     for v in versions:
         i = KNOWN_RELEASES.index(v)
@@ -237,7 +275,7 @@ def releases_of(profile: Profile) -> str:
             runs[-1].append(v)
         else:
             runs.append([v])
-    return ", ".join(_name(r[0]) if len(r) == 1 else f"{_name(r[0])}-{_name(r[-1])}" for r in runs)
+    return ", ".join([_name(r[0]) if len(r) == 1 else f"{_name(r[0])}-{_name(r[-1])}" for r in runs] + stable)
 
 
 def host_profile() -> str:

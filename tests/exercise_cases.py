@@ -13,7 +13,7 @@ from __future__ import annotations
 
 #: Right answers from the semantics reference, with the section they come from.
 EXPECTED: dict[str, tuple[object, str]] = {
-    "00-ex1": (7, "§0 profile table: 5.0, 5.1, 6.1, 6.18, 7.1, 5.1-alt, ideal"),
+    "00-ex1": (9, "§0 profile table: 5.0, 5.1, 5.10, 6.1, 6.12, 6.18, 7.1, 5.1-alt, ideal"),
     "00-ex2": (1, "§4: munmap hole punch needs 1; C below"),
     "01-ex1": (3, "§2.1/§3.3: a range inside one VMA is split off at both ends"),
     "01-ex2": (1, "§2.4: mprotect of the whole middle VMA merges with both sides (-2)"),
@@ -30,7 +30,7 @@ EXPECTED: dict[str, tuple[object, str]] = {
     "05-ex1": (4, "§3.5.4: 7.1's move check needs s >= 2; plus the two punches of §4"),
     "05-ex2": ({3, 4, 5}, "§7.1: 5.1 refuses s = 0-5, ideal completes s >= 3"),
     "05-ex3": ({5}, "§7.2: 5.1 FP at s = 5"),
-    "06-ex2": ({"5.0": 2, "5.1": 6, "6.1": 6, "6.18": 6, "7.1": 4, "5.1-alt": 2, "ideal": 0},
+    "06-ex2": ({"5.0": 2, "5.1": 6, "5.10": 6, "6.1": 6, "6.12": 6, "6.18": 6, "7.1": 4, "5.1-alt": 2, "ideal": 0},
                "§4 'FIXED, whole VMA onto k whole VMAs', k = 2: max(0, 4-k), 6, 6 (6.1 = 5.1), 6, 4, max(0, 4-k), 0"),
     "07-ex1": ({0, 1, 2, 3}, "§4 'grow in place': 7.1 needs 4; FP 0-3"),
     "07-ex2": ({"6.18": {6}, "7.1": {4}}, "§7.5: 6.18 PARTIAL(fp) at 6, 7.1 PARTIAL(fp) at 4"),
@@ -45,7 +45,7 @@ _REL = dict(EXPECTED["08-ex3"][0])  # type: ignore[call-overload]
 
 #: Typical wrong answers and the hint each gets (the Feedback's reason).
 WRONG: dict[str, list[tuple[object, str]]] = {
-    "00-ex1": [(5, "only_real"), (6, "one_missing"), (3, "too_few"), (9, "too_many")],
+    "00-ex1": [(7, "only_real"), (8, "one_missing"), (3, "too_few"), (11, "too_many")],
     "00-ex2": [(0, "ge_not_gt"), (-1, "mmap_rule"), (2, "too_many")],
     "01-ex1": [(1, "no_split"), (2, "one_split"), (4, "per_page"), (5, "per_page")],
     "01-ex2": [(3, "no_merge"), (2, "half_merge"), (0, "too_few")],

@@ -5,11 +5,14 @@ the model. Cells are written as the semantics print them (``"PARTIAL(fp) 65529 m
 §7 cell names no check, the failing check is derived from the rules and written in brackets
 (``"CLEAN 65528 [early]"``; the derivation is in the reading test's docstring).
 
-Tables are keyed by profile name: ``SEED_W[s]["6.1"]``. The semantics print §4 and §7.1-§7.5 in the
-column order :data:`PRINTED` = ("5.0", "5.1", "6.18", "7.1", "5.1-alt", "ideal"), without a 6.1
-column; each row is transcribed in that order and its 6.1 cell added as the semantics say
-(§7.6, last paragraph: "each 6.1 cell equals the 5.1 cell") or, for §4, derived from the rules in a
-comment on the row. A table that has no cell for one of :data:`mmsim.KERNELS` fails at import.
+The semantics print §4 and §7.1-§7.5 in the column order :data:`PRINTED` = ("5.0", "5.1", "6.18", "7.1",
+"5.1-alt", "ideal"); §4 also has cells for 6.1 written here with their derivation. Every other profile's
+column is **derived from the profile data, never copied**: each table (or row) names the *aspects* its
+outcome depends on (:data:`S7_ASPECTS`: the mremap flow, the checks and where they sit, transactional
+commits, multi-VMA moves), and a profile's cell is the cell of the printed profile that has the same
+aspects (:func:`column`; semantics §7.6, last paragraph, says exactly this of 6.1). A profile whose
+aspects no printed profile has gets no cell: :func:`column` names what to add. Lookups take profile names
+or :class:`mmsim.Profile` objects, so a profile made at run time is looked up like a named one.
 
 Which profile has which behaviour (the groups below) is read from the profiles' features; the expected
 *outcomes* are written here and in the tests. :data:`FEATURE_ROWS` writes down which profiles the
@@ -23,24 +26,75 @@ import errno as E
 import re
 from typing import NamedTuple
 
-from mmsim import KERNELS, PROFILES
+from mmsim import KERNELS, PROFILES, Profile
 from mmsim.checks import HOOKS
+from mmsim.profiles import get_profile
 
+#: Every profile: each gets a column (printed, or derived by :func:`column`).
 COLS = KERNELS
-assert COLS == ("5.0", "5.1", "6.1", "6.18", "7.1", "5.1-alt", "ideal")
 
 #: The column order of the semantics' §4 and §7.1-§7.5 tables (they have no 6.1 column).
 PRINTED = ("5.0", "5.1", "6.18", "7.1", "5.1-alt", "ideal")
 
+#: What a §7.1-§7.5 outcome depends on (semantics §7.6, last paragraph: "6.1 runs 5.1's flow with 5.1's
+#: checks, and in every one of those layouts the early vma_lookup() finds the source and no merge depends on
+#: the anon_vma rule, so each 6.1 cell equals the 5.1 cell").
+S7_ASPECTS = ("validate_first", "multi_vma_move", "checks", "transactional")
+#: What a §4 row depends on: the §7 aspects, and whether MREMAP_DONTUNMAP exists (its row).
+S4_ASPECTS = (*S7_ASPECTS, "dontunmap")
+
+
+def _aspect(p: Profile, name: str) -> object:
+    if name == "checks":
+        return tuple(sorted((hook, tuple(c.name for c in p.checks_at(hook))) for hook in p.checks if p.checks_at(hook)))
+    if name == "transactional":
+        return p.transactional
+    return p.has(name)
+
+
+def aspects(kernel: str | Profile, names: tuple[str, ...]) -> tuple:
+    """A profile's behaviour in the named aspects (features, ``"checks"``, ``"transactional"``)."""
+    p = get_profile(kernel)
+    return tuple(_aspect(p, n) for n in names)
+
+
+def column(kernel: str | Profile, names: tuple[str, ...], among: tuple[str, ...] = PRINTED) -> str:
+    """The profile of ``among`` whose aspects ``names`` equal ``kernel``'s: the column whose cells are
+    ``kernel``'s (itself when printed). LookupError naming the aspects when there is none."""
+    name = kernel.name if isinstance(kernel, Profile) else kernel
+    if name in among and (isinstance(kernel, str) or kernel is PROFILES.get(name)):
+        return name
+    want = aspects(kernel, names)
+    for k in among:
+        if aspects(k, names) == want:
+            return k
+    raise LookupError(f"profile {name!r} differs from every printed column in {names}: "
+                      f"{dict(zip(names, want, strict=True))}; its cells must be added to the table")
+
 
 def _row(cells: tuple[str, ...], six_one: str | None = None) -> dict[str, str]:
-    """A printed row (in :data:`PRINTED` order) keyed by profile, with its 6.1 cell: ``six_one``, or
-    the 5.1 cell (semantics §7.6, last paragraph, for §7.1-§7.5)."""
+    """A printed row (in :data:`PRINTED` order) keyed by profile, plus a 6.1 cell where the semantics give
+    one with its own derivation (§4); other profiles are looked up with :func:`column`."""
     row = dict(zip(PRINTED, cells, strict=True))
-    row["6.1"] = row["5.1"] if six_one is None else six_one
-    missing = [k for k in KERNELS if k not in row]
-    assert not missing, f"the semantics table has no cell for profile(s) {missing}: add them here"
-    return {k: row[k] for k in KERNELS}
+    if six_one is not None:
+        row["6.1"] = six_one
+    return row
+
+
+class _ByProfile(dict):
+    """A table row keyed by profile whose missing profiles are looked up by their aspects (:func:`column`)."""
+
+    def __init__(self, row: dict[str, str], names: tuple[str, ...]) -> None:
+        super().__init__(row)
+        self.aspect_names = names
+
+    def __missing__(self, kernel: str | Profile) -> str:
+        if isinstance(kernel, Profile) and kernel.name in self and kernel is PROFILES.get(kernel.name):
+            return dict.__getitem__(self, kernel.name)
+        return dict.__getitem__(self, column(kernel, self.aspect_names, tuple(dict.keys(self))))
+
+    def __contains__(self, kernel: object) -> bool:
+        return dict.__contains__(self, kernel) or isinstance(kernel, (str, Profile))
 
 
 # ---- profiles (semantics §0, §2.3, §2.7, §3.5, §3.6, Appendix A) ----------------------------------
@@ -60,31 +114,42 @@ def lacking(feature: str) -> tuple[str, ...]:
 #: for munmap_gather, which §3.6 does not list: "6.12"; 6.1.176 subtracts the removed VMAs before
 #: mmap_region() inserts the new one). ideal has 5.0's features (§3.5.9), 5.1-alt 5.1's (§0).
 FEATURE_ROWS = {
-    # "early map check": none on 5.0; FIXED on 5.1 (5.1-alt: 5.1's flow, §0); FIXED or DONTUNMAP on 6.1
-    # and 6.18; 7.1 keeps the release's features and adds its own checks (map_count_v7)
-    "early_map_count_check": ("5.1", "6.1", "6.18", "7.1", "5.1-alt"),
-    # "DONTUNMAP": EINVAL on 5.0, 5.1/5.1-alt; yes on 6.1, 6.18, 7.1
-    "dontunmap": ("6.1", "6.18", "7.1"),
+    # "early map check": none on 5.0; FIXED on 5.1 (5.1-alt: 5.1's flow, §0); FIXED or DONTUNMAP on 5.10,
+    # 6.1, 6.12 and 6.18; 7.1 keeps the release's features and adds its own checks (map_count_v7)
+    "early_map_count_check": ("5.1", "5.10", "6.1", "6.12", "6.18", "7.1", "5.1-alt"),
+    # "DONTUNMAP": EINVAL on 5.0, 5.1/5.1-alt; yes from 5.7 (5.10, 6.1, 6.12, 6.18, 7.1)
+    "dontunmap": ("5.10", "6.1", "6.12", "6.18", "7.1"),
+    # "DONTUNMAP's old VMA: VM_ACCOUNT leaks to the next VMA" until 5.10; removed in 5.11
+    "dontunmap_no_account_conceal": ("6.1", "6.12", "6.18", "7.1"),
+    # "DONTUNMAP's old VMA keeps its anon_vma" until 5.11; unlinked from 5.12
+    "dontunmap_unlink_anon": ("6.1", "6.12", "6.18", "7.1"),
     # "any VMA type from 5.13"; §3.5.1 (6.1): vma_to_resize() refuses only DONTEXPAND/PFNMAP
-    "dontunmap_any_vma": ("6.1", "6.18", "7.1"),
-    # "no-op/shrink at an unmapped addr": EFAULT on 6.1, 6.18, 7.1
-    "early_vma_lookup": ("6.1", "6.18", "7.1"),
-    # "grow in place merges with next": yes on 6.1, 6.18, 7.1
-    "merge_on_grow": ("6.1", "6.18", "7.1"),
+    "dontunmap_any_vma": ("6.1", "6.12", "6.18", "7.1"),
+    # "no-op/shrink at an unmapped addr": EFAULT from 5.16 (6.1, 6.12, 6.18, 7.1)
+    "early_vma_lookup": ("6.1", "6.12", "6.18", "7.1"),
+    # "grow in place merges with next": from 6.1
+    "merge_on_grow": ("6.1", "6.12", "6.18", "7.1"),
+    # "a new mapping between two neighbours": next first on 6.1 (and 6.2-6.11), vma_merge_new_range from 6.12
+    "mmap_merge_next_first": ("6.1", "6.12", "6.18", "7.1"),
+    "mmap_merge_new_range": ("6.12", "6.18", "7.1"),
     # Appendix A: 6.12
-    "munmap_gather": ("6.18", "7.1"),
-    # "mprotect drops VM_ACCOUNT on unfaulted anon going read-only": 6.18, 7.1
-    "mprotect_unaccount": ("6.18", "7.1"),
+    "munmap_gather": ("6.12", "6.18", "7.1"),
+    # "mprotect drops VM_ACCOUNT on unfaulted anon going read-only": from 6.7
+    "mprotect_unaccount": ("6.12", "6.18", "7.1"),
+    # "DONTUNMAP's unfaulted old VMA gets its start as pgoff" and "DONTUNMAP never self-merges": 6.12.112 and
+    # 6.12.114 backports; not in 6.18.44 (measured) nor in the 7.1 source read
+    "dontunmap_pgoff_reset": ("6.12",),
+    "dontunmap_no_self_merge": ("6.12",),
     # "early map check ... before the lock from 6.15" (check_mremap_params()): 6.18 (and 7.1's release)
     "early_check_before_lock": ("6.18", "7.1"),
-    # "early map check: every call: s >= 4" and "move check: s >= 2 per VMA": 7.1
-    "map_count_v7": ("7.1",),
     # "a faulted range merges into an unfaulted neighbour (§2.3 rule 5)": 6.18, 7.1
     "anon_merge_unfaulted_target": ("6.18", "7.1"),
     # "validation (crossing, old_len 0, grow checks)": before any unmap on 6.18, 7.1
     "validate_first": ("6.18", "7.1"),
     # "multi-VMA / trailing-gap FIXED move": piecewise on 6.18, 7.1
     "multi_vma_move": ("6.18", "7.1"),
+    # "early map check: every call: s >= 4" and "move check: s >= 2 per VMA": 7.1
+    "map_count_v7": ("7.1",),
 }
 
 #: Validation and lookups before any unmap (the 6.17+ flow, semantics §3.5.2; feature validate_first).
@@ -120,16 +185,28 @@ ANON_PRE_6_16 = lacking("anon_merge_unfaulted_target")
 # move_vma), "move" the check at move_vma.
 
 
-def _one_check(kernel: str, hooks) -> str | None:
-    names = [c.name for h in hooks for c in PROFILES[kernel].checks_at(h)]
+def _one_check(kernel: str | Profile, hooks) -> str | None:
+    names = [c.name for h in hooks for c in get_profile(kernel).checks_at(h)]
     assert len(names) <= 1, f"{kernel}: more than one check at {hooks}: {names}"
     return names[0] if names else None
 
 
+class _CheckOf(dict):
+    """{profile: the check at its early hooks (or at move_vma)}, computed for any profile on first use."""
+
+    def __init__(self, hooks: list[str]) -> None:
+        super().__init__()
+        self.hooks = hooks
+
+    def __missing__(self, kernel: str | Profile) -> str | None:
+        self[kernel] = value = _one_check(kernel, self.hooks)
+        return value
+
+
 #: Semantics §7 shorthand "early" (or "alt") -> the check name, per profile.
-EARLY = {k: _one_check(k, [h for h in HOOKS if h != "move_vma"]) for k in KERNELS}
+EARLY = _CheckOf([h for h in HOOKS if h != "move_vma"])
 #: Semantics §7 shorthand "move" -> the check name, per profile.
-MOVE = {k: _one_check(k, ["move_vma"]) for k in KERNELS}
+MOVE = _CheckOf(["move_vma"])
 PUNCH_WHERE = {"dest": "unmap_destination", "tail": "unmap_tail", "src": "unmap_source"}
 
 #: The other §7 cell tokens -> the failing check they name.
@@ -172,17 +249,15 @@ def cell(text: str) -> Cell:
     return Cell(kind, mc, token, errno, fp, f"{_SHORT[head]} {mc}")
 
 
-def by_slack(table: dict[int, dict[str, str]], kernel: str) -> dict[int, str]:
-    """One profile's column of a §7 table: {slack: cell}."""
+def by_slack(table: dict[int, dict[str, str]], kernel: str | Profile) -> dict[int, str]:
+    """One profile's column of a §7 table: {slack: cell} (derived for a profile the table does not print)."""
     return {s: row[kernel] for s, row in table.items()}
 
 
 def _s7(rows: dict[int, tuple[str, ...]]) -> dict[int, dict[str, str]]:
-    """A §7.1-§7.5 table as printed (PRINTED order) -> {slack: {profile: cell}}. The 6.1 cell is
-    the 5.1 cell: semantics §7.6, last paragraph ("The tables of §7.1-§7.5 have no 6.1 column: 6.1
-    runs 5.1's flow with 5.1's checks, and in every one of those layouts the early vma_lookup() finds
-    the source and no merge depends on the anon_vma rule, so each 6.1 cell equals the 5.1 cell")."""
-    return {s: _row(r) for s, r in rows.items()}
+    """A §7.1-§7.5 table as printed (PRINTED order) -> {slack: {profile: cell}}; every other profile's cell
+    is the printed cell of the profile with the same :data:`S7_ASPECTS` (for 6.1: 5.1's, as §7.6 says)."""
+    return {s: _ByProfile(_row(r), S7_ASPECTS) for s, r in rows.items()}
 
 
 # ---- §7.1 Seed-W: mremap(O+2P, 6P, 3P, MAYMOVE|FIXED, D+2P) ------------------------------------------
@@ -265,10 +340,11 @@ MPROTECT = {
 }
 
 
-def mprotect_cells(kernel: str, s: int) -> tuple[str, str]:
-    """(3-way cell, 2-way cell) of §7.4 for ``kernel`` at slack ``s``."""
+def mprotect_cells(kernel: str | Profile, s: int) -> tuple[str, str]:
+    """(3-way cell, 2-way cell) of §7.4 for ``kernel`` at slack ``s``: the "ideal" column for a transactional
+    profile, the "5.0-7.1" column for every other."""
     three, three_ideal, two = MPROTECT[s]
-    return (three_ideal if kernel == "ideal" else three), two
+    return (three_ideal if get_profile(kernel).transactional else three), two
 
 
 # ---- §7.5 multi-VMA partial move: mremap(a, 5P, 5P, MAYMOVE|FIXED, D+5P) over A, B, C -----------------
@@ -297,7 +373,8 @@ MULTI = _s7({
 # ---- §7.6 merge facts ------------------------------------------------------------------------------
 
 #: Semantics §7.6, cells as printed in its columns (6.18/7.1, 6.1, 5.0/5.1); "same" expanded to the
-#: cell on its left, "same as 6.1" likewise.
+#: cell on its left, "same as 6.1" likewise. The profiles whose columns these are:
+S7_6_PRINTED = ("6.18", "6.1", "5.0")
 MERGE_FACTS = {
     "unfaulted-move-after-x": ("merges with x (pgoff reset)",) * 3,
     "faulted-move-after-x": ("stays separate",) * 3,
@@ -310,15 +387,25 @@ MERGE_FACTS = {
     "page-rw-and-back": ("back to 1 VMA", "3 VMAs (the middle keeps VM_ACCOUNT)", "3 VMAs"),
     "page-rw-written-and-back": ("3 `r--p` VMAs", "3", "3"),
 }
-#: The §7.6 column of each profile. 5.1-alt runs 5.1's flow (§0) and ideal 5.0's, with 5.0's features
-#: (§3.5.9); both have the pre-6.16 anon_vma rule (§2.3 rule 5: "the hypothetical profiles built on 5.0").
-S7_6_COLUMN = {"5.0": 2, "5.1": 2, "6.1": 1, "6.18": 0, "7.1": 0, "5.1-alt": 2, "ideal": 2}
-assert set(S7_6_COLUMN) == set(KERNELS), "give every profile its §7.6 column"
+#: What each §7.6 row depends on: the features its setup exercises (the others are the same everywhere).
+MERGE_FACT_ASPECTS = {
+    "unfaulted-move-after-x": (),
+    "faulted-move-after-x": (),
+    "half-moved-away-and-back": (),
+    "grow-unfaulted-to-y": ("merge_on_grow",),
+    "grow-faulted-to-unfaulted-y": ("merge_on_grow", "anon_merge_unfaulted_target"),
+    "mprotect-faulted-tail-to-unfaulted-y": ("anon_merge_unfaulted_target",),
+    "shared-anon-mmaps": (),
+    "mmap-after-faulted": (),
+    "page-rw-and-back": ("mprotect_unaccount",),
+    "page-rw-written-and-back": (),
+}
 
 
-def merge_fact(row: str, kernel: str) -> str:
-    """The §7.6 cell of ``row`` for ``kernel``."""
-    return MERGE_FACTS[row][S7_6_COLUMN[kernel]]
+def merge_fact(row: str, kernel: str | Profile) -> str:
+    """The §7.6 cell of ``row`` for ``kernel``: the printed column whose profile has the same row aspects."""
+    col = column(kernel, MERGE_FACT_ASPECTS[row], S7_6_PRINTED)
+    return MERGE_FACTS[row][S7_6_PRINTED.index(col)]
 
 
 # ---- §4 "free slots needed" ------------------------------------------------------------------------
@@ -412,19 +499,22 @@ def parse_s4(text: str, slacks) -> dict[int, str]:
     return {s: res[s] for s in slacks}
 
 
-def s4(row: str, kernel: str, slacks) -> dict[int, str]:
-    """The §4 cell of ``row`` for ``kernel``, parsed for ``slacks``."""
-    return parse_s4(S4[row][kernel], slacks)
+def s4(row: str, kernel: str | Profile, slacks) -> dict[int, str]:
+    """The §4 cell of ``row`` for ``kernel``, parsed for ``slacks`` (derived by :data:`S4_ASPECTS`)."""
+    cells = S4[row]
+    return parse_s4(cells[column(kernel, S4_ASPECTS, tuple(cells))], slacks)
 
 
-def s4_onto_k(kernel: str, k: int, s: int) -> str:
+def s4_onto_k(kernel: str | Profile, k: int, s: int) -> str:
     """Semantics §4 row "FIXED, whole VMA onto k >= 1 whole VMAs" (a closed form in k):
     5.0 max(0,4-k), P(fp) below; 5.1 = 6.18: 6, FP from max(0,4-k), C below; 7.1: 4, FP from
     max(0,2-k), C below; 5.1-alt: max(0,4-k), C below; ideal: 0.
 
     6.1 (no column in §4): 5.1's cell. It runs 5.1's flow and checks (§3.5.1): the early vma_lookup
     finds the source, the early check fails at s <= 5 before anything is unmapped, and above it the
-    destination (-k), copy (+1) and source (-1) steps are 5.1's (linux-6.1.md §1.2, §1.4)."""
+    destination (-k), copy (+1) and source (-1) steps are 5.1's (linux-6.1.md §1.2, §1.4). Any other profile
+    takes the form of the printed profile (or 6.1) with the same §4 aspects (:data:`S4_ASPECTS`)."""
+    kernel = column(kernel, S4_ASPECTS, (*PRINTED, "6.1"))
     if kernel == "5.0":
         return "OK" if s >= max(0, 4 - k) else "PARTIAL(fp)"
     if kernel in ("5.1", "6.1", "6.18"):

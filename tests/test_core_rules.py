@@ -132,10 +132,18 @@ def test_fresh_mmap_after_faulted_vma_merges(kernel):
     assert_layout(mm, [L(0, 3, "rw-p", pg(0), "A", True)], map_count=1)
 
 
+def _next_first(kernel: str) -> bool:
+    """mmap_region()@6.1's new-range merge: next first, then prev with next's anon_vma (6.1 until 6.12's
+    vma_merge_new_range(); semantics §2.4, measured on 6.1.176)."""
+    p = mmsim.PROFILES[kernel]
+    return p.has("mmap_merge_next_first") and not p.has("mmap_merge_new_range")
+
+
 @pytest.mark.parametrize("kernel", KERNELS)
-def test_mmap_between_incompatible_anon_vmas_joins_prev_only(kernel):
-    """§2.3 rule 7: prev and next each accept the new range, but their anon_vmas differ, so only prev
-    takes it. Scene: [0,1) faulted (anon A), [2,3) faulted separately (anon B, not adjacent to A at
+def test_mmap_between_incompatible_anon_vmas_joins_one_side(kernel):
+    """§2.3 rule 7: prev and next each accept the new range, but their anon_vmas differ, so only one side
+    takes it: prev (vma_merge()@5.x, vma_merge_new_range()@6.12+), or next under 6.1's next-first
+    mmap_region(). Scene: [0,1) faulted (anon A), [2,3) faulted separately (anon B, not adjacent to A at
     fault time), then mmap [1,2): 2 VMAs stay 2."""
     mm = new_mm(kernel)
     anon(mm, 0, 1)
@@ -143,7 +151,10 @@ def test_mmap_between_incompatible_anon_vmas_joins_prev_only(kernel):
     anon(mm, 2, 1)
     mm.touch(at(2))
     anon(mm, 1, 1)
-    assert_layout(mm, [L(0, 2, "rw-p", pg(0), "A", True), L(2, 3, "rw-p", pg(2), "B", True)], map_count=2)
+    if _next_first(kernel):
+        assert_layout(mm, [L(0, 1, "rw-p", pg(0), "A", True), L(1, 3, "rw-p", pg(1), "B", True)], map_count=2)
+    else:
+        assert_layout(mm, [L(0, 2, "rw-p", pg(0), "A", True), L(2, 3, "rw-p", pg(2), "B", True)], map_count=2)
 
 
 @pytest.mark.parametrize("kernel", KERNELS)
@@ -155,6 +166,23 @@ def test_mmap_between_faulted_and_unfaulted_merges_three_ways(kernel):
     anon(mm, 2, 1)
     anon(mm, 1, 1)
     assert_layout(mm, [L(0, 3, "rw-p", pg(0), "A", True)], map_count=1)
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_mmap_between_unfaulted_prev_and_faulted_next(kernel):
+    """The mirror scene: prev unfaulted, next faulted (A). prev + range + next merge (one of them has no
+    anon_vma) everywhere but 6.1, whose mmap_region() asks prev to take next's anon_vma, which an
+    unfaulted prev refuses before 6.16 (its anon_vma_chain is empty, not singular): the range joins next
+    only (measured on 6.1.176)."""
+    mm = new_mm(kernel)
+    anon(mm, 0, 1)
+    anon(mm, 2, 1)
+    mm.touch(at(2))
+    anon(mm, 1, 1)
+    if _next_first(kernel):
+        assert_layout(mm, [L(0, 1, "rw-p", pg(0), None, True), L(1, 3, "rw-p", pg(1), "A", True)], map_count=2)
+    else:
+        assert_layout(mm, [L(0, 3, "rw-p", pg(0), "A", True)], map_count=1)
 
 
 @pytest.mark.parametrize("special", [frozenset(), frozenset({"IO"}), frozenset({"PFNMAP"})])

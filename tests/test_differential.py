@@ -1,7 +1,8 @@
 """Differential tests: each live kernel against its model profile, operation by operation.
 
-The same cases run on this machine's kernel (profile "6.18") and on Linux 6.1 booted under user-mode Linux
-(profile "6.1"; marked ``uml``, skipped where it cannot boot, failing under CI=true).
+The same cases run on every live kernel of tests/live_kernels.py: this machine's, Debian's 5.10, 6.1 and 6.12
+under qemu, and 6.1 under user-mode Linux where it boots, each against the profile mmsim.release_coverage()
+names for it (exact, or the kernel is skipped, failing under CI=true).
 
 Every case runs in a child process on the live kernel (mmsim.live) and is replayed on the model with the
 same arena base and the same map_count before each operation (mmsim.live.compare). Each operation must
@@ -19,9 +20,8 @@ arena) after every replayed operation; a broken one is a mismatch of that row, a
 from __future__ import annotations
 
 import errno as E
-import os
 
-import live_tally
+import live_kernels
 import pytest
 import semantics_tables as T
 from hypothesis import HealthCheck, given, settings
@@ -45,7 +45,6 @@ from mmsim.constants import (
     PROT_READ,
     PROT_WRITE,
 )
-from mmsim.live import uml
 
 pytestmark = pytest.mark.live
 
@@ -57,58 +56,26 @@ MM, FX, DU = MREMAP_MAYMOVE, MREMAP_FIXED, MREMAP_DONTUNMAP
 ARENA = 256  # pages
 
 
-#: The live kernels and the profile each must match: this machine's (Linux 6.17-7.0: profile 6.18) and
-#: Linux 6.1 under user-mode Linux (profile 6.1; the guest's own vm.max_map_count is lowered to 1024).
-TARGETS = [pytest.param(("host", "6.18"), id="host-6.18"),
-           pytest.param(("uml", "6.1"), id="uml-6.1", marks=pytest.mark.uml)]
-
-
-@pytest.fixture(scope="module", params=TARGETS)
-def target(request) -> tuple[str, str]:
-    """``(target, profile)``; skips where the kernel cannot run here (a missing user-mode Linux fails under
-    CI=true) or is not the release the profile models."""
-    name, profile = request.param
-    if name == "uml":
-        ok, reason = uml.uml_available()
-        if not ok:
-            if os.environ.get("CI") == "true":
-                pytest.fail(f"user-mode Linux is unavailable under CI: {reason}")
-            pytest.skip(reason)
-    info = live.kernel_info(target=name)
-    if not info.can_run:
-        pytest.skip(info.reason)
-    if info.profile != profile:
-        pytest.skip(f"the {name} target runs Linux {info.release}, modelled by {info.profile!r}, not {profile!r}")
-    return name, profile
-
-
-# ---- building cases ------------------------------------------------------------------------------
-
-
-
-
-
-
-
-
-
-
+@pytest.fixture(scope="module", params=live_kernels.params())
+def kernel(request) -> live_kernels.Ready:
+    """Each live kernel (tests/live_kernels.py) with the profile that models it; skips (fails under CI=true)
+    where it cannot run here."""
+    return live_kernels.require(request.param)
 
 
 RESET = reset(ARENA)
 
 
-def run_cases(cases: list[tuple[str, list, int | None, str]], target: tuple[str, str]) -> dict[str, list]:
-    """Run named cases in one child on ``target`` ((target, profile)); return {name: [CompareRow of that case's
+def run_cases(cases: list[tuple[str, list, int | None, str]], kernel: live_kernels.Ready) -> dict[str, list]:
+    """Run named cases in one child on ``kernel`` against its profile; return {name: [CompareRow of that case's
     ops]}.
 
     A case is ``(name, ops, slack, hold)``: ``slack`` free slots before the first op (``hold="all"``: before
     every op of the case), or None for an uncontrolled count.
     """
     ops, slack_before, spans = batch(cases, ARENA)
-    name, profile = target
-    cmp = live.compare(ops, profile, arena_pages=ARENA, slack_before=slack_before, timeout=240, target=name)
-    live_tally.record(cmp)
+    cmp = kernel.compare(ops, arena_pages=ARENA, slack_before=slack_before, timeout=240)
+    assert cmp.initial_match, str(cmp)
     invalid = invariant_problems(cmp)
     return ({name: [cmp.rows[i] for i in span] for name, span in spans.items()} | {"__all__": [cmp]}
             | {"__invalid__": invalid})
@@ -251,18 +218,18 @@ SEED = _seed()
 
 
 @pytest.fixture(scope="module")
-def named_results(target) -> dict[str, list]:
-    return run_cases(NAMED, target)
+def named_results(kernel) -> dict[str, list]:
+    return run_cases(NAMED, kernel)
 
 
 @pytest.fixture(scope="module")
-def threshold_results(target) -> dict[str, list]:
-    return run_cases(THRESHOLDS, target)
+def threshold_results(kernel) -> dict[str, list]:
+    return run_cases(THRESHOLDS, kernel)
 
 
 @pytest.fixture(scope="module")
-def seed_results(target) -> dict[str, list]:
-    return run_cases(SEED, target)
+def seed_results(kernel) -> dict[str, list]:
+    return run_cases(SEED, kernel)
 
 
 @pytest.mark.parametrize("name", [c[0] for c in NAMED])
@@ -289,7 +256,7 @@ def test_resets_leave_a_valid_model(named_results, threshold_results, seed_resul
         assert results["__invalid__"] == {}, results["__invalid__"]
 
 
-def test_seed_band_is_the_semantics_band(seed_results, target) -> None:
+def test_seed_band_is_the_semantics_band(seed_results, kernel) -> None:
     """Semantics §7.1/§7.2 LIVE note: ENOMEM with no change at slack 1..5 (mc 65525..65529), success at 6;
     the profile's column of the §7.1 and §7.2 tables (semantics_tables; 6.1's is 5.1's) says the same for
     slack 0..8."""
@@ -297,7 +264,7 @@ def test_seed_band_is_the_semantics_band(seed_results, target) -> None:
         errnos = {s: seed_results[f"{name}@{s}"][-1].live_errno for s in range(0, 9)}
         assert all(errnos[s] == E.ENOMEM for s in range(0, 6)), (name, errnos)
         assert all(errnos[s] == 0 for s in range(6, 9)), (name, errnos)
-        want = {s: 0 if T.cell(c).kind == "OK" else E.ENOMEM for s, c in T.by_slack(table, target[1]).items()}
+        want = {s: 0 if T.cell(c).kind == "OK" else E.ENOMEM for s, c in T.by_slack(table, kernel.profile).items()}
         assert errnos == want, (name, errnos, want)
 
 
@@ -349,13 +316,13 @@ _case = st.tuples(st.lists(_op(), min_size=1, max_size=30), st.one_of(st.none(),
 @settings(max_examples=12, deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(batch=st.lists(_case, min_size=4, max_size=8))
-def test_random_sequences_match_live(target, batch) -> None:
+def test_random_sequences_match_live(kernel, batch) -> None:
     """Random sequences of 1..30 operations, some at free slots 0..8, run live and modelled: all agree.
 
     A mismatch is a model bug: fix the model (citing the kernel source) and add the sequence below.
     """
     cases = [(f"case{i}", ops, slack, hold) for i, (ops, slack, hold) in enumerate(batch)]
-    results = run_cases(cases, target)
+    results = run_cases(cases, kernel)
     for name, _, _, _ in cases:
         assert_match(results[name], name)
     assert results["__invalid__"] == {}, results["__invalid__"]

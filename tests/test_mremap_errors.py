@@ -30,12 +30,14 @@ from helpers import (
     run_copy,
 )
 from semantics_tables import DONTUNMAP as DONTUNMAP_PROFILES
-from semantics_tables import EARLY, GROW_MERGES, KERNELS, LOOKUP_FIRST, MODERN, MULTI_VMA, V5, s4
+from semantics_tables import EARLY, GROW_MERGES, KERNELS, LOOKUP_FIRST, MODERN, MOVE, MULTI_VMA, V5, having, s4
 
 from mmsim import (
+    CHECKS,
     MREMAP_DONTUNMAP,
     MREMAP_FIXED,
     MREMAP_MAYMOVE,
+    PROFILES,
     TASK_SIZE,
     VMA,
     AddressSpace,
@@ -81,23 +83,31 @@ def w_punched(first: int, npages: int) -> list:
             *BASIC[2:]]
 
 
-#: per_profile's group keywords (semantics_tables): v5 = the §3.5.1 flow without ideal (5.0, 5.1, 6.1,
-#: 5.1-alt: FIXED unmaps the destination before validating); modern = validation first (6.18, 7.1);
-#: lookup = the VMA at addr looked up before anything else (6.1, 6.18, 7.1); dontunmap = DONTUNMAP
-#: accepted (6.1, 6.18, 7.1).
-GROUPS = {"v5": V5, "modern": MODERN, "lookup": LOOKUP_FIRST, "dontunmap": DONTUNMAP_PROFILES}
+#: The profiles whose map_count check at an early hook runs before the VMA at addr is looked up: 5.1's
+#: mremap_to() check without the 5.16 lookup, check_mremap_params() (6.15+, before the lock) and 7.1's
+#: do_mremap() check (semantics §3.5.1, §3.5.2).
+EARLY_FIRST = tuple(k for k in KERNELS if EARLY[k] is not None
+                    and (k in MODERN or k not in LOOKUP_FIRST))
+#: DONTUNMAP accepted on the §3.5.1 flow (5.7-6.16: its raw-length checks in sys_mremap(), right after
+#: the flags; linux-6.1.md §1.1 step 4).
+DONTUNMAP_V5 = tuple(k for k in DONTUNMAP_PROFILES if k not in MODERN)
+#: 7.1's early check for every call (map_count_v7).
+V7 = having("map_count_v7")
+#: per_profile's group keywords, all read from the profiles' features (semantics_tables): v5 = the §3.5.1
+#: flow without ideal (FIXED unmaps the destination before validating); modern = validation first (6.17+);
+#: lookup = the VMA at addr looked up before anything else (5.16+); dontunmap = DONTUNMAP accepted (5.7+).
+GROUPS = {"v5": V5, "modern": MODERN, "lookup": LOOKUP_FIRST, "dontunmap": DONTUNMAP_PROFILES,
+          "dontunmap_v5": DONTUNMAP_V5, "early_first": EARLY_FIRST, "v7": V7}
 
 
 def per_profile(default, **over):
     """Per-profile expectations: ``default`` for every profile, keyword overrides by group name
-    (:data:`GROUPS`) or by profile name with '.'/'-' replaced by '_' (``_6_1``), applied in keyword
-    order, so a later keyword wins."""
+    (:data:`GROUPS`), applied in keyword order, so a later keyword wins. A value may be a function of the
+    profile (``lambda k: (CLEAN, E.ENOMEM, EARLY[k])``): the groups never name a profile."""
     out = {k: default for k in KERNELS}
     for key, val in over.items():
-        names = GROUPS.get(key, (key[1:].replace("_", ".").replace(".alt", "-alt"),))
-        for n in names:
-            assert n in out, key
-            out[n] = val
+        for n in GROUPS[key]:
+            out[n] = val(n) if callable(val) else val
     return out
 
 
@@ -113,7 +123,7 @@ CASES = [
     # sys_mremap() refuses DONTUNMAP without MAYMOVE right after the flags (linux-6.1.md §1.1 step 4)
     ("dontunmap-without-maymove", (V, P, P, DONTUNMAP, FREE),
      per_profile((CLEAN, E.EINVAL, "validate.flags"), modern=(CLEAN, E.EINVAL, "validate.fixed_without_maymove"),
-                 _6_1=(CLEAN, E.EINVAL, "validate.dontunmap_without_maymove"))),
+                 dontunmap_v5=(CLEAN, E.EINVAL, "validate.dontunmap_without_maymove"))),
     ("addr-unaligned", (V + 1, P, P, 0, 0), per_profile((CLEAN, E.EINVAL, "validate.addr_unaligned"))),
     ("new-len-zero", (V, P, 0, MAYMOVE, 0), per_profile((CLEAN, E.EINVAL, "validate.new_len_zero"))),
     # PAGE_ALIGN(2**64 - 1) wraps to 0 (both lengths are rounded mod 2**64, §3.5.1 step 2)
@@ -282,28 +292,26 @@ ORDER = [
     # "DONTUNMAP and (no MAYMOVE, or old_len != new_len)" (linux-6.1.md §1.1 step 4), the MAYMOVE half first
     ("dontunmap-nomaymove-before-resize", (V, P, 2 * P, DONTUNMAP, FREE),
      per_profile((CLEAN, E.EINVAL, "validate.flags"), modern=(CLEAN, E.EINVAL, "validate.fixed_without_maymove"),
-                 _6_1=(CLEAN, E.EINVAL, "validate.dontunmap_without_maymove"))),
+                 dontunmap_v5=(CLEAN, E.EINVAL, "validate.dontunmap_without_maymove"))),
     # 6.1 compares DONTUNMAP's lengths raw, before the addr alignment check (linux-6.1.md §1.1 steps 4-5):
     # 4096 vs 4095 from an unaligned addr is the size rule's EINVAL; 6.18/7.1 round first (equal) and
     # report the addr; 5.x the flags
     ("dontunmap-raw-resize-before-addr", (V + 1, P, P - 1, MAYMOVE | DONTUNMAP, FREE),
      per_profile((CLEAN, E.EINVAL, "validate.flags"), modern=(CLEAN, E.EINVAL, "validate.addr_unaligned"),
-                 _6_1=(CLEAN, E.EINVAL, "validate.dontunmap_resize"))),
+                 dontunmap_v5=(CLEAN, E.EINVAL, "validate.dontunmap_resize"))),
     # 6.1: vma_lookup(addr) (EFAULT) runs before mremap_to()'s early check (linux-6.1.md §1.1 step 8,
     # §1.2 step 4), so at slack 0 a FIXED move from an unmapped addr is EFAULT; 5.1/6.18/7.1/5.1-alt
     # check the map count first (ENOMEM); 5.0 and ideal have no early check and a free destination,
     # so vma_to_resize() finds nothing (EFAULT, nothing changed)
     ("lookup-before-early", (HOLE, P, P, MOVE_FIXED, FREE),
-     per_profile((CLEAN, E.EFAULT, "validate.no_vma"), _5_1=(CLEAN, E.ENOMEM, "mremap_early"),
-                 _6_18=(CLEAN, E.ENOMEM, "mremap_early"), _7_1=(CLEAN, E.ENOMEM, "mremap_early_v7"),
-                 _5_1_alt=(CLEAN, E.ENOMEM, "alt_early"))),
+     per_profile((CLEAN, E.EFAULT, "validate.no_vma"), early_first=lambda k: (CLEAN, E.ENOMEM, EARLY[k]))),
     # overlap (EINVAL) before the early checks, even at slack 0
     ("overlap-before-early", (V, 4 * P, 4 * P, MOVE_FIXED, V + 2 * P),
      per_profile((CLEAN, E.EINVAL, "validate.overlap"))),
     # old_len 0 private (vma_to_resize step 2) before the crossing check (step 4); on 7.1 the
     # early_v7 check (right after taking the lock) comes before any VMA lookup, so at s=0 it wins
     ("old-len-zero-before-crossing", (V + 9 * P, 0, 4 * P, MAYMOVE, 0),
-     per_profile((CLEAN, E.EINVAL, "validate.old_len_zero_private"), _7_1=(CLEAN, E.ENOMEM, "mremap_early_v7"))),
+     per_profile((CLEAN, E.EINVAL, "validate.old_len_zero_private"), v7=(CLEAN, E.ENOMEM, "mremap_early_v7"))),
 ]
 
 
@@ -316,6 +324,20 @@ def test_kernel_order(kernel, name, args, exp):
     at_slack(mm, 0)
     out = classify_pure(mm, *args)
     assert (out.kind, out.errno, out.check) == exp[kernel], str(out)
+
+
+def _fires_below(kernel: str, pred: int) -> int:
+    """The highest free-slot count at which the profile's early check refuses (-1: none), from the check
+    registry: a threshold check fails below its ``slots``; 5.1-alt's refuses when ``mc + pred >= max - 3``
+    after its trigger (semantics §3.5.8), i.e. at s <= 3 + pred."""
+    name = EARLY[kernel]
+    if name is None:
+        return -1
+    check = CHECKS[name]
+    if check.predicate is None:
+        return check.slots - 1
+    assert name == "alt_early", name
+    return min(check.slots - 1, 3 + pred)
 
 
 @pytest.mark.parametrize("s", [0, 1, 2, 3, 4, 5, 6])
@@ -333,8 +355,8 @@ def test_early_check_vs_missing_vma(kernel, s):
     mm = basic(kernel, filled=True)
     at_slack(mm, s)
     out = classify_pure(mm, HOLE, P, P, MOVE_FIXED, W + 2 * P)
-    early = {"5.1": 5, "6.18": 5, "7.1": 3, "5.1-alt": 4}.get(kernel, -1)
-    if kernel == "6.1":
+    early = _fires_below(kernel, pred=+1)
+    if kernel in LOOKUP_FIRST and kernel not in MODERN:
         exp = (CLEAN, E.EFAULT, "validate.no_vma")
     elif s <= early:
         exp = (CLEAN, E.ENOMEM, EARLY[kernel])
@@ -398,10 +420,16 @@ def test_dontexpand_grow(kernel, flag):
 @pytest.mark.parametrize("kernel", DONTUNMAP_PROFILES)
 def test_dontunmap_on_dontexpand_einval(kernel):
     """§3.5.6: DONTUNMAP on a DONTEXPAND/PFNMAP VMA -> EINVAL (check_prep_vma; on 6.1 vma_to_resize(),
-    §3.5.1 6.1 additions), nothing changed (no FIXED, so nothing was unmapped before)."""
+    §3.5.1 6.1 additions), nothing changed (no FIXED, so nothing was unmapped before). That test came
+    with a4609387859f (5.13, ``dontunmap_any_vma``); before, vma_to_resize()@5.10 refused only what is not
+    private anonymous, and an injected private anonymous DONTEXPAND VMA of equal lengths passes (it is
+    never grown)."""
     mm, X, Wd = _special(kernel, "DONTEXPAND")
     out = classify_pure(mm, X, 4 * P, 4 * P, MAYMOVE | DONTUNMAP, at(0x100))
-    assert (out.kind, out.errno, out.check) == (CLEAN, E.EINVAL, "validate.dontunmap_special")
+    if PROFILES[kernel].has("dontunmap_any_vma"):
+        assert (out.kind, out.errno, out.check) == (CLEAN, E.EINVAL, "validate.dontunmap_special")
+    else:
+        assert out.kind == OK and out.mc_after == out.mc_before + 1, str(out)
 
 
 @pytest.mark.parametrize("flag", ["IO", "MIXEDMAP"])
@@ -533,19 +561,18 @@ def test_fixed_over_k_pieces(kernel, k):
         out = classify_pure(mm, a, length, length, MOVE_FIXED, D + 5 * P)
         got = (out.kind, out.errno)
         ctx = f"k={k} s={s}: {out}"
-        if kernel in ("5.0", "ideal") or (kernel in ("5.1", "6.1") and s >= 6) or (kernel == "5.1-alt" and s >= 5):
-            if s == 0 and kernel in ("5.0", "ideal"):
+        if kernel not in MULTI_VMA and s > _fires_below(kernel, pred=+1):
+            if s == 0:  # no early check: the destination punch check fails first
                 assert got == (CLEAN, E.ENOMEM) and out.check == "munmap_punch_limit", ctx
-            elif kernel == "ideal":
+            elif PROFILES[kernel].transactional:
                 assert got == (CLEAN, E.EFAULT), ctx
             else:
                 assert got == (PARTIAL, E.EFAULT) and out.mc_after == out.mc_before + 1, ctx
-        elif kernel in ("5.1", "6.1", "5.1-alt"):
+        elif kernel not in MULTI_VMA:
             assert got == (CLEAN, E.ENOMEM), ctx
         else:
-            assert kernel in MULTI_VMA, f"no expectation written for {kernel}"
-            lo = 6 if kernel == "6.18" else 4
-            need = max(lo, k + (4 if kernel == "6.18" else 2))
+            lo = _fires_below(kernel, pred=+1) + 1  # the early check's slots
+            need = max(lo, k + CHECKS[MOVE[kernel]].slots)  # each piece's move check, k pieces in
             if s >= need:
                 assert out.kind == "OK" and out.mc_after == out.mc_before + k, ctx
             elif s >= lo:

@@ -35,7 +35,7 @@ from helpers import (
 from mremap_builders import DEST, abc
 from semantics_tables import DONTUNMAP, GROW_MERGES, MULTI_VMA, NO_DONTUNMAP, V5, V5_FLOW
 
-from mmsim import KERNELS, MREMAP_DONTUNMAP, MREMAP_MAYMOVE, MMError
+from mmsim import KERNELS, MREMAP_DONTUNMAP, MREMAP_MAYMOVE, PROFILES, MMError
 
 F = 0x400  # arena page of a free destination far from every scenario VMA
 FAR = at(F)
@@ -329,10 +329,13 @@ def test_dontunmap_whole_without_fixed(kernel):
     after, res = run_copy(mm, V, 4 * P, 4 * P, MREMAP_MAYMOVE | MREMAP_DONTUNMAP, FAR)
     assert res == FAR and after.map_count == mm.map_count + 1
     kept = after.vma_at(V)
-    assert (kept.start, kept.end, kept.anon_vma, kept.accounted) == (V, V + 4 * P, None, old.accounted)
+    unlinks = PROFILES[kernel].has("dontunmap_unlink_anon")  # 1583aa278f5f (5.12); 5.7-5.11 keep it
+    want_anon = None if unlinks else old.anon_vma
+    assert (kept.start, kept.end, kept.anon_vma, kept.accounted) == (V, V + 4 * P, want_anon, old.accounted)
     new = after.vma_at(FAR)
     assert (new.start, new.end, new.anon_vma, new.pgoff) == (FAR, FAR + 4 * P, old.anon_vma, V // P)
-    assert_layout(after, [L(0, 4, "rw-p", pg(0), None, True), L(F, F + 4, "rw-p", pg(0), "A", True)], map_count=2)
+    assert_layout(after, [L(0, 4, "rw-p", pg(0), None if unlinks else "A", True),
+                          L(F, F + 4, "rw-p", pg(0), "A", True)], map_count=2)
 
 
 @pytest.mark.parametrize("kernel", DONTUNMAP)
@@ -357,8 +360,10 @@ def test_dontunmap_fixed_into_free_space(kernel):
     V = anon(mm, 0, 4, faulted=True)
     after, res = run_copy(mm, V, 4 * P, 4 * P, MOVE_FIXED | MREMAP_DONTUNMAP, FAR)
     assert res == FAR and after.map_count == mm.map_count + 1
-    assert after.vma_at(V).anon_vma is None
-    assert_layout(after, [L(0, 4, "rw-p", pg(0), None, True), L(F, F + 4, "rw-p", pg(0), "A", True)], map_count=2)
+    unlinks = PROFILES[kernel].has("dontunmap_unlink_anon")
+    assert (after.vma_at(V).anon_vma is None) == unlinks
+    assert_layout(after, [L(0, 4, "rw-p", pg(0), None if unlinks else "A", True),
+                          L(F, F + 4, "rw-p", pg(0), "A", True)], map_count=2)
 
 
 @pytest.mark.parametrize("kernel", DONTUNMAP)
@@ -371,9 +376,10 @@ def test_dontunmap_fixed_onto_mapped_destination(kernel):
     D = anon(mm, F, 10, R)
     after, res = run_copy(mm, V, 4 * P, 4 * P, MOVE_FIXED | MREMAP_DONTUNMAP, D + 2 * P)
     assert res == D + 2 * P and after.map_count == mm.map_count + 2
-    assert after.vma_at(V).anon_vma is None
+    unlinks = PROFILES[kernel].has("dontunmap_unlink_anon")
+    assert (after.vma_at(V).anon_vma is None) == unlinks
     assert_layout(after, [
-        L(0, 4, "rw-p", pg(0), None, True),
+        L(0, 4, "rw-p", pg(0), None if unlinks else "A", True),
         L(F, F + 2, "r--p", pg(F), None, False),
         L(F + 2, F + 6, "rw-p", pg(0), "A", True),
         L(F + 6, F + 10, "r--p", pg(F + 6), None, False),
@@ -390,8 +396,55 @@ def test_dontunmap_copy_merging_into_old_vma(kernel):
     mm = new_mm(kernel)
     X = anon(mm, 0, 4)
     after, res = run_copy(mm, X, 4 * P, 4 * P, MOVE_FIXED | MREMAP_DONTUNMAP, X + 4 * P)
-    assert res == X + 4 * P and after.map_count == mm.map_count
-    assert_layout(after, [L(0, 8, "rw-p", pg(0), None, True)], map_count=1)
+    assert res == X + 4 * P
+    if PROFILES[kernel].has("dontunmap_no_self_merge"):
+        # 6.12.114+: copy_vma(..., keep_source) never merges the copy into the source it keeps (measured on
+        # 6.12.117: +1, two VMAs with identical flags); the old VMA's pgoff was already its start's
+        assert_layout(after, [L(0, 4, "rw-p", pg(0), None, True), L(4, 8, "rw-p", pg(4), None, True)],
+                      map_count=2)
+    else:
+        assert after.map_count == mm.map_count
+        assert_layout(after, [L(0, 8, "rw-p", pg(0), None, True)], map_count=1)
+
+
+@pytest.mark.parametrize("kernel", DONTUNMAP)
+def test_dontunmap_old_vma_pgoff_after_a_move(kernel):
+    """A faulted VMA moved to X keeps its pgoff (its old address); moved on whole with DONTUNMAP, the old VMA
+    at X is unfaulted again. With ``dontunmap_pgoff_reset`` (6.12.112, "mm/mremap: reset unfaulted VMA
+    page offset for MREMAP_DONTUNMAP") its pgoff becomes X's page, so a fresh mapping right after it joins
+    it (measured on 6.12.117: Δ0); elsewhere the old pgoff stays and the mapping is a VMA of its own (+1)."""
+    mm = new_mm(kernel)
+    V = anon(mm, 0, 2, faulted=True)
+    mm.mremap(V, 2 * P, 2 * P, MOVE_FIXED, at(0x30))
+    mm.mremap(at(0x30), 2 * P, 2 * P, MOVE_FIXED | MREMAP_DONTUNMAP, at(0x50))
+    before = mm.map_count
+    anon(mm, 0x32, 2)
+    if PROFILES[kernel].has("dontunmap_pgoff_reset"):
+        assert mm.vma_at(at(0x30)).pgoff == pg(0x30) and mm.map_count == before
+        assert mm.vma_at(at(0x30)).end == at(0x34)
+    elif PROFILES[kernel].has("dontunmap_unlink_anon"):
+        assert mm.vma_at(at(0x30)).pgoff == pg(0) and mm.map_count == before + 1
+    else:  # 5.7-5.11: the old VMA is still faulted; the fresh one is unfaulted and its pgoff does not follow
+        assert mm.vma_at(at(0x30)).anon_vma is not None and mm.map_count == before + 1
+    mm.check_invariants()
+
+
+@pytest.mark.parametrize("kernel", DONTUNMAP)
+def test_dontunmap_interior_sets_vm_account_on_the_next_vma(kernel):
+    """move_vma()@5.7-5.10 hides VM_ACCOUNT, and for a range strictly inside an accounted VMA restores it on
+    ``vma->vm_next`` as if the old VMA had been split: a DONTUNMAP of the middle of A sets VM_ACCOUNT on B,
+    the next VMA (a read-only one, not accounted), so a later read-only mmap right after B no longer joins
+    it (measured on 5.10.223: +1; 6.1 and later: Δ0). ad8ee77ea9db (5.11) removed the concealment."""
+    mm = new_mm(kernel)
+    anon(mm, 0, 10, RW)
+    B = anon(mm, 10, 5, R)
+    mm.mremap(at(2), 2 * P, 2 * P, MOVE_FIXED | MREMAP_DONTUNMAP, at(0x40))
+    leaks = not PROFILES[kernel].has("dontunmap_no_account_conceal")
+    assert mm.vma_at(B).accounted is leaks
+    before = mm.map_count
+    anon(mm, 15, 5, R)
+    assert mm.map_count == before + (1 if leaks else 0)
+    mm.check_invariants()
 
 
 @pytest.mark.parametrize("kernel", NO_DONTUNMAP)

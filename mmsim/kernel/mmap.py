@@ -200,7 +200,9 @@ def mmap_region(call: Call, tmpl: VMA, anon_shared: bool) -> int:
         call.put(tmpl.with_(file=f, pgoff=0))
         call.record("new_vma", "step", region, +1, addr, end)
     else:
-        new_range(call, tmpl, call.profile.kfn("merge_new"), region)
+        p = call.profile
+        new_range(call, tmpl, p.kfn("merge_new"), region,
+                  next_first=p.has("mmap_merge_next_first") and not p.has("mmap_merge_new_range"))
     if gather:
         complete_unmap(call, addr, end, pending)
     return addr

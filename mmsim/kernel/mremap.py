@@ -95,27 +95,28 @@ def move_vma(call: Call, addr: int, old_len: int, new_len: int, new_addr: int,
     2. copy_vma(): pgoff reset to ``new_addr >> 12`` for an unfaulted private anon VMA; merge at the
        destination or a new VMA (+1, never checked);
     3. move_page_tables();
-    4. DONTUNMAP: the old VMA stays (never split), drops its anon_vma if it was moved whole;
+    4. DONTUNMAP: the old VMA stays (never split), as :func:`_dontunmap_complete` says per release;
        otherwise unmap the source, and *swallow* a failure: mremap still returns ``new_addr`` and
        the old VMA loses VM_ACCOUNT ("OOM: unable to split vma, just get accounts right").
     """
     call.run_hook("move_vma")
+    profile = call.profile
     vma = vma_at(call.tree, addr)
     assert vma is not None
     pgoff = vma.pgoff_at(addr)
-    if vma.is_anonymous and vma.anon_vma is None:
+    unfaulted = vma.is_anonymous and vma.anon_vma is None
+    if unfaulted:
         pgoff = new_addr >> PAGE_SHIFT
     tmpl = vma.with_(start=new_addr, end=new_addr + new_len, pgoff=pgoff)
+    # copy_vma(..., keep_source)@6.12.114+: the copy of an unfaulted VMA kept by DONTUNMAP never merges into it.
+    keep_apart = vma if dontunmap and unfaulted and profile.has("dontunmap_no_self_merge") else None
     parent = call.record("copy_vma", "step", "copy_vma", start=new_addr, end=new_addr + new_len)
     mc0 = call.map_count
-    new = new_range(call, tmpl, "copy_vma", "copy_vma", depth=1, step_new="new_vma")
+    new = new_range(call, tmpl, "copy_vma", "copy_vma", depth=1, step_new="new_vma", exclude=keep_apart)
     parent.delta, parent.map_count = call.map_count - mc0, call.map_count
     call.record("move_page_tables", "step", "move_page_tables", 0, addr, addr + old_len)
     if dontunmap:
-        old = vma_at(call.tree, addr)
-        call.record("dontunmap_complete", "step", "dontunmap_complete", 0, addr, addr + old_len)
-        if old is not None and old is not new and old.start == addr and old.end == addr + old_len:
-            call.put(old.with_(anon_vma=None))  # unlink_anon_vmas()
+        _dontunmap_complete(call, vma, new, addr, old_len)
         return new_addr
     fn = call.profile.kfn("unmap_source")
     if old_len == 0:
@@ -136,6 +137,39 @@ def move_vma(call: Call, addr: int, old_len: int, new_len: int, new_addr: int,
 # ---- the v5.0 / v5.1 flow ------------------------------------------------------------------
 
 
+def _dontunmap_complete(call: Call, src: VMA, new: VMA, addr: int, old_len: int) -> None:
+    """The end of a MREMAP_DONTUNMAP move: the old VMA stays mapped (never split), as each release leaves it.
+
+    Mirrors move_vma()@5.7-6.16 and dontunmap_complete()@6.17+:
+
+    * whole VMA moved and the copy did not merge into it (``dontunmap_unlink_anon``, 5.12, 1583aa278f5f):
+      unlink_anon_vmas() drops its anon_vma (5.7-5.11 keep it); with ``dontunmap_pgoff_reset`` (6.12.112)
+      an anonymous old VMA's pgoff becomes ``vm_start >> PAGE_SHIFT``, as for any unfaulted VMA;
+    * before ``dontunmap_no_account_conceal`` (5.11, ad8ee77ea9db): move_vma() concealed VM_ACCOUNT, and
+      for a range strictly inside an accounted VMA (``split``) restored it on ``vma->vm_next`` as if the
+      old VMA had been split in three: 5.7-5.10 set VM_ACCOUNT on the next VMA in address order, which
+      is unrelated (move_vma()@5.10: "if (split) vma->vm_next->vm_flags |= VM_ACCOUNT"), unless the copy
+      merged into the source. With no next VMA at all the kernel dereferences NULL; the model leaves it.
+    """
+    profile = call.profile
+    call.record("dontunmap_complete", "step", "dontunmap_complete", 0, addr, addr + old_len)
+    old = vma_at(call.tree, addr)
+    if old is None:
+        return
+    merged_into_source = old is new
+    if (not profile.has("dontunmap_no_account_conceal") and src.accounted and not merged_into_source
+            and old.start < addr and addr + old_len < old.end):
+        nxt = call.tree.ceiling(old.end)
+        if nxt is not None and not nxt.accounted:
+            call.put(nxt.with_(accounted=True))
+    whole = old.start == addr and old.end == addr + old_len
+    if whole and not merged_into_source and profile.has("dontunmap_unlink_anon"):
+        old = old.with_(anon_vma=None)  # unlink_anon_vmas()
+        if old.is_anonymous and profile.has("dontunmap_pgoff_reset"):
+            old = old.with_(pgoff=old.start >> PAGE_SHIFT)
+        call.put(old)
+
+
 def vma_to_resize(call: Call, addr: int, old_len: int, new_len: int, flags: int = 0) -> VMA:
     """vma_to_resize()@5.0-6.16: find and validate the VMA being remapped (semantics §3.5.1).
 
@@ -151,7 +185,7 @@ def vma_to_resize(call: Call, addr: int, old_len: int, new_len: int, flags: int 
     if old_len == 0 and not v.shared:
         raise call.fail(E.EINVAL, "old_len_zero_private", fn, "old_len 0 on a private mapping")
     if flags & MREMAP_DONTUNMAP:
-        if v.special & _NO_EXPAND:
+        if v.special & _NO_EXPAND and call.profile.has("dontunmap_any_vma"):  # a4609387859f (5.13)
             raise call.fail(E.EINVAL, "dontunmap_special", fn, "MREMAP_DONTUNMAP on VM_DONTEXPAND/VM_PFNMAP")
         if not call.profile.has("dontunmap_any_vma") and (v.shared or not v.is_anonymous):
             raise call.fail(E.EINVAL, "dontunmap_not_private_anon", fn,

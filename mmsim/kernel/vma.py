@@ -154,11 +154,19 @@ def complete_unmap(call: Call, a: int, b: int, n: int) -> None:
 # ---- merge ------------------------------------------------------------------------------------
 
 
-def new_range(call: Call, tmpl: VMA, fn_merge: str, fn_new: str, depth: int = 0, step_new: str = "new_vma") -> VMA:
+def new_range(call: Call, tmpl: VMA, fn_merge: str, fn_new: str, depth: int = 0, step_new: str = "new_vma",
+              exclude: VMA | None = None, next_first: bool = False) -> VMA:
     """Map a new range: merge with prev/next if the kernel would (semantics §2.3-2.4), else a new VMA.
 
-    Mirrors vma_merge_new_range()@6.18 / vma_merge()@5.0 followed by vma_link(). The new VMA is created
-    without any map_count check, in every profile. Returns the VMA now covering ``tmpl.start``. O(log n).
+    Mirrors vma_merge_new_range()@6.12+ / vma_merge()@5.0 followed by vma_link(): prev is tried with the
+    range's own anon_vma, next too, and prev + range + next only if prev's and next's anon_vmas are
+    compatible (else the range joins prev). ``exclude`` is a VMA that may not be a merge partner
+    (copy_vma()'s ``keep_source``, 6.12.114). ``next_first`` is mmap_region()@6.1 (the maple-tree rewrite;
+    until vma_merge_new_range() in 6.12): next is tried first with the range's anon_vma, then prev with
+    *next's* anon_vma when the range joins next, so a range between an unfaulted prev and a faulted next,
+    or between two differently faulted neighbours, joins next only (measured on 6.1.176). The new VMA is
+    created without any map_count check, in every profile. Returns the VMA now covering ``tmpl.start``.
+    O(log n).
     """
     tree = call.tree
     start, end, pgoff, file, anon_vma = tmpl.start, tmpl.end, tmpl.pgoff, tmpl.file, tmpl.anon_vma
@@ -170,12 +178,21 @@ def new_range(call: Call, tmpl: VMA, fn_merge: str, fn_new: str, depth: int = 0,
     nxt = tree.ceiling(end)
     if nxt is not None and nxt.start != end:
         nxt = None
+    if exclude is not None:
+        prev = None if prev is not None and prev.start == exclude.start else prev
+        nxt = None if nxt is not None and nxt.start == exclude.start else nxt
     left = right = False
-    if not tmpl.special:
+    if tmpl.special:
+        pass
+    elif next_first:
+        right = nxt is not None and can_merge_before(nxt, flags, file, anon_vma, pgoff, pages, call.any_target)
+        proposed = nxt.anon_vma if right and nxt is not None else anon_vma
+        left = prev is not None and can_merge_after(prev, flags, file, proposed, pgoff, call.any_target)
+    else:
         left = prev is not None and can_merge_after(prev, flags, file, anon_vma, pgoff, call.any_target)
         right = nxt is not None and can_merge_before(nxt, flags, file, anon_vma, pgoff, pages, call.any_target)
-    if left and right and not anon_compatible(prev.anon_vma, nxt.anon_vma):  # type: ignore[union-attr]
-        right = False
+        if left and right and not anon_compatible(prev.anon_vma, nxt.anon_vma):  # type: ignore[union-attr]
+            right = False
     if left or right:
         av = anon_vma
         if left:
