@@ -42,6 +42,7 @@ __all__ = [
     "NAMES_V6_1",
     "NAMES_V6_12",
     "NAMES_V6_18",
+    "PATCHED",
     "PROFILES",
     "Profile",
     "get_profile",
@@ -312,6 +313,8 @@ class Profile:
     transactional: bool = False
     description: str = ""
     evidence: str = ""
+    #: False for a profile of a kernel no release is (a patched build): the release policy never picks it.
+    models_release: bool = True
     hypothetical: bool = field(init=False)
     _table: Mapping[str, tuple[Check, ...]] = field(init=False, repr=False, compare=False)
     _by_name: Mapping[str, Check] = field(init=False, repr=False, compare=False)
@@ -323,7 +326,7 @@ class Profile:
             raise ValueError(f"profile {self.name!r}: unknown feature(s) {', '.join(sorted(unknown))}; "
                              f"known: {', '.join(FEATURES)}")
         derived = self.checks is _FROM_FEATURES
-        object.__setattr__(self, "hypothetical", not derived or self.transactional)
+        object.__setattr__(self, "hypothetical", not derived or self.transactional or not self.models_release)
         table = _check_table(release_checks(self.features) if derived else self.checks)
         object.__setattr__(self, "checks", table)
         object.__setattr__(self, "_table", table)
@@ -439,6 +442,19 @@ PROFILES: Mapping[str, Profile] = MappingProxyType({
 #: The profile names, in teaching order.
 KERNELS: tuple[str, ...] = tuple(PROFILES)
 
+#: Profiles of patched kernels that mmsim builds to show a point (:mod:`mmsim.live.build`), by name. They are
+#: not in :data:`KERNELS` (the course's profiles) and model no release; :func:`get_profile` finds them.
+PATCHED: Mapping[str, Profile] = MappingProxyType({
+    p.name: p
+    for p in (
+        Profile("5.10-revert-ea2c3f6f5545", "5.10", _V5_10 - {"early_map_count_check"}, models_release=False,
+                description="Linux 5.10.223 with ea2c3f6f5545 reverted: 5.10's features without the 2019 early "
+                            "check, i.e. 5.0's checks (the destination and tail are unmapped before move_vma()'s "
+                            "check)",
+                evidence="live: 5.10.223 built with the revert under qemu (mmsim.live.build)"),
+    )
+})
+
 
 def get_profile(kernel: str | Profile) -> Profile:
     """Look a profile up by name (a :class:`Profile` is returned as is).
@@ -456,10 +472,9 @@ def get_profile(kernel: str | Profile) -> Profile:
         return kernel
     if not isinstance(kernel, str):
         raise TypeError(f"kernel must be a profile name (str) or a Profile, not {type(kernel).__name__}")
-    try:
-        return PROFILES[kernel]
-    except KeyError:
-        pass
+    p = PROFILES.get(kernel) or PATCHED.get(kernel)
+    if p is not None:
+        return p
     from .releases import synthesized_profile
 
     p = synthesized_profile(kernel)

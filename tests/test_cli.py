@@ -176,7 +176,7 @@ def test_live_seed_w(capsys: pytest.CaptureFixture[str]) -> None:
         pytest.skip(info.reason)
     rc, out, err = run(capsys, "live", "seed-W", "--slack", "3")
     assert rc == 0, out + err
-    assert "live and model agree" in out and "4/4 operations match" in out
+    assert "live and model agree" in out and "all 4 operations match" in out
     assert "model classification" in out
 
 

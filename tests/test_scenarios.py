@@ -360,14 +360,14 @@ def test_live_ops_are_relative_to_the_arena() -> None:
 @pytest.mark.live
 @pytest.mark.parametrize("name, slack", [("seed-W", 3), ("multi-vma", 6), ("mprotect-3way", 1)])
 def test_live_matches_the_model(name: str, slack: int) -> None:
-    """Replay on this machine's kernel (mmsim.live) and compare with the 6.18 profile, op by op."""
+    """Replay on this machine's kernel (mmsim.live) and compare with the profile that models it, op by op."""
     live = pytest.importorskip("mmsim.live")
     info = live.kernel_info()
     if not info.supported:
         pytest.skip(info.reason)
     sc = CATALOGUE[name]
     ops = sc.live_ops()
-    cmp = live.compare(ops, kernel=live.profile_for_release(info.release), arena_pages=sc.arena_pages,
+    cmp = live.compare(ops, info.profile, arena_pages=sc.arena_pages,
                        slack_before={len(ops) - 1: slack}, timeout=120)
     assert cmp.all_match, str(cmp)
 

@@ -20,7 +20,8 @@ from .. import ops as _ops
 from ..addrspace import AddressSpace
 from ..constants import MAP_ANONYMOUS, MAP_FIXED, MAP_NORESERVE, MAP_PRIVATE, PROT_NONE, TASK_SIZE
 from ..errors import MMError
-from ..releases import Coverage, release_coverage
+from ..releases import Coverage, parse_release, release_coverage
+from .kernels import GUEST_KERNELS
 from .results import LiveRun, errno_name, format_op, where
 from .runner import run
 
@@ -297,6 +298,10 @@ def compare_run(live: LiveRun, profile: str | None = None) -> Comparison:
     """
     base, size = live.base, live.arena_size
     coverage = _coverage(live.release)
+    row = GUEST_KERNELS.get(live.kernel) if live.kernel else None
+    if row is not None and row.profile is not None:
+        # A patched kernel (mmsim.live.build) is no release: its row names the profile that models it.
+        coverage = Coverage(live.release, parse_release(live.release), row.profile)
     if profile is None:
         if coverage is None:
             raise ValueError(f"no mmsim profile models Linux {live.release}: pass a profile to compare anyway")

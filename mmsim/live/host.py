@@ -20,6 +20,7 @@ from ..releases import release_coverage
 from . import kernels as _kernels
 from . import qemu as _qemu
 from . import uml as _uml
+from .build import build_unavailable_reason
 
 __all__ = ["DEFAULT_GUEST_KERNEL", "GUEST_MAX_MAP_COUNT", "KernelInfo", "LIVE_MACHINES", "TARGETS",
            "UML_MAX_MAP_COUNT", "kernel_info", "resolve_target"]
@@ -168,10 +169,11 @@ def _qemu_info(kernel: str) -> KernelInfo:
     ok, why = _qemu.qemu_available()
     image = _kernels.cached_image(kernel)
     row = _kernels.guest_kernel(kernel)
-    release = image.release if image is not None else row.prefer.removeprefix("linux-image-")
+    release = image.release if image is not None else row.release
     if ok and image is None:
-        why = _kernels.fetch_unavailable_reason()
+        why = build_unavailable_reason() if row.build is not None else _kernels.fetch_unavailable_reason()
         ok = not why
-    profile, reason = _profile_of(release)
+    # A patched kernel is no release: its row names its profile (mmsim.profiles.PATCHED).
+    profile, reason = (row.profile, "") if row.profile is not None else _profile_of(release)
     return KernelInfo("Linux", release, "x86_64", GUEST_MAX_MAP_COUNT, profile, ok and not reason, why or reason,
                       ok, "qemu", kernel)

@@ -14,8 +14,8 @@ package of the suite matching ``package`` is taken; :class:`KernelImage` says wh
 Stdlib only (apt-get and dpkg-deb are Debian's; the zstd tool is used for kernels compressed with zstd when it
 is installed, and the compressed kernel is booted otherwise).
 
->>> sorted(GUEST_KERNELS)
-['5.10', '6.1', '6.12']
+>>> list(DEBIAN_KERNELS), [n for n in GUEST_KERNELS if n not in DEBIAN_KERNELS]
+(['5.10', '6.1', '6.12'], ['5.10-control', '5.10-revert-ea2c3f6f5545'])
 >>> GUEST_KERNELS["5.10"].suite
 'bullseye'
 """
@@ -39,14 +39,21 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import MappingProxyType
 
+from .build import GUEST_KERNELS_BUILT, Build, BuiltKernel, build_images, recipe_key
+
 __all__ = [
     "GUEST_KERNELS",
     "GuestKernel",
     "KernelFetchError",
     "KernelImage",
     "cache_dir",
+    "DEBIAN_KERNELS",
     "cached_image",
     "fetch_image",
+    "load_image",
+    "locked",
+    "private_apt",
+    "save_image",
     "fetch_unavailable_reason",
     "guest_kernel",
 ]
@@ -71,11 +78,13 @@ class KernelFetchError(RuntimeError):
 
 @dataclass(frozen=True)
 class GuestKernel:
-    """A kernel the qemu target can boot, as a Debian binary package.
+    """A kernel the qemu target can boot: a Debian binary package, or a kernel mmsim builds from source.
 
     ``name`` is what ``mmsim.live.run(target="qemu", kernel=...)`` takes; ``suite`` the Debian suite that
     serves it; ``package`` a regular expression of its binary package names (the generic ``-amd64`` flavour:
-    ``-cloud-amd64`` has no 9P); ``prefer`` the package its profile was checked on.
+    ``-cloud-amd64`` has no 9P); ``prefer`` the package its profile was checked on. A built kernel has its
+    recipe in ``build`` (:mod:`mmsim.live.build`) and may name the ``profile`` it is compared with (a patched
+    kernel is no release; None: the release policy's).
     """
 
     name: str
@@ -83,9 +92,23 @@ class GuestKernel:
     package: str
     prefer: str
     description: str
+    build: Build | None = None
+    profile: str | None = None
+
+    @property
+    def release(self) -> str:
+        """Its ``uname -r`` as far as it is known without the image: the built release, or the preferred
+        package's."""
+        return self.build.release if self.build is not None else self.prefer.removeprefix("linux-image-")
 
 
-#: The kernels the qemu target boots, by name (x86-64 Debian images, generic flavour).
+def _built(k: BuiltKernel) -> GuestKernel:
+    return GuestKernel(k.name, k.build.suite, re.escape(k.build.source), k.build.source, k.description, k.build,
+                       k.profile)
+
+
+#: The kernels the qemu target boots, by name: Debian's x86-64 images (generic flavour), then the kernels
+#: mmsim builds from Debian's source (:data:`mmsim.live.build.GUEST_KERNELS_BUILT`).
 GUEST_KERNELS: Mapping[str, GuestKernel] = MappingProxyType({
     k.name: k
     for k in (
@@ -95,8 +118,11 @@ GUEST_KERNELS: Mapping[str, GuestKernel] = MappingProxyType({
                     "Debian 12 (bookworm): Linux 6.1 LTS"),
         GuestKernel("6.12", "trixie", r"linux-image-6\.12\.\d+\+deb13-amd64", "linux-image-6.12.117+deb13-amd64",
                     "Debian 13 (trixie): Linux 6.12 LTS"),
+        *(_built(k) for k in GUEST_KERNELS_BUILT.values()),
     )
 })
+#: The Debian images of :data:`GUEST_KERNELS` (fetched, not built).
+DEBIAN_KERNELS: tuple[str, ...] = tuple(n for n, k in GUEST_KERNELS.items() if k.build is None)
 
 
 @dataclass(frozen=True)
@@ -165,7 +191,7 @@ def fetch_unavailable_reason() -> str:
 
 
 @contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
+def locked(path: Path) -> Iterator[None]:
     """An exclusive lock on ``path`` (a file of the cache), so that concurrent fetches do not race."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a") as f:
@@ -382,11 +408,16 @@ def _prepare(k: GuestKernel, deb: Path, package: str, version: str, into: Path) 
             p.unlink()
     image = KernelImage(k.name, package, version, release, str(kernel), elf is not None,
                         tuple(str(m) for m in modules), str(configs[0]), str(into))
-    _save(image)
+    save_image(image)
     return image
 
 
-def _save(image: KernelImage) -> None:
+def private_apt() -> _Apt:
+    """apt-get/apt-cache with mmsim's private sources list and state (under :func:`cache_dir`)."""
+    return _Apt(cache_dir() / "apt")
+
+
+def save_image(image: KernelImage) -> None:
     """Write ``image.json``, with paths relative to the image's directory (so the directory can move)."""
     d = Path(image.directory)
     meta = asdict(image)
@@ -397,7 +428,8 @@ def _save(image: KernelImage) -> None:
     (d / "image.json").write_text(json.dumps({"layout": _LAYOUT, **meta}, indent=1))
 
 
-def _load(directory: Path) -> KernelImage | None:
+def load_image(directory: Path) -> KernelImage | None:
+    """The prepared image in ``directory`` (its ``image.json``), or None if it is missing or incomplete."""
     try:
         meta = json.loads((directory / "image.json").read_text())
     except (OSError, ValueError):
@@ -424,8 +456,10 @@ def cached_image(name: str) -> KernelImage | None:
     root = _images_dir()
     if not root.is_dir():
         return None
+    if k.build is not None:
+        return load_image(root / f"built-{k.name}-{recipe_key(GUEST_KERNELS_BUILT[k.name])}")
     rx = re.compile(k.package + r"_")
-    images = [img for d in root.iterdir() if rx.match(d.name) and (img := _load(d)) is not None]
+    images = [img for d in root.iterdir() if rx.match(d.name) and (img := load_image(d)) is not None]
     if not images:
         return None
     preferred = [img for img in images if img.package == k.prefer]
@@ -433,7 +467,8 @@ def cached_image(name: str) -> KernelImage | None:
 
 
 def fetch_image(name: str, *, log: Callable[[str], None] | None = None, refresh: bool = False) -> KernelImage:
-    """The image of guest kernel ``name``: from the cache, else downloaded from Debian's archive and prepared.
+    """The image of guest kernel ``name``: from the cache, else downloaded from Debian's archive and prepared
+    (or, for a built kernel, built: :func:`mmsim.live.build.build_images`).
 
     ``log`` receives one line per step that takes time (the download, with its size). Raises
     :class:`KernelFetchError` (one line) when it cannot: no apt-get or dpkg-deb, no network, a package no
@@ -444,15 +479,21 @@ def fetch_image(name: str, *, log: Callable[[str], None] | None = None, refresh:
         image = cached_image(name)
         if image is not None:
             return image
+    if k.build is not None:
+        try:
+            built = build_images([name], log=log)[name]
+        except (RuntimeError, OSError, subprocess.SubprocessError) as e:
+            raise KernelFetchError(f"cannot build guest kernel {name}: {e}") from None
+        return built
     reason = fetch_unavailable_reason()
     if reason:
         raise KernelFetchError(reason)
     say = log or (lambda _line: None)
-    with _locked(cache_dir() / "kernels.lock"):
+    with locked(cache_dir() / "kernels.lock"):
         image = None if refresh else cached_image(name)
         if image is not None:
             return image
-        apt = _Apt(cache_dir() / "apt")
+        apt = private_apt()
         apt.ensure_index()
         names = apt.packages(k.package)
         if k.prefer not in names:
@@ -483,7 +524,7 @@ def fetch_image(name: str, *, log: Callable[[str], None] | None = None, refresh:
             if final.exists():
                 shutil.rmtree(final)
             staging.rename(final)
-        image = _load(final)
+        image = load_image(final)
         if image is None:
             raise KernelFetchError(f"the prepared image in {final} is incomplete")
         return image
