@@ -394,7 +394,15 @@ def build_parser() -> argparse.ArgumentParser:
                     help="kernel profile to ask about, repeatable (default: 5.0, 5.1, 6.18 and 7.1)")
     qz.add_argument("--family", type=_type(_quiz_family), metavar="F",
                     help="kind of call: fixed, shrink, munmap or mprotect (default: the seed picks one)")
-    p.commands = {"list": ls, "trace": tr, "layout": lay, "sweep": sw, "live": lv, "quiz": qz}
+    kn = sub.add_parser("kernels", help="the real kernels the qemu target boots: list, fetch or build them",
+                        description="List the guest kernels of the qemu target (Debian's images and the kernels "
+                                    "mmsim builds from Debian's source), whether each is in the cache, and the "
+                                    "profile that models it. --fetch downloads the images and builds the others "
+                                    "(once; cached in $MMSIM_CACHE or ~/.cache/mmsim).")
+    kn.add_argument("--kernel", "-k", action="append", type=_type(_guest_kernel), metavar="K",
+                    help=f"only this kernel, repeatable ({', '.join(GUEST_KERNELS)})")
+    kn.add_argument("--fetch", action="store_true", help="download or build the kernels that are not cached yet")
+    p.commands = {"list": ls, "trace": tr, "layout": lay, "sweep": sw, "live": lv, "quiz": qz, "kernels": kn}
     return p
 
 
@@ -740,6 +748,35 @@ def cmd_live(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 0 if cmp.all_match else 1
 
 
+def cmd_kernels(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """``mmsim kernels``: the qemu target's kernels, cached or not; ``--fetch`` gets the missing ones."""
+    import time
+
+    from . import live
+    from .live import kernels as K
+
+    names = args.kernel or list(GUEST_KERNELS)
+    status = 0
+    for name in names:
+        row = GUEST_KERNELS[name]
+        image = K.cached_image(name)
+        if image is None and args.fetch:
+            t0 = time.monotonic()
+            try:
+                image = K.fetch_image(name, log=lambda line: print(f"  {line}", file=out, flush=True))
+            except K.KernelFetchError as e:
+                print(f"{PROG} kernels: error: {_one_line(str(e))}", file=err)
+                status = 1
+                continue
+            print(f"  {name} ready in {time.monotonic() - t0:.0f} s", file=out)
+        info = live.kernel_info(target="qemu", kernel=name)
+        where = f"cached ({image.release}, {image.version})" if image is not None else "not cached"
+        how = "built from source" if row.build is not None else f"Debian {row.suite}"
+        print(f"{name:26s} {how:18s} {where}; profile {info.profile}"
+              + ("" if info.supported or not info.reason else f" ({_one_line(info.reason)})"), file=out)
+    return status
+
+
 def cmd_quiz(args: argparse.Namespace, out: TextIO) -> int:
     """``mmsim quiz``: a generated question (deterministic per seed), and with ``--answers`` its worked answer."""
     from .quiz import DEFAULT_KERNELS, generate
@@ -816,6 +853,8 @@ def _dispatch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return cmd_sweep(args, out)
     if args.command == "live":
         return cmd_live(args, out, err)
+    if args.command == "kernels":
+        return cmd_kernels(args, out, err)
     if args.command == "quiz":
         return cmd_quiz(args, out)
     raise UsageError(f"unknown command {args.command!r}")  # pragma: no cover - argparse rejects it first

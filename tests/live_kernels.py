@@ -6,6 +6,8 @@ Every live differential test runs on each kernel of :data:`KERNELS` against the 
 * ``host``: this machine's kernel;
 * ``qemu-5.10``, ``qemu-6.1``, ``qemu-6.12``: Debian's kernels booted under qemu's TCG (``mmsim.live.qemu``),
   which runs on any x86-64 host whatever its CPU;
+* ``qemu-5.10-control`` and ``qemu-5.10-revert-ea2c3f6f5545``: 5.10.223 built by mmsim from Debian's source
+  with one minimal config, without and with the 2019 fix reverted (``mmsim.live.build``);
 * ``uml-6.1``: Debian's user-mode Linux (6.1, the bottom-up layout), where it boots: on CPUs with AVX-512 or
   AMX it cannot (``mmsim.live.uml.XSAVE_NOTE``), and 6.1 is then covered by ``qemu-6.1`` alone.
 
@@ -44,6 +46,7 @@ class LiveKernel:
 
 #: Every live kernel, in the order the tests run on them.
 KERNELS = (LiveKernel("host"), LiveKernel("qemu", "5.10"), LiveKernel("qemu", "6.1"), LiveKernel("qemu", "6.12"),
+           LiveKernel("qemu", "5.10-control"), LiveKernel("qemu", "5.10-revert-ea2c3f6f5545"),
            LiveKernel("uml", "6.1"))
 
 
@@ -93,7 +96,7 @@ def _label(k: LiveKernel, info: live.KernelInfo) -> str:
         return f"the host (Linux {info.release}, profile {info.profile})"
     if k.target == "uml":
         return f"{k.kernel} under user-mode Linux"
-    return str(k.kernel)
+    return str(k.kernel).replace("-ea2c3f6f5545", "")  # "5.10-revert", as the tier's summary names it
 
 
 def require(k: LiveKernel) -> Ready:

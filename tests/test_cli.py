@@ -292,6 +292,10 @@ def _bad_inputs(tmp: str) -> list[tuple[list[str], str]]:
         (["live", "seed-W", "--target", "kvm"], "invalid choice"),
         (["live", "seed-W", "--timeout", "1e9"], "0 < T <= 86400"),
         (["live", "seed-W", "--timeout", "soon"], "not a number of seconds"),
+        # kernels
+        (["kernels", "--kernel", "x"], "unknown guest kernel 'x'"),
+        (["kernels", "--fetch=yes"], "ignored explicit argument"),
+        (["kernels", "extra"], "unrecognized arguments: extra"),
         # quiz
         (["quiz", "--seed", "x"], "not an integer"),
         (["quiz", "--seed", HUGE], "5000 digits"),
@@ -331,7 +335,7 @@ def test_the_bad_input_table_covers_every_option(capsys: pytest.CaptureFixture[s
 
     assert cli.main(["--help"]) == 0
     commands = re.findall(r"^    ([a-z]+) {2,}\S", capsys.readouterr().out, re.M)
-    assert commands == ["list", "trace", "layout", "sweep", "live", "quiz"]
+    assert commands == ["list", "trace", "layout", "sweep", "live", "quiz", "kernels"]
     table = [argv for argv, _ in _bad_inputs("/t")]
     for cmd in commands:
         assert cli.main([cmd, "--help"]) == 0

@@ -257,13 +257,11 @@ def test_resets_leave_a_valid_model(named_results, threshold_results, seed_resul
 
 
 def test_seed_band_is_the_semantics_band(seed_results, kernel) -> None:
-    """Semantics §7.1/§7.2 LIVE note: ENOMEM with no change at slack 1..5 (mc 65525..65529), success at 6;
-    the profile's column of the §7.1 and §7.2 tables (semantics_tables; 6.1's is 5.1's) says the same for
-    slack 0..8."""
+    """The live errno of seed-W and seed-S at slack 0..8 is the one the profile's column of the §7.1 and §7.2
+    tables gives (semantics_tables: 6.1's column is 5.1's, the reverted 5.10's is 5.0's): ENOMEM below the
+    band edge, success above it."""
     for name, table in (("seed-W", T.SEED_W), ("seed-S", T.SEED_S)):
         errnos = {s: seed_results[f"{name}@{s}"][-1].live_errno for s in range(0, 9)}
-        assert all(errnos[s] == E.ENOMEM for s in range(0, 6)), (name, errnos)
-        assert all(errnos[s] == 0 for s in range(6, 9)), (name, errnos)
         want = {s: 0 if T.cell(c).kind == "OK" else E.ENOMEM for s, c in T.by_slack(table, kernel.profile).items()}
         assert errnos == want, (name, errnos, want)
 
