@@ -68,9 +68,9 @@ kernels: venv
 	@$(BIN)/mmsim kernels --fetch || { [ "$$CI" != true ] && echo "kernels: not available here; the qemu tests skip"; }
 
 # Tiers, fastest first, so that a failure shows within a minute and the run never looks stalled:
-#   1. ruff and mypy, doctests and the fast unit/property tests;  2. the slow tests and the notebooks (nbval);
-#   3. the website build;  4. system packages for the last tiers (what apt would change is printed first);
-#   4. also fetches and builds the guest kernels (make kernels);
+#   1. ruff and mypy, doctests and the fast unit/property tests;  2. system packages (what apt would change is
+#      printed first) and the guest kernels (make kernels), so that the notebooks' live parts can run too;
+#   3. the slow tests and the notebooks (nbval);  4. the website build;
 #   5. the live differential tests (this kernel; 5.10, 6.1, 6.12 and the reverted 5.10 under qemu; 6.1 under user-mode
 #      Linux where it boots);  6. the browser tier.
 # Each tier is one pytest run; make stops at the first tier that fails.
@@ -81,14 +81,14 @@ test: venv
 	$(BIN)/mypy
 	$(PYTEST) --doctest-modules mmsim -q
 	$(PYTEST) tests -q -m "not live and not browser and not slow" --ignore=tests/browser
-	@echo "== tier 2/6: slow tests and the notebooks (nbval)"
-	$(PYTEST) tests -q -m "slow and not live and not browser" --ignore=tests/browser
-	$(PYTEST) notebooks -q --nbval-lax --nbval-current-env
-	@echo "== tier 3/6: the website (make site)"
-	$(MAKE) --no-print-directory site
-	@echo "== tier 4/6: system packages for the live and browser tiers, and the guest kernels"
+	@echo "== tier 2/6: system packages for the live and browser tiers, and the guest kernels"
 	$(MAKE) --no-print-directory browser-deps uml-deps qemu-deps build-deps
 	$(MAKE) --no-print-directory kernels
+	@echo "== tier 3/6: slow tests and the notebooks (nbval)"
+	$(PYTEST) tests -q -m "slow and not live and not browser" --ignore=tests/browser
+	$(PYTEST) notebooks -q --nbval-lax --nbval-current-env
+	@echo "== tier 4/6: the website (make site)"
+	$(MAKE) --no-print-directory site
 	@echo "== tier 5/6: live differential tests (this kernel; guest kernels under qemu and user-mode Linux)"
 	$(PYTEST) tests -q -m "live" --ignore=tests/browser
 	@echo "== tier 6/6: the browser tier (JupyterLab and the website in chromium)"
