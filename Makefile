@@ -100,6 +100,12 @@ test: venv
 site: venv
 	$(BIN)/python site/build.py
 
+# docs/semantics.md carries two tables generated from mmsim.profiles (the profiles and the releases they model;
+# the features): this rewrites them between their markers; tests/test_semantics_doc.py checks they are current.
+.PHONY: docs-tables
+docs-tables: venv
+	$(BIN)/python -c "from mmsim.profiles import update_doc_tables; update_doc_tables('docs/semantics.md')"
+
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/mypy

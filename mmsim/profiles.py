@@ -419,8 +419,8 @@ PROFILES: Mapping[str, Profile] = MappingProxyType({
                             "its anon_vma; an interior move sets VM_ACCOUNT on the next VMA)",
                 evidence="live: Debian 5.10.223 under qemu; source reading of 5.10.223"),
         Profile("6.1", "6.1", _V6_1, names=NAMES_V6_1,
-                description="6.1 LTS: 5.1's unmap-then-validate mremap, plus DONTUNMAP, an early VMA lookup "
-                            "and grow-in-place merging",
+                description="6.1 LTS: 5.1's unmap-then-validate mremap, plus DONTUNMAP, an early VMA lookup, "
+                            "grow-in-place merging and a next-first mmap merge",
                 evidence="live: Debian 6.1.176 under qemu and user-mode Linux (docs/linux-6.1.md)"),
         Profile("6.12", "6.12", _V6_12, names=NAMES_V6_12,
                 description="6.12 LTS (6.12.114 and later): 6.1's unmap-then-validate mremap; mprotect "
@@ -499,3 +499,64 @@ def profile_for_release(release: str) -> str | None:
     except ValueError:
         return None
     return c.profile if c.exact and c.profile in PROFILES else None
+
+
+def feature_table() -> str:
+    """The features as a markdown table (docs/semantics.md §3.6 is this, generated; a test keeps them equal):
+    feature, what it is, the release and commit that brought it, the calls it can change, and the profiles
+    that have it.
+
+    >>> feature_table().splitlines()[0]
+    '| Feature | Behaviour | Since | Commit | Calls it can change | Profiles |'
+    """
+    rows = ["| Feature | Behaviour | Since | Commit | Calls it can change | Profiles |", "|---|---|---|---|---|---|"]
+    for f in FEATURES.values():
+        since = f.since or "—"
+        if f.stable:
+            since += "; " + ", ".join(f"stable {b}.{n}" for b, n in f.stable.items())
+        having = ", ".join(k for k, p in {**PROFILES, **PATCHED}.items() if p.has(f.name)) or "—"
+        rows.append(f"| `{f.name}` | {f.summary} | {since} | {f.commit or '—'} | {f.scope or '—'} | {having} |")
+    return "\n".join(rows) + "\n"
+
+
+def profile_table() -> str:
+    """The profiles as a markdown table (docs/semantics.md §0 has it, generated): name, the releases it models
+    (computed from the features), how it was established, and what it is.
+
+    >>> profile_table().splitlines()[2].startswith("| `5.0` | 5.0 |")
+    True
+    """
+    rows = ["| Profile | Releases | Established by | Models |", "|---|---|---|---|"]
+    for p in (*PROFILES.values(), *PATCHED.values()):
+        releases = p.releases or ("—" if p.models_release else "a patched build")
+        how = p.evidence or ("project definition" if p.hypothetical else "—")
+        rows.append(f"| `{p.name}` | {releases} | {how} | {p.description} |")
+    return "\n".join(rows) + "\n"
+
+
+
+#: The markers around the generated tables of docs/semantics.md.
+DOC_TABLES: Mapping[str, Callable[[], str]] = MappingProxyType({"profiles": profile_table, "features": feature_table})
+
+
+def doc_table_block(name: str) -> str:
+    """A generated table with its markers, as docs/semantics.md carries it."""
+    return (f"<!-- generated: {name} (mmsim.profiles.{DOC_TABLES[name].__name__}; make docs-tables) -->\n"
+            f"{DOC_TABLES[name]()}<!-- end generated: {name} -->")
+
+
+def update_doc_tables(path: str) -> None:
+    """Rewrite the generated tables of a markdown file (``make docs-tables``)."""
+    import re
+
+    with open(path) as f:
+        text = f.read()
+    for name in DOC_TABLES:
+        rx = re.compile(rf"<!-- generated: {name} .*?<!-- end generated: {name} -->", re.S)
+        if not rx.search(text):
+            raise ValueError(f"{path} has no generated table {name!r}")
+        m = rx.search(text)
+        assert m is not None
+        text = text[:m.start()] + doc_table_block(name) + text[m.end():]
+    with open(path, "w") as f:
+        f.write(text)
