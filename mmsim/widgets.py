@@ -103,6 +103,7 @@ __all__ = [
     "render_failure_points",
     "render_layout",
     "render_outcome_map",
+    "revert_explorer",
     "render_trace",
     "sweep_limits",
     "trace_explorer",
@@ -689,6 +690,35 @@ def trace_explorer(
         return trace_view(scenario, kernels, max_map_count, map_count=mc, runner=runner)
 
     return Explorer(controls, render, rows=[["scenario", "max_map_count"], ["kernels"]], runner=runner)
+
+
+def revert_explorer(scenario: str = "seed-W", free_slots: int = 3, *, result: Any = None) -> Explorer:
+    """The 2019 bug on a real kernel: a slider over free slots, and the call on 5.10 built with ea2c3f6f5545
+    reverted next to the control (:func:`mmsim.live.revert.bug_on_real_kernels`): errno, map_count change and
+    the arena's ``/proc/PID/maps`` lines before and after.
+
+    Both kernels boot once, for every free-slot count, when the explorer is made (a few seconds under qemu);
+    the slider then only shows. Where they cannot run, the recorded result is shown and says so. ``result``
+    replaces the run (tests).
+    """
+    from .live import revert
+
+    result = result if result is not None else revert.bug_on_real_kernels(scenario)
+    slots = result.free_slots
+    controls: dict[str, W.Widget] = {
+        "free_slots": W.IntSlider(value=free_slots, min=min(slots), max=max(slots), step=1, description="free slots",
+                                  continuous_update=False),
+    }
+
+    def render(free_slots: int) -> View:
+        r = result.at(result.kernels[0], free_slots)
+        return View(revert.html_view(result, free_slots),
+                    f"{free_slots} free slots: {result.kernels[0]} {r.errno_name} {r.delta:+d}",
+                    facts={"result": result, "free_slots": free_slots})
+
+    ex = Explorer(controls, render)
+    ex.data = result
+    return ex
 
 
 def failure_point_explorer(

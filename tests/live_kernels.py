@@ -99,8 +99,11 @@ def _label(k: LiveKernel, info: live.KernelInfo) -> str:
     return str(k.kernel).replace("-ea2c3f6f5545", "")  # "5.10-revert", as the tier's summary names it
 
 
-def require(k: LiveKernel) -> Ready:
-    """The kernel ready to run, or a skip with the reason (a failure under CI=true where it must run)."""
+def require(k: LiveKernel, *, tally: bool = True) -> Ready:
+    """The kernel ready to run, or a skip with the reason (a failure under CI=true where it must run).
+
+    ``tally=False`` for a test that runs the kernel without comparing operations through :meth:`Ready.compare`
+    (the tally would otherwise list the kernel with nothing compared)."""
     info = live.kernel_info(target=k.target, kernel=k.kernel)
     if not info.can_run:
         SKIPPED[k.id] = info.reason
@@ -113,7 +116,8 @@ def require(k: LiveKernel) -> Ready:
         if CI:
             pytest.fail(f"{k.id}: no profile models Linux {info.release} exactly: {info.reason}")
         pytest.skip(f"{k.id}: {info.reason}")
-    TALLY.setdefault(k.id, Tally(_label(k, info)))
+    if tally:
+        TALLY.setdefault(k.id, Tally(_label(k, info)))
     return Ready(k, info, info.profile)
 
 
