@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-__all__ = ["GuestError", "GuestRun", "GuestTimeout", "boot_failure_reason"]
+__all__ = ["GuestError", "GuestRun", "GuestTimeout", "boot_failure_reason", "check_run_args", "exit_status"]
 
 
 @dataclass(frozen=True)
@@ -98,3 +98,29 @@ def boot_failure_reason(console: bytes, limit: int = 200) -> str:
         else:
             reason = "the kernel printed nothing"
     return reason if len(reason) <= limit else reason[: limit - 3] + "..."
+
+
+def check_run_args(argv: object, timeout: object, max_map_count: object) -> None:
+    """ValueError for a guest run's bad arguments (before anything boots): a non-empty argv, a positive
+    timeout, a guest ``max_map_count`` in [0, 2**31) or None."""
+    if isinstance(argv, (str, bytes)) or not argv:
+        raise ValueError("argv must be a non-empty sequence of strings")
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
+        raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
+    if max_map_count is not None and (
+        isinstance(max_map_count, bool) or not isinstance(max_map_count, int) or not 0 <= max_map_count < 2**31
+    ):
+        raise ValueError(f"max_map_count must be an int in [0, 2**31), not {max_map_count!r}")
+
+
+def exit_status(raw: bytes | None) -> int | None:
+    """The command's exit status from the ``rc`` file the guest's init wrote (``$?`` of sh): negative for death
+    by a signal, as with :mod:`subprocess`; None when none was recorded.
+
+    >>> exit_status(b"0\\n"), exit_status(b"137\\n"), exit_status(None)
+    (0, -9, None)
+    """
+    if raw is None or not raw.strip().isdigit():
+        return None
+    rc = int(raw)
+    return -(rc - 128) if rc > 128 else rc  # sh reports death by signal n as 128 + n

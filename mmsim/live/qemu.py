@@ -51,7 +51,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import kernels as _kernels
-from .guest import GuestError, GuestRun, GuestTimeout, boot_failure_reason
+from .guest import GuestError, GuestRun, GuestTimeout, boot_failure_reason, check_run_args, exit_status
 
 __all__ = [
     "QemuError",
@@ -307,14 +307,7 @@ def run_in_qemu(
     oopsed or panicked, or no exit status was recorded: the message says why in one line. A non-zero exit
     status of the command is not an error.
     """
-    if isinstance(argv, (str, bytes)) or not argv:
-        raise ValueError("argv must be a non-empty sequence of strings")
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
-        raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
-    if max_map_count is not None and (
-        isinstance(max_map_count, bool) or not isinstance(max_map_count, int) or not 0 <= max_map_count < 2**31
-    ):
-        raise ValueError(f"max_map_count must be an int in [0, 2**31), not {max_map_count!r}")
+    check_run_args(argv, timeout, max_map_count)
     ok, why = qemu_available()
     if not ok:
         raise QemuError(why)
@@ -358,12 +351,7 @@ def run_in_qemu(
         finally:
             killed += _kill_group(proc)  # whatever happened (KeyboardInterrupt included), qemu is gone
         t_exit = time.time()
-        rc_raw = _read(rc_path)
-        rc: int | None = None
-        if rc_raw is not None and rc_raw.strip().isdigit():
-            rc = int(rc_raw)
-            if rc > 128:  # sh reports death by signal n as 128 + n
-                rc = -(rc - 128)
+        rc = exit_status(_read(rc_path))
         t_start, t_end = _mtime(str(x / "t_start")), _mtime(str(x / "t_end"))
         mmc = _read(str(x / "guest_max_map_count"))
         rel = _read(str(x / "release"))

@@ -48,7 +48,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from .guest import GuestError, GuestRun, GuestTimeout, boot_failure_reason
+from .guest import GuestError, GuestRun, GuestTimeout, boot_failure_reason, check_run_args, exit_status
 
 __all__ = [
     "DEFAULT_LINUX",
@@ -384,14 +384,7 @@ def run_in_uml(
     when no UML kernel is found, the guest's init refused to run (e.g. /proc was not the guest's), or the
     guest recorded no exit status. A non-zero exit status of the command is not an error.
     """
-    if isinstance(argv, (str, bytes)) or not argv:
-        raise ValueError("argv must be a non-empty sequence of strings")
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
-        raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
-    if max_map_count is not None and (
-        isinstance(max_map_count, bool) or not isinstance(max_map_count, int) or not 0 <= max_map_count < 2**31
-    ):
-        raise ValueError(f"max_map_count must be an int in [0, 2**31), not {max_map_count!r}")
+    check_run_args(argv, timeout, max_map_count)
     linux_bin = find_linux(linux)
     if linux_bin is None:
         raise UMLError(uml_available(linux)[1])
@@ -456,12 +449,7 @@ def run_in_uml(
             killed += _kill_session(proc.pid)
             uml_rc = proc.wait()
         t_exit = time.time()
-        rc_raw = _read(rc_path)
-        rc: int | None = None
-        if rc_raw is not None and rc_raw.strip().isdigit():
-            rc = int(rc_raw)
-            if rc > 128:  # sh reports death by signal n as 128 + n
-                rc = -(rc - 128)
+        rc = exit_status(_read(rc_path))
         t_start, t_end = _float(_read(os.path.join(tmp, "t_start"))), _float(_read(os.path.join(tmp, "t_end")))
         mmc = _read(os.path.join(tmp, "max_map_count"))
         rel = _read(os.path.join(tmp, "release"))
