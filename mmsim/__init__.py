@@ -38,7 +38,7 @@ from .constants import (
 from .errors import MMError
 from .ops import OPS
 from .outcome import OUTCOMES, Outcome, classify
-from .profiles import FEATURES, KERNELS, PROFILES, Profile
+from .profiles import FEATURES, KERNELS, PROFILES, Profile, register_profile
 from .releases import kernel_for_release, release_coverage
 from .scenarios import CATALOGUE, Scenario
 from .trace import Step, Trace
@@ -63,7 +63,7 @@ def __getattr__(name: str):
 
 __all__ = [
     "AddressSpace", "Trial", "VMA", "File", "MMError", "Trace", "Step", "Profile", "PROFILES", "KERNELS",
-    "FEATURES", "CHECKS", "Check", "OPS", "kernel_for_release", "release_coverage",
+    "FEATURES", "CHECKS", "Check", "OPS", "kernel_for_release", "register_profile", "release_coverage",
     "classify", "Outcome", "OUTCOMES", "CATALOGUE", "Scenario", "sweep",
     "PAGE_SIZE", "TASK_SIZE", "DEFAULT_MAX_MAP_COUNT",
     "PROT_NONE", "PROT_READ", "PROT_WRITE", "PROT_EXEC",

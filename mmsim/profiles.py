@@ -47,7 +47,9 @@ __all__ = [
     "Profile",
     "get_profile",
     "profile_for_release",
+    "register_profile",
     "release_checks",
+    "unregister_profile",
 ]
 
 #: A predicate on a call: ``(operation name, its arguments as mmsim.ops names them) -> bool``.
@@ -456,6 +458,40 @@ PATCHED: Mapping[str, Profile] = MappingProxyType({
 })
 
 
+#: Profiles registered at run time by name (:func:`register_profile`).
+_REGISTERED: dict[str, Profile] = {}
+
+
+def register_profile(profile: Profile) -> Profile:
+    """Make a profile made at run time (e.g. with :meth:`Profile.derive`) known by its name everywhere a
+    profile name is taken: ``AddressSpace(kernel=...)``, :func:`mmsim.sweep`, the widgets' views. ValueError
+    when the name is a row's or a release's. :func:`unregister_profile` forgets it.
+
+    >>> mine = register_profile(PROFILES["5.0"].derive("5.0+mine", checks={"move_vma": ["move_vma_limit_v7"]}))
+    >>> get_profile("5.0+mine") is mine
+    True
+    >>> unregister_profile("5.0+mine")
+    """
+    if not isinstance(profile, Profile):
+        raise TypeError(f"profile must be a Profile, not {type(profile).__name__}")
+    name = profile.name
+    if name in PROFILES or name in PATCHED or _release_like(name):
+        raise ValueError(f"{name!r} is the name of a profile mmsim has, or of a release: choose another")
+    _REGISTERED[name] = profile
+    return profile
+
+
+def unregister_profile(name: str) -> None:
+    """Forget a profile :func:`register_profile` registered (nothing for an unknown name)."""
+    _REGISTERED.pop(name, None)
+
+
+def _release_like(name: str) -> bool:
+    import re
+
+    return re.fullmatch(r"\d+\.\d+(\.\d+)?", name) is not None
+
+
 def get_profile(kernel: str | Profile) -> Profile:
     """Look a profile up by name (a :class:`Profile` is returned as is).
 
@@ -472,7 +508,7 @@ def get_profile(kernel: str | Profile) -> Profile:
         return kernel
     if not isinstance(kernel, str):
         raise TypeError(f"kernel must be a profile name (str) or a Profile, not {type(kernel).__name__}")
-    p = PROFILES.get(kernel) or PATCHED.get(kernel)
+    p = PROFILES.get(kernel) or PATCHED.get(kernel) or _REGISTERED.get(kernel)
     if p is not None:
         return p
     from .releases import synthesized_profile
