@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Iterable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,6 +51,20 @@ FILLER_BASE = 0x10000000
 
 #: The sysctl's largest value: vm.max_map_count is a C int (proc_dointvec_minmax, minimum 0).
 MAX_MAP_COUNT_LIMIT = (1 << 31) - 1
+
+
+@dataclass
+class _TrialRun:
+    """The options of one :meth:`AddressSpace.trial` and the call it ran: passed to the run through a context
+    variable, so that nothing is parked on the address space (and a trial in another thread is its own)."""
+
+    mm: AddressSpace
+    disabled: frozenset[str]
+    lean: bool
+    call: Call | None = None
+
+
+_TRIAL: ContextVar[_TrialRun | None] = ContextVar("mmsim_trial", default=None)
 
 
 def _int(name: str, value: Any) -> int:
@@ -200,9 +215,6 @@ class AddressSpace:
         self._fds: dict[int, File] = {}
         self._next_fd = 3
         self._nfill = 0
-        self._trial_disabled: frozenset[str] = frozenset()
-        self._trial_lean = False
-        self._last_call: Call | None = None
         #: The step trace of the last call.
         self.trace: Trace = Trace()
 
@@ -496,7 +508,6 @@ class AddressSpace:
         new.__dict__.update(self.__dict__)
         new._tree = self._tree.copy()
         new._fds = dict(self._fds)
-        new._last_call = None
         new.trace = Trace(self.trace)
         return new
 
@@ -567,8 +578,12 @@ class AddressSpace:
     # ---- running calls ----------------------------------------------------------------------
     def _run(self, op: str, impl: Callable[..., Any], *args: Any) -> Any:
         """Run one syscall flow in a fresh :class:`Call`; the ``ideal`` profile commits transactionally."""
-        call = Call(self, op, self._trial_disabled, self._trial_lean)
-        self._last_call = call
+        trial = _TRIAL.get()
+        if trial is not None and trial.mm is self:  # a trial() of this address space: its options, its call
+            call = Call(self, op, trial.disabled, trial.lean)
+            trial.call = call
+        else:
+            call = Call(self, op)
         transactional = self._profile.transactional
         try:
             result = impl(call, *args)
@@ -603,18 +618,16 @@ class AddressSpace:
             raise ValueError(f"unknown operation {op!r}; choose one of {', '.join(SYSCALLS)}")
         saved_trace = self.trace
         mc0 = self.map_count
-        self._trial_disabled = frozenset(disabled)
-        self._trial_lean = not trace
-        self._last_call = None
+        run = _TrialRun(self, frozenset(disabled), not trace)
+        token = _TRIAL.set(run)
         ok, result, error = True, None, None
         try:
             result = getattr(self, op)(*args, **kwargs)
         except MMError as e:
             ok, error = False, e
         finally:
-            self._trial_disabled = frozenset()
-            self._trial_lean = False
-            call, self._last_call = self._last_call, None
+            _TRIAL.reset(token)
+            call = run.call
             run_trace = self.trace
             changed, mc1 = False, mc0
             if call is not None:

@@ -167,6 +167,11 @@ class Call:
             self.last_top = step
         return s
 
+    def close(self, parent: Step, mc0: int) -> None:
+        """Give a depth-0 record made at map_count ``mc0`` the delta and the map_count of everything recorded
+        under it since (its primitives). O(1)."""
+        parent.delta, parent.map_count = len(self.tree) + self.pending - mc0, len(self.tree) + self.pending
+
     def swallow_since(self, n0: int) -> None:
         """Mark the failure of every record since record ``n0`` as swallowed (move_vma's source unmap)."""
         if self.lean:
@@ -194,7 +199,7 @@ class Call:
             return
         mc = len(self.tree) + self.pending
         if check.predicate is None:
-            fails = self.max_map_count - mc < check.slots  # type: ignore[operator]
+            fails = check.fails(mc, self.max_map_count)
             # a passing check's expression is only shown in a full trace
             expr = check.expr.format(mc=mc, max=self.max_map_count) if fails or not self.lean else None
         else:

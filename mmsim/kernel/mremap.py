@@ -113,7 +113,7 @@ def move_vma(call: Call, addr: int, old_len: int, new_len: int, new_addr: int,
     parent = call.record("copy_vma", "step", "copy_vma", start=new_addr, end=new_addr + new_len)
     mc0 = call.map_count
     new = new_range(call, tmpl, "copy_vma", "copy_vma", depth=1, step_new="new_vma", exclude=keep_apart)
-    parent.delta, parent.map_count = call.map_count - mc0, call.map_count
+    call.close(parent, mc0)
     call.record("move_page_tables", "step", "move_page_tables", 0, addr, addr + old_len)
     if dontunmap:
         _dontunmap_complete(call, vma, new, addr, old_len)
@@ -294,7 +294,8 @@ def _extend_with_merge(call: Call, v: VMA, addr: int, delta: int, fn: str) -> in
     mc0 = call.map_count
     ext = v.with_(start=v.end, end=v.end + delta, pgoff=v.pgoff_at(v.end))
     res = new_range(call, ext, fn, fn, depth=1)
-    parent.delta, parent.map_count, parent.end = call.map_count - mc0, call.map_count, res.end
+    call.close(parent, mc0)
+    parent.end = res.end
     return addr
 
 

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 __all__ = [
     "checked_split",
     "complete_unmap",
+    "adjacent",
     "find_vma",
     "merge_existing",
     "new_range",
@@ -71,6 +72,16 @@ def range_free(tree: VMATree, a: int, length: int) -> bool:
     """Whether no VMA intersects ``[a, a + length)``. O(log n)."""
     v = find_vma(tree, a)
     return v is None or v.start >= a + length
+
+
+def adjacent(tree: VMATree, start: int, end: int, *, prev: bool = True, nxt: bool = True
+             ) -> tuple[VMA | None, VMA | None]:
+    """The merge candidates of a range ``[start, end)``: the VMA ending exactly at ``start`` and the one
+    starting exactly at ``end`` (None where there is a gap or where ``prev``/``nxt`` is False), as
+    vma_merge_new_range() and vma_merge_existing_range()@6.18 take them from the VMA iterator. O(log n)."""
+    p = tree.below(start) if prev else None
+    n = tree.ceiling(end) if nxt else None
+    return (p if p is not None and p.end == start else None), (n if n is not None and n.start == end else None)
 
 
 def prev_of(tree: VMATree, addr: int) -> VMA | None:
@@ -134,13 +145,11 @@ def unmap(call: Call, a: int, b: int, step: str, fn: str, defer: bool = False) -
             call.delete(k)
         if defer:
             call.pending += len(doomed)
-            parent.delta = call.map_count - mc_before
-            parent.map_count = call.map_count
+            call.close(parent, mc_before)
             return len(doomed)
         if doomed:
             call.record("detach", "step", call.profile.kfn("detach"), -len(doomed), a, b, depth=1)
-    parent.delta = call.map_count - mc_before
-    parent.map_count = call.map_count
+    call.close(parent, mc_before)
     return 0
 
 
@@ -172,12 +181,7 @@ def new_range(call: Call, tmpl: VMA, fn_merge: str, fn_new: str, depth: int = 0,
     start, end, pgoff, file, anon_vma = tmpl.start, tmpl.end, tmpl.pgoff, tmpl.file, tmpl.anon_vma
     flags = tmpl.flags_key()
     pages = (end - start) >> PAGE_SHIFT
-    prev = tree.below(start)
-    if prev is not None and prev.end != start:
-        prev = None
-    nxt = tree.ceiling(end)
-    if nxt is not None and nxt.start != end:
-        nxt = None
+    prev, nxt = adjacent(tree, start, end)
     if exclude is not None:
         prev = None if prev is not None and prev.start == exclude.start else prev
         nxt = None if nxt is not None and nxt.start == exclude.start else nxt
@@ -230,12 +234,7 @@ def merge_existing(call: Call, v: VMA, start: int, end: int, prot: int, accounte
     flags = (prot, v.shared, accounted, v.noreserve, v.special, v.maxprot)
     pgoff = v.pgoff_at(start)
     pages = (end - start) >> PAGE_SHIFT
-    prev = tree.below(v.start) if start == v.start else None
-    if prev is not None and prev.end != start:
-        prev = None
-    nxt = tree.ceiling(v.end) if end == v.end else None
-    if nxt is not None and nxt.start != end:
-        nxt = None
+    prev, nxt = adjacent(tree, start, end, prev=start == v.start, nxt=end == v.end)
     if v.special:
         return None
     left = prev is not None and can_merge_after(prev, flags, v.file, v.anon_vma, pgoff, call.any_target)

@@ -93,10 +93,10 @@ def resolve_target(target: str, kernel: str | None = None) -> tuple[str, str | N
                              "use target='qemu' to boot another one")
         return "host", None
     if target == "uml":
-        have = _uml_major_minor()
+        have = _uml_major_minor() if kernel is not None else None
         if kernel is not None and have is not None and kernel != have:
             raise ValueError(f"kernel={kernel!r}: user-mode Linux here is {have}; use target='qemu' for {kernel}")
-        return "uml", kernel or have
+        return "uml", kernel
     kernel = kernel or DEFAULT_GUEST_KERNEL
     _kernels.guest_kernel(kernel)  # ValueError for an unknown name
     if target == "auto":
@@ -158,7 +158,7 @@ def _uml_info() -> KernelInfo:
     ok, why = _uml.uml_available()
     if ok:
         ok, why = _uml.uml_boots()
-    release = _uml.uml_release() or "unknown"
+    release = (_uml.uml_release() if _uml.uml_available()[0] else None) or "unknown"
     machine = os.uname().machine  # a UML kernel runs on the machine it was built for, and reports it
     profile, reason = _profile_of(release) if release != "unknown" else (None, "")
     return KernelInfo("Linux", release, machine, GUEST_MAX_MAP_COUNT, profile, ok and not reason, why or reason,

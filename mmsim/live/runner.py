@@ -226,14 +226,12 @@ def run(
         or math.isinf(timeout)
     ):
         raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
-    target, kernel = resolve_target(target, kernel)
     if target == "host" and guest_max_map_count is not None:
         raise ValueError("guest_max_map_count is for a guest target: the host's vm.max_map_count is never written")
     guest_max = GUEST_MAX_MAP_COUNT if guest_max_map_count is None else guest_max_map_count
-    if target != "host" and (
-        isinstance(guest_max, bool) or not isinstance(guest_max, int) or not 0 <= guest_max < 2**31
-    ):
+    if isinstance(guest_max, bool) or not isinstance(guest_max, int) or not 0 <= guest_max < 2**31:
         raise ValueError(f"guest_max_map_count must be an int in [0, 2**31), not {guest_max_map_count!r}")
+    target, kernel = resolve_target(target, kernel)
     norm = normalize_ops(ops, arena_pages)
     slacks = _slacks(len(norm), slack, slack_before)
     info = kernel_info(target=target, kernel=kernel)
