@@ -11,15 +11,19 @@ the profile's ``validate_first`` feature chooses between them:
   validation before any unmap, multi-VMA FIXED moves (``multi_vma_move``), MREMAP_DONTUNMAP, grow in
   place with merge.
 
-Which anticipatory map_count checks run, and where, is the profile's data: the flows only name the
-places (:data:`mmsim.checks.HOOKS`: ``mremap_to``, ``check_mremap_params``, ``do_mremap``, ``move_vma``)
-and :meth:`~mmsim.kernel.call.Call.run_hook` evaluates what the profile puts there. Sources: mm/mremap.c
-at v5.0.1, v5.1.15, v6.18.2, v7.1.5.
+The state of one call travels in a :class:`Remap` (as ``struct vma_remap_struct`` does in mm/mremap.c since
+6.15): the arguments as the kernel has them at each point (lengths rounded, ``old_len`` cut to ``new_len``
+after a tail unmap, ``new_addr`` chosen by the placement), so that each function takes the state, not a list
+of positional arguments. Which anticipatory map_count checks run, and where, is the profile's data: the flows
+only name the places (:data:`mmsim.checks.HOOKS`: ``mremap_to``, ``check_mremap_params``, ``do_mremap``,
+``move_vma``) and :meth:`~mmsim.kernel.call.Call.run_hook` evaluates what the profile puts there. Sources:
+mm/mremap.c at v5.0.1, v5.1.15, 5.10.223, 6.1.176, 6.12.117, v6.18.2, v7.1.5.
 """
 
 from __future__ import annotations
 
 import errno as E
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from ..checks import MremapArgs
@@ -40,18 +44,58 @@ from .vma import new_range, range_free, unmap, vma_at, vmas_in
 if TYPE_CHECKING:
     from .call import Call
 
-__all__ = ["do_mremap", "do_mremap_v6", "move_vma", "mremap_at", "mremap_to_v5", "mremap_to_v6", "remap_move",
-           "sys_mremap_v5", "vma_to_resize", "check_prep_vma"]
+__all__ = ["Remap", "check_prep_vma", "do_mremap", "do_mremap_v6", "move_vma", "mremap_at", "mremap_to_v5",
+           "mremap_to_v6", "remap_move", "sys_mremap_v5", "vma_to_resize"]
 
 P = PAGE_SIZE
 _NO_EXPAND = frozenset({"DONTEXPAND", "PFNMAP"})
 
 
+@dataclass
+class Remap:
+    """One mremap call's state, as ``struct vma_remap_struct`` (mm/mremap.c since 6.15) carries it: the
+    arguments as the flow has them at each point (unsigned longs; the lengths page-aligned once the flow has
+    rounded them; ``old_len`` is cut to ``new_len`` after a shrink's tail unmap; ``new_addr`` is where the
+    placement put the move)."""
+
+    addr: int
+    old_len: int
+    new_len: int
+    flags: int
+    new_addr: int
+
+    @property
+    def fixed(self) -> bool:
+        """MREMAP_FIXED."""
+        return bool(self.flags & MREMAP_FIXED)
+
+    @property
+    def dontunmap(self) -> bool:
+        """MREMAP_DONTUNMAP."""
+        return bool(self.flags & MREMAP_DONTUNMAP)
+
+    @property
+    def implies_new(self) -> bool:
+        """FIXED or DONTUNMAP: the call moves to (or near) ``new_addr`` (vrm_implies_new_addr()@6.15+)."""
+        return bool(self.flags & (MREMAP_FIXED | MREMAP_DONTUNMAP))
+
+    @property
+    def tail(self) -> tuple[int, int]:
+        """``[addr + new_len, addr + old_len)`` as (start, length): what a shrink unmaps (the start wraps as
+        in C)."""
+        return (self.addr + self.new_len) & ULONG_MASK, self.old_len - self.new_len
+
+    def args(self) -> MremapArgs:
+        """The call as the checks see it (:class:`mmsim.checks.MremapArgs`)."""
+        return MremapArgs(self.addr, self.old_len, self.new_len, self.flags, self.new_addr)
+
+
 def do_mremap(call: Call, addr: int, old_len: int, new_len: int, flags: int, new_addr: int) -> int:
     """Run the profile's mremap flow. Arguments are already unsigned longs."""
+    r = Remap(addr, old_len, new_len, flags, new_addr)
     if call.profile.has("validate_first"):
-        return do_mremap_v6(call, addr, old_len, new_len, flags, new_addr)
-    return sys_mremap_v5(call, addr, old_len, new_len, flags, new_addr)
+        return do_mremap_v6(call, r)
+    return sys_mremap_v5(call, r)
 
 
 # ---- shared machinery ----------------------------------------------------------------------
@@ -64,10 +108,18 @@ def _munmap_checked(call: Call, a: int, length: int, step: str, fn: str) -> None
     unmap(call, a, a + length, step, fn)
 
 
-def _overlaps(addr: int, old_len: int, new_len: int, new_addr: int) -> bool:
+def _overlaps(r: Remap) -> bool:
     """The kernel's overlap test (mremap_to()@5.0/5.1, vrm_overlaps()@6.18), in unsigned long arithmetic:
     ``addr + old_len`` wraps modulo 2**64 as in C."""
-    return (addr + old_len) & ULONG_MASK > new_addr and (new_addr + new_len) & ULONG_MASK > addr
+    return (r.addr + r.old_len) & ULONG_MASK > r.new_addr and (r.new_addr + r.new_len) & ULONG_MASK > r.addr
+
+
+def _unmap_tail(call: Call, r: Remap, fn: str) -> None:
+    """A shrink's tail unmap (do_munmap() of ``[addr + new_len, addr + old_len)``), then ``old_len = new_len``."""
+    if r.old_len > r.new_len:
+        a, length = r.tail
+        _munmap_checked(call, a, length, "unmap_tail", fn)
+    r.old_len = min(r.old_len, r.new_len)
 
 
 def _expandable(call: Call, v: VMA, delta: int) -> bool:
@@ -79,14 +131,14 @@ def _expandable(call: Call, v: VMA, delta: int) -> bool:
     return range_free(call.tree, v.end, delta)
 
 
-def _place(call: Call, new_addr: int, new_len: int, fixed: bool) -> int:
-    """vrm_set_new_addr()/get_unmapped_area() for a move: FIXED exact, else hint then search."""
-    return get_unmapped_area(call, new_addr, new_len, fixed, "get_unmapped_area")
+def _place(call: Call, r: Remap, hint: bool = True) -> None:
+    """vrm_set_new_addr()/get_unmapped_area() for a move: FIXED exact, else ``new_addr`` as a hint (None for a
+    MAYMOVE relocation: ``hint=False``) then a search. Sets ``r.new_addr``."""
+    r.new_addr = get_unmapped_area(call, r.new_addr if hint else 0, r.new_len, r.fixed, "get_unmapped_area")
 
 
-def move_vma(call: Call, addr: int, old_len: int, new_len: int, new_addr: int,
-             dontunmap: bool = False) -> int:
-    """Move ``[addr, addr+old_len)`` to ``new_addr`` (semantics §3.5.4).
+def move_vma(call: Call, r: Remap) -> int:
+    """Move ``[r.addr, r.addr + r.old_len)`` to ``r.new_addr`` (semantics §3.5.4).
 
     Mirrors move_vma()@5.0/5.1 and prep_move_vma() + copy_vma_and_data() + unmap_source_vma() /
     dontunmap_complete()@6.18/7.1:
@@ -101,6 +153,7 @@ def move_vma(call: Call, addr: int, old_len: int, new_len: int, new_addr: int,
     """
     call.run_hook("move_vma")
     profile = call.profile
+    addr, old_len, new_len, new_addr, dontunmap = r.addr, r.old_len, r.new_len, r.new_addr, r.dontunmap
     vma = vma_at(call.tree, addr)
     assert vma is not None
     pgoff = vma.pgoff_at(addr)
@@ -170,7 +223,7 @@ def _dontunmap_complete(call: Call, src: VMA, new: VMA, addr: int, old_len: int)
         call.put(old)
 
 
-def vma_to_resize(call: Call, addr: int, old_len: int, new_len: int, flags: int = 0) -> VMA:
+def vma_to_resize(call: Call, r: Remap) -> VMA:
     """vma_to_resize()@5.0-6.16: find and validate the VMA being remapped (semantics §3.5.1).
 
     In order: no VMA at ``addr`` → EFAULT; old_len 0 on a private VMA → EINVAL; with the ``dontunmap``
@@ -179,6 +232,7 @@ def vma_to_resize(call: Call, addr: int, old_len: int, new_len: int, flags: int 
     VMA end → EFAULT; then, for a grow, pgoff overflow → EINVAL and DONTEXPAND/PFNMAP → EFAULT.
     """
     fn = "vma_to_resize"
+    addr, old_len, new_len, flags = r.addr, r.old_len, r.new_len, r.flags
     v = vma_at(call.tree, addr)
     if v is None:
         raise call.fail(E.EFAULT, "no_vma", fn, f"no VMA at {addr:#x}", addr, addr + old_len)
@@ -202,7 +256,7 @@ def vma_to_resize(call: Call, addr: int, old_len: int, new_len: int, flags: int 
     return v
 
 
-def sys_mremap_v5(call: Call, addr: int, old_len: int, new_len: int, flags: int, new_addr: int) -> int:
+def sys_mremap_v5(call: Call, r: Remap) -> int:
     """sys_mremap()@5.0-6.16: the flow that unmaps before it validates (semantics §3.5.1).
 
     Profiles 5.0, 5.1, 5.1-alt and ideal run it as v5.0/v5.1 have it; profile 6.1 with the features that
@@ -212,6 +266,7 @@ def sys_mremap_v5(call: Call, addr: int, old_len: int, new_len: int, flags: int,
     mm/mremap.c at v5.0, v5.1 and v6.1.
     """
     fn = "sys_mremap"
+    addr, old_len, new_len, flags = r.addr, r.old_len, r.new_len, r.flags
     dontunmap_ok = call.profile.has("dontunmap")
     allowed = MREMAP_FIXED | MREMAP_MAYMOVE | (MREMAP_DONTUNMAP if dontunmap_ok else 0)
     if flags & ~allowed:
@@ -226,8 +281,8 @@ def sys_mremap_v5(call: Call, addr: int, old_len: int, new_len: int, flags: int,
             raise call.fail(E.EINVAL, "dontunmap_resize", fn, "MREMAP_DONTUNMAP needs old_len == new_len")
     if addr % P:
         raise call.fail(E.EINVAL, "addr_unaligned", fn, f"{addr:#x}")
-    old_len, new_len = page_align(old_len), page_align(new_len)
-    call.mremap_args = MremapArgs(addr, old_len, new_len, flags, new_addr)
+    r.old_len, r.new_len = old_len, new_len = page_align(old_len), page_align(new_len)
+    call.mremap_args = r.args()
     if new_len == 0:
         raise call.fail(E.EINVAL, "new_len_zero", fn)
     if call.profile.has("early_vma_lookup"):  # 550a7d60bd5e (5.16)
@@ -235,13 +290,12 @@ def sys_mremap_v5(call: Call, addr: int, old_len: int, new_len: int, flags: int,
         if v0 is None:
             raise call.fail(E.EFAULT, "no_vma", "vma_lookup", f"no VMA at {addr:#x}", addr, addr + old_len)
         call.record("vma_lookup", "step", "vma_lookup", 0, v0.start, v0.end)
-    if flags & (MREMAP_FIXED | MREMAP_DONTUNMAP):
-        return mremap_to_v5(call, addr, old_len, new_len, new_addr, flags)
+    if r.implies_new:
+        return mremap_to_v5(call, r)
     if old_len >= new_len:
-        if old_len != new_len:
-            _munmap_checked(call, (addr + new_len) & ULONG_MASK, old_len - new_len, "unmap_tail", "do_munmap")
+        _unmap_tail(call, r, "do_munmap")
         return addr
-    v = vma_to_resize(call, addr, old_len, new_len, flags)
+    v = vma_to_resize(call, r)
     if old_len == v.end - addr and _expandable(call, v, new_len - old_len):
         if call.profile.has("merge_on_grow"):  # ca3d76b0aa80 (6.1): vma_merge() of the extension
             return _extend_with_merge(call, v, addr, new_len - old_len, "vma_merge")
@@ -250,12 +304,11 @@ def sys_mremap_v5(call: Call, addr: int, old_len: int, new_len: int, flags: int,
         return addr
     if not flags & MREMAP_MAYMOVE:
         raise call.fail(E.ENOMEM, "cannot_expand", fn, "cannot grow in place and MREMAP_MAYMOVE not given")
-    new_addr = _place(call, 0, new_len, fixed=False)
-    return move_vma(call, addr, old_len, new_len, new_addr)
+    _place(call, r, hint=False)
+    return move_vma(call, r)
 
 
-def mremap_to_v5(call: Call, addr: int, old_len: int, new_len: int, new_addr: int, flags: int = MREMAP_FIXED
-                 ) -> int:
+def mremap_to_v5(call: Call, r: Remap) -> int:
     """mremap_to()@5.0-6.16: MREMAP_FIXED (and MREMAP_DONTUNMAP, 5.7+) (semantics §3.5.1 F1-F8).
 
     In 5.0 the destination and the shrunk tail are unmapped before vma_to_resize() and before move_vma()'s
@@ -264,24 +317,21 @@ def mremap_to_v5(call: Call, addr: int, old_len: int, new_len: int, new_addr: in
     5.1-alt's ``alt_early``. DONTUNMAP without FIXED uses ``new_addr`` as a placement hint.
     """
     fn = "mremap_to"
-    fixed = bool(flags & MREMAP_FIXED)
     task_size = call.task_size
-    if new_addr % P:
-        raise call.fail(E.EINVAL, "new_addr_unaligned", fn, f"{new_addr:#x}")
-    if new_len > task_size or new_addr > task_size - new_len:
-        raise call.fail(E.EINVAL, "new_range", fn, f"[{new_addr:#x}, +{new_len:#x}) beyond TASK_SIZE")
-    if _overlaps(addr, old_len, new_len, new_addr):
+    if r.new_addr % P:
+        raise call.fail(E.EINVAL, "new_addr_unaligned", fn, f"{r.new_addr:#x}")
+    if r.new_len > task_size or r.new_addr > task_size - r.new_len:
+        raise call.fail(E.EINVAL, "new_range", fn, f"[{r.new_addr:#x}, +{r.new_len:#x}) beyond TASK_SIZE")
+    if _overlaps(r):
         raise call.fail(E.EINVAL, "overlap", fn, "old and new ranges overlap")
     call.run_hook("mremap_to")  # 5.1: mremap_early (ea2c3f6f5545); 5.1-alt: alt_early
-    if fixed:
-        unmap(call, new_addr, new_addr + new_len, "unmap_destination", "do_munmap")
-    if old_len >= new_len:
-        if old_len != new_len:
-            _munmap_checked(call, (addr + new_len) & ULONG_MASK, old_len - new_len, "unmap_tail", "do_munmap")
-        old_len = new_len
-    vma_to_resize(call, addr, old_len, new_len, flags)
-    new_addr = _place(call, new_addr, new_len, fixed=fixed)
-    return move_vma(call, addr, old_len, new_len, new_addr, dontunmap=bool(flags & MREMAP_DONTUNMAP))
+    if r.fixed:
+        unmap(call, r.new_addr, r.new_addr + r.new_len, "unmap_destination", "do_munmap")
+    if r.old_len >= r.new_len:
+        _unmap_tail(call, r, "do_munmap")
+    vma_to_resize(call, r)
+    _place(call, r)
+    return move_vma(call, r)
 
 
 def _extend_with_merge(call: Call, v: VMA, addr: int, delta: int, fn: str) -> int:
@@ -302,12 +352,12 @@ def _extend_with_merge(call: Call, v: VMA, addr: int, delta: int, fn: str) -> in
 # ---- the 6.17+ flow (profiles 6.18 and 7.1) ---------------------------------------------------
 
 
-def check_prep_vma(call: Call, v: VMA, addr: int, old_len: int, new_len: int, flags: int) -> None:
+def check_prep_vma(call: Call, v: VMA, r: Remap) -> None:
     """check_prep_vma()@6.18: validate the VMA before anything is unmapped (commit "check remap
     conditions earlier", 6.17). A shrink validates ``new_len``; the part shrunk away may cross VMAs."""
     fn = "check_prep_vma"
-    implies_new = flags & (MREMAP_FIXED | MREMAP_DONTUNMAP)
-    if new_len > old_len or implies_new:
+    addr, old_len, new_len, flags = r.addr, r.old_len, r.new_len, r.flags
+    if new_len > old_len or r.implies_new:
         if old_len == 0 and not v.shared:
             raise call.fail(E.EINVAL, "old_len_zero_private", fn, "old_len 0 on a private mapping")
         if flags & MREMAP_DONTUNMAP and v.special & _NO_EXPAND:
@@ -324,11 +374,12 @@ def check_prep_vma(call: Call, v: VMA, addr: int, old_len: int, new_len: int, fl
     call.record("check_prep_vma", "step", fn, 0, addr, addr + old_len)
 
 
-def do_mremap_v6(call: Call, addr: int, old_len: int, new_len: int, flags: int, new_addr: int) -> int:
+def do_mremap_v6(call: Call, r: Remap) -> int:
     """do_mremap()@6.18/7.1 (semantics §3.5.2)."""
     fn = "check_mremap_params"
-    old_len, new_len = page_align(old_len), page_align(new_len)
-    call.mremap_args = MremapArgs(addr, old_len, new_len, flags, new_addr)
+    r.old_len, r.new_len = page_align(r.old_len), page_align(r.new_len)
+    addr, old_len, new_len, flags, new_addr = r.addr, r.old_len, r.new_len, r.flags, r.new_addr
+    call.mremap_args = r.args()
     if flags & ~(MREMAP_FIXED | MREMAP_MAYMOVE | MREMAP_DONTUNMAP):
         raise call.fail(E.EINVAL, "flags", fn, f"flags {flags:#x}")
     if addr % P:
@@ -337,8 +388,7 @@ def do_mremap_v6(call: Call, addr: int, old_len: int, new_len: int, flags: int, 
         raise call.fail(E.EINVAL, "new_len_zero", fn)
     if new_len > call.task_size:
         raise call.fail(E.EINVAL, "new_len_too_big", fn)
-    implies_new = bool(flags & (MREMAP_FIXED | MREMAP_DONTUNMAP))
-    if implies_new:
+    if r.implies_new:
         if new_addr > call.task_size - new_len:
             raise call.fail(E.EINVAL, "new_range", fn, f"[{new_addr:#x}, +{new_len:#x}) beyond TASK_SIZE")
         if new_addr % P:
@@ -347,67 +397,67 @@ def do_mremap_v6(call: Call, addr: int, old_len: int, new_len: int, flags: int, 
             raise call.fail(E.EINVAL, "fixed_without_maymove", fn)
         if flags & MREMAP_DONTUNMAP and old_len != new_len:
             raise call.fail(E.EINVAL, "dontunmap_resize", fn, "MREMAP_DONTUNMAP needs old_len == new_len")
-        if _overlaps(addr, old_len, new_len, new_addr):
+        if _overlaps(r):
             raise call.fail(E.EINVAL, "overlap", fn, "old and new ranges overlap")
         call.run_hook("check_mremap_params")  # 6.18: mremap_early
     call.run_hook("do_mremap")  # 7.1: mremap_early_v7, for every call, under the mmap lock
-    if flags & MREMAP_FIXED and old_len == new_len and call.profile.has("multi_vma_move"):
-        return remap_move(call, addr, old_len, new_addr, flags)
+    if r.fixed and old_len == new_len and call.profile.has("multi_vma_move"):
+        return remap_move(call, r)
     v = vma_at(call.tree, addr)
     if v is None:
         raise call.fail(E.EFAULT, "no_vma", "vma_lookup", f"no VMA at {addr:#x}", addr, addr + old_len)
     call.record("vma_lookup", "step", "vma_lookup", 0, v.start, v.end)
-    check_prep_vma(call, v, addr, old_len, new_len, flags)
-    if implies_new:
-        return mremap_to_v6(call, addr, old_len, new_len, new_addr, flags)
-    return mremap_at(call, addr, old_len, new_len, flags)
+    check_prep_vma(call, v, r)
+    if r.implies_new:
+        return mremap_to_v6(call, r)
+    return mremap_at(call, r)
 
 
-def mremap_to_v6(call: Call, addr: int, old_len: int, new_len: int, new_addr: int, flags: int) -> int:
+def mremap_to_v6(call: Call, r: Remap) -> int:
     """mremap_to()@6.18/7.1: FIXED unmaps the destination (and a shrunk tail); DONTUNMAP uses the
     address as a hint. Everything that can fail validation has been checked before."""
     fn = "mremap_to"
-    fixed = bool(flags & MREMAP_FIXED)
-    if fixed:
-        unmap(call, new_addr, new_addr + new_len, "unmap_destination", "do_munmap")
+    addr = r.addr
+    if r.fixed:
+        unmap(call, r.new_addr, r.new_addr + r.new_len, "unmap_destination", "do_munmap")
         # The overlap check does not see old_len 0: mremap(a, 0, n, MAYMOVE|FIXED, a) of a shared VMA
         # unmaps its own source here, and the lookup fails after the unmap (semantics §5).
         if vma_at(call.tree, addr) is None:
             raise call.fail(E.EFAULT, "relookup", fn, f"no VMA at {addr:#x} after the destination unmap")
-        call.record("relookup", "step", "vma_lookup", 0, addr, addr + old_len)
-    if old_len > new_len:
-        _munmap_checked(call, (addr + new_len) & ULONG_MASK, old_len - new_len, "unmap_tail", "shrink_vma")
-        old_len = new_len
-    new_addr = _place(call, new_addr, new_len, fixed=fixed)
-    return move_vma(call, addr, old_len, new_len, new_addr, dontunmap=bool(flags & MREMAP_DONTUNMAP))
+        call.record("relookup", "step", "vma_lookup", 0, addr, addr + r.old_len)
+    _unmap_tail(call, r, "shrink_vma")
+    _place(call, r)
+    return move_vma(call, r)
 
 
-def mremap_at(call: Call, addr: int, old_len: int, new_len: int, flags: int) -> int:
+def mremap_at(call: Call, r: Remap) -> int:
     """mremap_at()@6.18/7.1: no-op, shrink, grow in place (vma_merge_extend()), or relocate."""
+    addr, old_len, new_len = r.addr, r.old_len, r.new_len
     if old_len == new_len:
         return addr
     if old_len > new_len:
-        _munmap_checked(call, (addr + new_len) & ULONG_MASK, old_len - new_len, "unmap_tail", "shrink_vma")
+        _unmap_tail(call, r, "shrink_vma")
         return addr
     v = vma_at(call.tree, addr)
     assert v is not None, "check_prep_vma() ran on this VMA"
     delta = new_len - old_len
     if v.end - addr == old_len and _expandable(call, v, delta):
         return _extend_with_merge(call, v, addr, delta, "vma_merge_extend")
-    if not flags & MREMAP_MAYMOVE:
+    if not r.flags & MREMAP_MAYMOVE:
         raise call.fail(E.ENOMEM, "cannot_expand", "expand_vma", "cannot grow in place without MREMAP_MAYMOVE")
-    new_addr = _place(call, 0, new_len, fixed=False)
-    return move_vma(call, addr, old_len, new_len, new_addr)
+    _place(call, r, hint=False)
+    return move_vma(call, r)
 
 
-def remap_move(call: Call, addr: int, length: int, new_addr: int, flags: int) -> int:
+def remap_move(call: Call, r: Remap) -> int:
     """remap_move()@6.18 (commit d23cb648e365, 6.17): a same-size FIXED move of every VMA in the range.
 
     Each VMA, clipped to the range, moves to ``new_addr + (its start - addr)`` so gaps are kept.
     Per piece: check_prep_vma(), unmap that piece's destination, move_vma() with its own move
     check. The first error returns at once; earlier pieces stay moved (semantics §3.5.5).
     """
-    end = addr + length
+    addr, new_addr = r.addr, r.new_addr
+    end = addr + r.old_len
     vmas = vmas_in(call.tree, addr, end)
     if not vmas or vmas[0].start > addr:
         raise call.fail(E.EFAULT, "no_vma", "remap_move", f"no VMA at {addr:#x}", addr, end)
@@ -418,8 +468,8 @@ def remap_move(call: Call, addr: int, length: int, new_addr: int, flags: int) ->
         call.piece = j if multi else None
         w = vma_at(call.tree, s)
         assert w is not None, "earlier pieces never unmap a later piece's source"
-        target = new_addr + (s - addr)
-        check_prep_vma(call, w, s, e - s, e - s, flags)
-        mremap_to_v6(call, s, e - s, e - s, target, flags)
+        piece = replace(r, addr=s, old_len=e - s, new_len=e - s, new_addr=new_addr + (s - addr))
+        check_prep_vma(call, w, piece)
+        mremap_to_v6(call, piece)
     call.piece = None
     return new_addr
