@@ -480,8 +480,12 @@ def fetch_image(name: str, *, log: Callable[[str], None] | None = None, refresh:
         if image is not None:
             return image
     if k.build is not None:
+        # Its siblings (same source and config) come almost free from the same tree: build them together.
+        b = k.build
+        group = [n for n, o in GUEST_KERNELS_BUILT.items()
+                 if (o.build.source, o.build.version, o.build.config) == (b.source, b.version, b.config)]
         try:
-            built = build_images([name], log=log)[name]
+            built = build_images(group, log=log)[name]
         except (RuntimeError, OSError, subprocess.SubprocessError) as e:
             raise KernelFetchError(f"cannot build guest kernel {name}: {e}") from None
         return built
