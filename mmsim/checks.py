@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from .kinds import CheckKind
+
 if TYPE_CHECKING:
     from .addrspace import AddressSpace
 
@@ -45,9 +47,9 @@ __all__ = [
 ]
 
 #: A check that sits where a VMA is actually created (semantics §0).
-ENFORCING = "enforcing"
+ENFORCING = CheckKind.ENFORCING
 #: A check that predicts later growth (mremap only, semantics §0, §3.5).
-ANTICIPATORY = "anticipatory"
+ANTICIPATORY = CheckKind.ANTICIPATORY
 
 #: The places where a profile can run anticipatory checks, and what each place is in the kernel.
 HOOKS: Mapping[str, str] = MappingProxyType({
@@ -129,8 +131,11 @@ class Check:
     predicate: Callable[[CheckContext], tuple[bool, str]] | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
-        if self.kind not in (ENFORCING, ANTICIPATORY):
-            raise ValueError(f"check {self.name!r}: kind must be {ENFORCING!r} or {ANTICIPATORY!r}, not {self.kind!r}")
+        try:
+            object.__setattr__(self, "kind", CheckKind(self.kind))
+        except ValueError:
+            raise ValueError(f"check {self.name!r}: kind must be 'enforcing' or 'anticipatory', not "
+                             f"{self.kind!r}") from None
         if self.predicate is None and self.slots is None:
             raise ValueError(f"check {self.name!r} needs slots or a predicate")
 

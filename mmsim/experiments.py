@@ -92,7 +92,7 @@ def _ints(values: Iterable[int] | int, what: str) -> list[int]:
 def _row(sc: Scenario, o: Outcome, nominal_max: int, slack: int, shift: int) -> tuple:
     """One sweep row; ``shift`` is added to every map_count of the outcome."""
     return (
-        sc.name, sc.family, o.kernel, nominal_max, slack, o.kind,
+        sc.name, sc.family, o.kernel, nominal_max, slack, str(o.kind),
         _errno.errorcode.get(o.errno) if o.errno else None, o.check, o.where,
         o.mc_before + shift, o.mc_after + shift, o.peak + shift, o.fp, o.ideal_ok, o.steps,
     )
@@ -644,7 +644,7 @@ def path_table(scenarios: Iterable[Scenario | str], kernel: str = "6.18", slack:
         rows.append({
             "scenario": sc.name,
             "call": sc.call(compact=True),
-            "outcome": o.kind,
+            "outcome": str(o.kind),
             "errno": o.errname or "",
             "Δ map_count": o.mc_after - o.mc_before,
             "steps": " → ".join(o.trace.steps()),

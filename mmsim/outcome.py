@@ -13,13 +13,14 @@ from typing import Any
 
 from .addrspace import AddressSpace, Trial
 from .checks import A_CHECKS, E_CHECKS
+from .kinds import OutcomeKind
 from .ops import SYSCALLS
 from .trace import Trace
 
 __all__ = ["Outcome", "classify", "OUTCOMES", "within_limits"]
 
 #: The four classes, in the order plots use.
-OUTCOMES = ("OK", "FALSE_POSITIVE", "CLEAN_FAIL", "PARTIAL_FAIL")
+OUTCOMES: tuple[OutcomeKind, ...] = tuple(OutcomeKind)
 
 
 @dataclass
@@ -61,7 +62,7 @@ class Outcome:
     @property
     def ok(self) -> bool:
         """True when the call succeeded."""
-        return self.kind == "OK"
+        return self.kind == OutcomeKind.OK
 
     @property
     def slack(self) -> int:
@@ -160,10 +161,10 @@ def classify(mm: AddressSpace, op: str, *args: Any, trace: bool = True, **kwargs
         ideal_ok = _fits(run, op, mx)
     degraded = ok and any(s.swallowed and s.errno == _errno.ENOMEM for s in tr.failures())
     if ok:
-        kind = "OK"
+        kind = OutcomeKind.OK
     elif run.changed or mc1 != mc0:
-        kind = "PARTIAL_FAIL"
+        kind = OutcomeKind.PARTIAL_FAIL
     else:
-        kind = "FALSE_POSITIVE" if fp else "CLEAN_FAIL"
+        kind = OutcomeKind.FALSE_POSITIVE if fp else OutcomeKind.CLEAN_FAIL
     return Outcome(kind, mm.kernel, op, args, errno, check, where, mc0, mc1, max(mc0, tr.peak() or mc0), mx, fp,
                    ideal_ok, degraded, run.result, tr.n_top, tr)

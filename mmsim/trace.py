@@ -11,6 +11,8 @@ import errno as _errno
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from .kinds import StepKind
+
 __all__ = ["Step", "Trace", "TraceSummary"]
 
 
@@ -46,6 +48,9 @@ class Step:
     errno: int | None = None
     swallowed: bool = False
     depth: int = 0
+
+    def __post_init__(self) -> None:
+        self.kind = StepKind(self.kind)
 
     @property
     def failed(self) -> bool:

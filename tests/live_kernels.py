@@ -138,3 +138,21 @@ def params(*ids: str) -> list:
         marks = [pytest.mark.uml] if k.target == "uml" else []
         out.append(pytest.param(k, id=k.id, marks=marks))
     return out
+
+
+def _delta(d: int | None) -> str:
+    return "-" if d is None else f"{d:+d}"
+
+
+def assert_match(rows: list, label: str, profile: str = "") -> None:
+    """Every row matched (the model agreed with the kernel on errno, layout, map_count delta and address);
+    otherwise one line per differing row with both sides (a row the model could not replay shows "-")."""
+    bad = [r for r in rows if not r.match]
+    who = f"model {profile}" if profile else "the model"
+    assert not bad, f"{label}: {who} disagrees with the live kernel:\n" + "\n".join(
+        f"  #{r.index} {r.op} [map_count {r.map_count_before}]: {', '.join(r.mismatches) or r.not_compared}; "
+        f"live errno {r.live_errno} delta {_delta(r.live_delta)} layout {r.live_layout}; model errno "
+        f"{r.model_errno} delta {_delta(r.model_delta)} layout {r.model_layout}"
+        + (f"; {r.model_error}" if r.model_error else "")
+        for r in bad
+    )

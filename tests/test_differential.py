@@ -96,13 +96,7 @@ def assert_valid(results: dict, rows: list, label: str) -> None:
 
 
 def assert_match(rows: list, label: str) -> None:
-    bad = [r for r in rows if not r.match]
-    assert not bad, f"{label}: the model disagrees with the live kernel:\n" + "\n".join(
-        f"  #{r.index} {r.op} [map_count {r.map_count_before}]: {', '.join(r.mismatches)}; live errno "
-        f"{r.live_errno} delta {r.live_delta:+d} layout {r.live_layout}; model errno {r.model_errno} delta "
-        f"{r.model_delta:+d} layout {r.model_layout}" + (f"; {r.model_error}" if r.model_error else "")
-        for r in bad
-    )
+    live_kernels.assert_match(rows, label)
 
 
 # ---- named cases (public test suites, in our own words) ----------------------------------------------

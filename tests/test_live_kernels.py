@@ -176,14 +176,7 @@ def kernel_run(request) -> tuple[live.Comparison, dict[str, list[live.CompareRow
     return on(request.param)
 
 
-def assert_match(rows: list[live.CompareRow], label: str, profile: str) -> None:
-    bad = [r for r in rows if not r.match]
-    assert not bad, f"{label}: model {profile} disagrees with the live kernel:\n" + "\n".join(
-        f"  #{r.index} {r.op} [map_count {r.map_count_before}]: {', '.join(r.mismatches) or r.not_compared}; "
-        f"live errno {r.live_errno} delta {r.live_delta:+d} layout {r.live_layout}; model errno {r.model_errno} "
-        f"delta {r.model_delta} layout {r.model_layout}" + (f"; {r.model_error}" if r.model_error else "")
-        for r in bad
-    )
+assert_match = live_kernels.assert_match
 
 
 def test_the_run_mirrors_its_kernel(kernel_run) -> None:

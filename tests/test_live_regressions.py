@@ -73,10 +73,7 @@ def results(request) -> dict[str, list]:
 
 @pytest.mark.parametrize("name", [name for name, _ in CASES])
 def test_the_model_agrees(results, name: str) -> None:
-    bad = [r for r in results[name] if not r.match]
-    assert not bad, "\n".join(f"#{r.index} {r.op}: {', '.join(r.mismatches)}; live errno {r.live_errno} "
-                              f"{r.live_delta:+d} {r.live_layout}; model errno {r.model_errno} {r.model_delta} "
-                              f"{r.model_layout} {r.model_error or ''}" for r in bad)
+    live_kernels.assert_match(results[name], name)
 
 
 def test_the_wrapping_overlap_is_a_partial_failure_live(results) -> None:

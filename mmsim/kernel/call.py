@@ -74,7 +74,7 @@ class Call:
         self.last_top: str | None = None  # the latest depth-0 step (lean mode)
         self.commit_recorded = False
         #: Lean mode: the one record handed back for every record not kept (callers only write to it).
-        self.scratch = Step(-1, "", "", "", 0)
+        self.scratch = Step(-1, "", "step", "", 0)
         #: Undo log: ``(start, VMA that was there or None)`` for every change, in order.
         self.log: list[tuple[int, VMA | None]] = []
         #: VMAs detached from the tree but still counted in map_count (6.x munmap bookkeeping).
