@@ -92,3 +92,25 @@ def test_the_library_says_why_when_proc_is_missing(monkeypatch: pytest.MonkeyPat
     if Path("/proc/self/maps").is_file():
         entries, why = procmaps.read_if_available()
         assert entries and why == "" and procmaps.map_count(entries) > 0
+
+
+@pytest.mark.slow
+def test_qemu_says_it_cannot_run_without_proc() -> None:
+    """qemu's 9p server reaches the exported files through /proc/self/fd (hw/9pfs/9p-util.c): without /proc
+    the guest cannot write its results, so the qemu target must say so up front instead of booting a guest
+    whose init then fails (notebook 04 then shows the recorded run with this reason)."""
+    why = _why_not()
+    if why is not None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"the no-/proc test cannot run under CI: {why}")
+        pytest.skip(why)
+    code = "from mmsim.live.qemu import qemu_available; ok, why = qemu_available(); print(ok); print(why)"
+    proc = subprocess.run(["unshare", "--mount", "--fork", "sh", "-c",
+                           f"mount -t tmpfs none /proc && exec {sys.executable} -c '{code}'"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    ok, reason = proc.stdout.splitlines()[:2]
+    assert ok == "False"
+    from mmsim.live.qemu import busybox_path, find_qemu
+    if find_qemu() is not None and busybox_path() is not None:
+        assert "/proc" in reason, reason

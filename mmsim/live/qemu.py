@@ -128,7 +128,9 @@ def qemu_available() -> tuple[bool, str]:
 
     Needs Linux on x86-64 (the guest runs this machine's interpreter), qemu-system-x86_64, a static busybox,
     and each kernel either cached or fetchable (:func:`mmsim.live.kernels.fetch_unavailable_reason`; checked
-    when a run needs it).
+    when a run needs it), and the host's ``/proc``: qemu's 9p server reaches files through
+    ``/proc/self/fd/N`` (hw/9pfs/9p-util.c, the ``*_nofollow`` helpers), so without it the exchange directory
+    cannot be written and no result comes back.
     """
     if sys.platform != "linux":
         return False, "the qemu target needs a Linux host (it runs this machine's interpreter in the guest)"
@@ -138,6 +140,8 @@ def qemu_available() -> tuple[bool, str]:
         return False, "no qemu-system-x86_64: apt-get install --no-install-recommends qemu-system-x86"
     if busybox_path() is None:
         return False, "no statically linked busybox: apt-get install --no-install-recommends busybox-static"
+    if not os.path.isdir("/proc/self/fd"):
+        return False, "no /proc on this host: qemu's 9p export (the guest's view of the host) needs /proc/self/fd"
     return True, ""
 
 
@@ -161,7 +165,7 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
 {insmods}
 mount -t 9p -o {opts} xchg $X || fail 'cannot mount the exchange directory (9p)'
-mkdir $X/ok
+mkdir $X/ok || fail 'the exchange directory (9p) is not writable'
 mount -t 9p -o {opts},ro,cache=loose hostroot /host || fail 'cannot mount the host root (9p, read-only)'
 [ "$(stat -f -c %t /proc/sys/vm)" = {_PROC_SUPER_MAGIC} ] || fail '/proc/sys/vm is not the guest procfs'
 uname -r > $X/release
