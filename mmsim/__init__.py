@@ -9,7 +9,8 @@ The public surface is small; everything else lives in one module per concept:
   :func:`kernel_for_release` (:mod:`mmsim.releases`) maps any release to one;
 * :data:`OPS` (:mod:`mmsim.ops`) — the operation vocabulary;
 * :func:`classify` / :class:`Outcome` (:mod:`mmsim.outcome`) — OK, CLEAN_FAIL, PARTIAL_FAIL, FALSE_POSITIVE;
-* :data:`CATALOGUE` (:mod:`mmsim.scenarios`), :func:`sweep` (:mod:`mmsim.experiments`), and, loaded on
+* :data:`CATALOGUE` (:mod:`mmsim.scenarios`), :func:`sweep` (:mod:`mmsim.experiments`; in worker processes or
+  on a Dask cluster: :mod:`mmsim.parallel`), :func:`read_sweep` (:mod:`mmsim.sweepfile`), and, loaded on
   first use, :mod:`mmsim.plots`, :mod:`mmsim.widgets`, :mod:`mmsim.live`, :mod:`mmsim.procmaps`,
   :mod:`mmsim.exercises`, :mod:`mmsim.cli`.
 """
@@ -47,8 +48,9 @@ from .vma import VMA, File
 __version__ = "0.1.0"
 
 # Modules that import pandas, matplotlib or ipywidgets load on first use, so `import mmsim` stays light.
-_LAZY = {"experiments", "plots", "widgets", "live", "procmaps", "exercises", "cli", "quiz", "svg"}
-_LAZY_ATTRS = {"sweep": "experiments"}
+_LAZY = {"experiments", "plots", "widgets", "live", "procmaps", "exercises", "cli", "quiz", "svg", "parallel",
+         "sweepfile"}
+_LAZY_ATTRS = {"sweep": "experiments", "read_sweep": "sweepfile"}
 
 
 def __getattr__(name: str):
@@ -64,7 +66,7 @@ def __getattr__(name: str):
 __all__ = [
     "AddressSpace", "Trial", "VMA", "File", "MMError", "Trace", "Step", "Profile", "PROFILES", "KERNELS",
     "FEATURES", "CHECKS", "Check", "OPS", "kernel_for_release", "register_profile", "release_coverage",
-    "classify", "Outcome", "OUTCOMES", "CATALOGUE", "Scenario", "sweep",
+    "classify", "Outcome", "OUTCOMES", "CATALOGUE", "Scenario", "sweep", "read_sweep",
     "PAGE_SIZE", "TASK_SIZE", "DEFAULT_MAX_MAP_COUNT",
     "PROT_NONE", "PROT_READ", "PROT_WRITE", "PROT_EXEC",
     "MAP_SHARED", "MAP_PRIVATE", "MAP_SHARED_VALIDATE", "MAP_FIXED", "MAP_ANONYMOUS",

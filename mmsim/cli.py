@@ -40,6 +40,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import errno as _errno
+import importlib.util
 import math
 import os
 import re
@@ -225,6 +226,13 @@ def _seed(text: str) -> int:
     return _to_int(text)
 
 
+def _jobs(text: str) -> int:
+    n = _to_int(text)
+    if n == 0 or n < -1:
+        raise ValueError(f"{_show(text)} is not a positive number of workers or -1 (every core)")
+    return n
+
+
 def _quiz_family(text: str) -> str:
     from .quiz import FAMILIES
 
@@ -354,6 +362,13 @@ def build_parser() -> argparse.ArgumentParser:
                     help=f"the max_map_count the --slacks rows stand for (default {DEFAULT_MAX_MAP_COUNT}; "
                          f"0..{INT_MAX}, not padded)")
     sw.add_argument("--csv", metavar="FILE", help=f"write the tidy frame to FILE ({', '.join(CSV_SUFFIXES)})")
+    sw.add_argument("--parquet", metavar="FILE",
+                    help="write the frame with its metadata (parameters, profiles) to FILE (.parquet; pyarrow); "
+                         "mmsim.read_sweep(FILE) loads it")
+    sw.add_argument("--jobs", type=_type(_jobs), default=None, metavar="N",
+                    help="worker processes (joblib; -1: every core); the same rows as a serial run")
+    sw.add_argument("--scheduler", metavar="ADDRESS",
+                    help="run on the Dask cluster at ADDRESS (e.g. tcp://10.0.0.5:8786; needs dask.distributed)")
     sw.add_argument("--png", metavar="FILE",
                     help=f"write the outcome map (plot_outcome_map) to FILE ({', '.join(FIGURE_SUFFIXES)}; "
                          f"at most {MAX_MAP_COLUMNS} free-slot columns)")
@@ -490,7 +505,11 @@ def _save(fig: Any, path: str, out: TextIO) -> None:
     print(f"wrote {path}", file=out)
 
 
-class _WriteError(Exception):
+class _Failure(Exception):
+    """The run could not be done although its arguments are good (exit status 1)."""
+
+
+class _WriteError(_Failure):
     """An output file could not be written after the run (exit status 1)."""
 
     def __init__(self, path: str, error: OSError) -> None:
@@ -593,8 +612,17 @@ def _prepare_sweep(args: argparse.Namespace) -> tuple[list[Any], list[str], list
     """Every check of ``sweep`` (before any case runs); returns (scenarios, kernels, slacks)."""
     from .scenarios import CATALOGUE, families, random_scenarios
 
-    outputs = {"--csv": args.csv, "--png": args.png, "--rates-png": args.rates_png}
+    outputs = {"--csv": args.csv, "--parquet": args.parquet, "--png": args.png, "--rates-png": args.rates_png}
     _check_output(args.csv, "--csv", CSV_SUFFIXES)
+    _check_output(args.parquet, "--parquet", (".parquet",))
+    if args.parquet and importlib.util.find_spec("pyarrow") is None:
+        raise UsageError("--parquet needs pyarrow: pip install 'mmsim[studies]'")
+    if args.scheduler is not None:
+        if args.jobs is not None:
+            raise UsageError("give --jobs or --scheduler, not both")
+        if not re.fullmatch(r"(tcp|tls|ws|wss|ucx)://[^\s/]+:\d+", args.scheduler):
+            raise UsageError(f"--scheduler {_show(args.scheduler)} is not a scheduler address such as "
+                             "tcp://10.0.0.5:8786")
     _check_output(args.png, "--png", FIGURE_SUFFIXES)
     _check_output(args.rates_png, "--rates-png", FIGURE_SUFFIXES)
     _check_distinct(outputs)
@@ -659,9 +687,14 @@ def cmd_sweep(args: argparse.Namespace, out: TextIO) -> int:
     scs, kernels, slacks = _prepare_sweep(args)
     try:
         df = sweep(scs, kernels, slacks=slacks, max_map_counts=args.max_map_counts,
-                   max_map_count=args.max_map_count, progress=args.progress)
+                   max_map_count=args.max_map_count, progress=args.progress, n_jobs=args.jobs,
+                   scheduler=args.scheduler)
     except ValueError as e:
         raise UsageError(str(e)) from None
+    except ImportError as e:  # --scheduler without dask.distributed
+        raise UsageError(str(e)) from None
+    except OSError as e:  # a scheduler that cannot be reached
+        raise _Failure(f"cannot reach the Dask scheduler {args.scheduler}: {e}") from None
     what = (f"max_map_count {args.max_map_counts[0]}..{args.max_map_counts[-1]}" if args.max_map_counts
             else f"free slots {min(df['slack'])}..{max(df['slack'])}")
     print(f"{len(df)} cases: {df['scenario'].nunique()} scenarios x {df['kernel'].nunique()} kernels x {what}",
@@ -681,6 +714,12 @@ def cmd_sweep(args: argparse.Namespace, out: TextIO) -> int:
         except OSError as e:
             raise _WriteError(args.csv, e) from None
         print(f"\nwrote {args.csv} ({len(df)} rows)", file=out)
+    if args.parquet:
+        try:
+            df.to_parquet(args.parquet, index=False)
+        except OSError as e:
+            raise _WriteError(args.parquet, e) from None
+        print(f"\nwrote {args.parquet} ({len(df)} rows, with the sweep's metadata)", file=out)
     if args.png:
         from .plots import plot_outcome_map
 
@@ -896,7 +935,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         print(f"{PROG}{command}: error: cannot write to standard output: {e.strerror}", file=err)
         return 1
-    except _WriteError as e:
+    except _Failure as e:
         print(f"{PROG}{command}: error: {_one_line(str(e))}", file=err)
         return 1
     except KeyboardInterrupt:

@@ -19,9 +19,8 @@ slack), pads once per (scenario, kernel) and then adds or removes one filler VMA
 from __future__ import annotations
 
 import errno as _errno
-import os
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import pandas as pd
@@ -30,8 +29,10 @@ from .addrspace import AddressSpace
 from .constants import DEFAULT_MAX_MAP_COUNT
 from .errors import MMError
 from .outcome import OUTCOMES, Outcome, classify
+from .parallel import PROGRESS_THRESHOLD, n_jobs_of, progress_bar, run_tasks
 from .profiles import KERNELS, get_profile
 from .scenarios import CATALOGUE, Scenario, get
+from .sweepfile import sweep_metadata
 
 __all__ = [
     "COLUMNS",
@@ -51,8 +52,6 @@ COLUMNS: tuple[str, ...] = (
     "scenario", "family", "kernel", "max_map_count", "slack", "outcome", "errno", "check", "where",
     "mc_before", "mc_after", "peak", "fp", "ideal_ok", "steps",
 )
-#: Sweeps with more cases than this show a tqdm progress bar unless ``progress=False``.
-PROGRESS_THRESHOLD = 2000
 
 
 def resolve_scenarios(scenarios: Iterable[Scenario | str] | Scenario | str | None) -> list[Scenario]:
@@ -120,13 +119,6 @@ def settled(o: Outcome) -> bool:
     return fail is not None and fail.kind == "validate" and not o.fp and not o.ideal_ok
 
 
-def _progress(total: int, progress: bool | None, desc: str):
-    from tqdm.auto import tqdm
-
-    show = total > PROGRESS_THRESHOLD if progress is None else bool(progress)
-    return tqdm(total=total, disable=not show, desc=desc, unit="case", leave=False)
-
-
 def sweep(
     scenarios: Iterable[Scenario | str] | Scenario | str | None = None,
     kernels: Iterable[str] | str = KERNELS,
@@ -138,6 +130,7 @@ def sweep(
     reuse: bool = True,
     progress: bool | None = None,
     n_jobs: int | None = None,
+    scheduler: Any = None,
 ) -> pd.DataFrame:
     """Classify every scenario under every kernel for every free-slot count (or every max_map_count).
 
@@ -165,13 +158,19 @@ def sweep(
     n_jobs:
         Worker processes (joblib): ``None``/1 runs serially, N uses N processes, -1 every core. The result
         is identical to the serial run (each worker classifies whole (scenario, kernel) columns, and the
-        rows are put back in order). Inside ``joblib.parallel_config(backend=...)`` another joblib backend
-        is used, e.g. Dask's for a cluster.
+        rows are put back in order). Columns go to the workers in chunks (:mod:`mmsim.parallel`).
+    scheduler:
+        Run on a Dask cluster instead: a ``distributed.Client`` or a scheduler address such as
+        ``"tcp://10.0.0.5:8786"`` (``docs/studies.md``). The same frame as the serial run; not with
+        ``n_jobs``.
 
     Returns
     -------
     DataFrame with :data:`COLUMNS`, one row per (scenario, kernel, slack or max_map_count), ordered by
     scenario (as given), kernel (as given), then slack / max_map_count (as given). Deterministic.
+    ``df.attrs["mmsim"]`` holds what the rows stand for (:func:`mmsim.sweepfile.sweep_metadata`: the
+    parameters, and each profile's releases, features and checks); ``df.to_parquet(path)`` keeps it and
+    :func:`mmsim.read_sweep` loads and checks it.
 
     Raises ValueError for bad kernels, slacks, or a slack the layout cannot have; KeyError for an unknown
     scenario name.
@@ -187,13 +186,18 @@ def sweep(
     ks = _kernels(kernels)
     if slacks is not None and max_map_counts is not None:
         raise ValueError("give slacks or max_map_counts, not both")
-    jobs = _n_jobs(n_jobs)
+    jobs = n_jobs_of(n_jobs)
+    if scheduler is not None and jobs != 1:
+        raise ValueError("give n_jobs or scheduler, not both")
     tasks = [(sc, k) for sc in scs for k in ks]
     if max_map_counts is not None:
         mxs = _ints(max_map_counts, "max_map_counts")
         if min(mxs) < 0:
             raise ValueError(f"max_map_count must be >= 0, got {min(mxs)}")
-        return _frame(_run_tasks(_sweep_max, tasks, (mxs,), len(mxs), jobs, progress))
+        df = _frame(run_tasks(_sweep_max, tasks, (mxs,), len(mxs), n_jobs=jobs, scheduler=scheduler,
+                              progress=progress))
+        df.attrs["mmsim"] = sweep_metadata(ks, axis="max_map_count", values=mxs, exact=False)
+        return df
     sl = _ints(range(0, 17) if slacks is None else slacks, "slacks")
     if min(sl) < -1:
         raise ValueError(f"slack must be >= -1 (mmap lets map_count reach max_map_count + 1), got {min(sl)}")
@@ -202,37 +206,10 @@ def sweep(
         if max_map_count - max(sl) < layout:
             raise ValueError(f"scenario {sc.name!r} has {layout} VMAs: it cannot have {max(sl)} free slots under "
                              f"max_map_count={max_map_count}")
-    return _frame(_run_tasks(_sweep_slacks, tasks, (sl, max_map_count, exact, reuse), len(sl), jobs, progress))
-
-
-def _n_jobs(n_jobs: int | None) -> int:
-    """The number of worker processes: 1 (serial, the default), N, or -1 for every core."""
-    if n_jobs is None:
-        return 1
-    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0 or n_jobs < -1:
-        raise ValueError(f"n_jobs must be a positive int or -1 (every core), not {n_jobs!r}")
-    return (os.cpu_count() or 1) if n_jobs == -1 else n_jobs
-
-
-def _run_tasks(fn: Callable[..., list[tuple]], tasks: list[tuple[Scenario, str]], extra: tuple, per_task: int,
-               n_jobs: int, progress: bool | None) -> list[tuple]:
-    """``fn(scenario, kernel, *extra)`` for every task, serially or through joblib, rows in task order."""
-    rows: list[tuple] = []
-    with _progress(len(tasks) * per_task, progress, "sweep") as bar:
-        if n_jobs == 1 or len(tasks) < 2:
-            for sc, k in tasks:
-                rows.extend(fn(sc, k, *extra))
-                bar.update(per_task)
-            return rows
-        from joblib import Parallel, delayed
-
-        # return_as="generator" yields results in task order as they complete, so the bar keeps moving.
-        results = Parallel(n_jobs=min(n_jobs, len(tasks)), return_as="generator")(
-            delayed(fn)(sc, k, *extra) for sc, k in tasks)
-        for part in results:
-            rows.extend(part)
-            bar.update(per_task)
-    return rows
+    df = _frame(run_tasks(_sweep_slacks, tasks, (sl, max_map_count, exact, reuse), len(sl), n_jobs=jobs,
+                          scheduler=scheduler, progress=progress))
+    df.attrs["mmsim"] = sweep_metadata(ks, axis="slack", values=sl, max_map_count=max_map_count, exact=exact)
+    return df
 
 
 def _sweep_max(sc: Scenario, k: str, mxs: list[int]) -> list[tuple]:
@@ -772,7 +749,7 @@ def sweep_profiles(
     if min(sl) < -1:
         raise ValueError(f"slack must be >= -1 (mmap lets map_count reach max_map_count + 1), got {min(sl)}")
     rows: list[tuple] = []
-    with _progress(len(scs) * len(ps) * len(sl), progress, "sweep") as bar:
+    with progress_bar(len(scs) * len(ps) * len(sl), progress, "sweep") as bar:
         for sc in scs:
             layout = sc.layout_vmas
             if max_map_count - max(sl) < layout:
@@ -781,7 +758,9 @@ def sweep_profiles(
             for p in ps:
                 rows.extend(_sweep_slacks(sc, p, sl, max_map_count, False, _registry_only(p)))
                 bar.update(len(sl))
-    return _frame(rows)
+    df = _frame(rows)
+    df.attrs["mmsim"] = sweep_metadata(ps, axis="slack", values=sl, max_map_count=max_map_count, exact=False)
+    return df
 
 
 def tradeoff_table(df: pd.DataFrame, kernels: Sequence[str] | None = None) -> pd.DataFrame:

@@ -274,6 +274,12 @@ def _bad_inputs(tmp: str) -> list[tuple[list[str], str]]:
         (["sweep", "--png", f"{tmp}/m.png", "--slacks", "0:1001"], "at most 1000"),
         (["sweep", "--rates-png", f"{tmp}/r.jpg"], "must end in .png"),
         (["sweep", "--rates-png", f"{tmp}/r.png", "--png", f"{tmp}/r.png"], "name the same file"),
+        (["sweep", "--parquet", f"{tmp}/s.csv"], "must end in .parquet"),
+        (["sweep", "--parquet", f"{missing_dir}/s.parquet"], "does not exist"),
+        (["sweep", "--jobs", "0"], "not a positive number of workers"),
+        (["sweep", "--jobs", "x"], "not an integer"),
+        (["sweep", "--scheduler", "localhost"], "not a scheduler address"),
+        (["sweep", "--scheduler", "tcp://127.0.0.1:8786", "--jobs", "2"], "not both"),
         (["sweep", "--progress=x"], "ignored explicit argument"),
         (["sweep", "--no-progress=x"], "ignored explicit argument"),
         # live

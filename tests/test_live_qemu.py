@@ -49,11 +49,15 @@ def test_the_host_root_is_read_only_and_proc_is_the_guests(image, tmp_path) -> N
     """Writing into the host's file system from the guest fails (the 9p export is read-only); /proc in the
     chroot is the guest's own procfs (its release, its pid 1)."""
     target = tmp_path / "written-by-the-guest"
-    script = f'echo x > {target} 2>/dev/null && echo wrote || echo refused; cat /proc/1/comm; uname -r'
+    seen = tmp_path / "from-the-host"  # under the host's /tmp: seen by the guest (a venv there must run)
+    seen.write_text("host file\n")
+    script = (f'echo x > {target} 2>/dev/null && echo wrote || echo refused; cat /proc/1/comm; uname -r; '
+              f'cat {seen}')
     run = qemu.run_in_qemu(["sh", "-c", script], kernel=image, timeout=120, env={"PATH": "/usr/bin:/bin"})
     lines = run.stdout.decode().splitlines()
     assert lines[0] == "refused" and not target.exists()
     assert lines[2] == image.release
+    assert lines[3] == "host file"
 
 
 def test_a_kernel_panic_is_one_line(image) -> None:

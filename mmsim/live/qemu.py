@@ -5,7 +5,8 @@ cached on first use) under qemu's TCG emulator, which needs no KVM and runs on a
 CPU. Its root is a small initramfs (a static busybox, the kernel's virtio/9p modules and an init script);
 the host's ``/`` is mounted **read-only** over virtio-9p at ``/host``, so the host's interpreter and the
 stdlib-only child of :mod:`mmsim.live.child` run in the guest, chrooted into ``/host`` with the guest's own
-``/proc``, ``/sys``, ``/dev`` and ``/tmp`` mounted over the host's directories. A second, writable 9p export
+``/proc``, ``/sys`` and ``/dev`` mounted over the host's directories (``/tmp`` stays the host's, read-only
+like the rest: an interpreter or virtual environment under ``/tmp`` runs too). A second, writable 9p export
 (a private temporary directory) carries stdin, stdout, stderr, the exit status and timings.
 
 The init script, as PID 1 of the guest:
@@ -176,7 +177,6 @@ cat /proc/sys/vm/max_map_count > $X/guest_max_map_count
 mount -t proc proc /host/proc || fail 'cannot mount the guest procfs in the host root'
 mount -t sysfs sysfs /host/sys
 mount -t devtmpfs devtmpfs /host/dev
-mount -t tmpfs tmpfs /host/tmp
 [ "$(stat -f -c %t /host/proc/sys/vm)" = {_PROC_SUPER_MAGIC} ] || fail '/host/proc is not the guest procfs'
 echo > $X/t_start
 eval "chroot /host /usr/bin/env -i -- $(cat $X/command)" < $X/stdin > $X/stdout 2> $X/stderr
@@ -302,8 +302,8 @@ def run_in_qemu(
     ``kernel`` is a name of :data:`mmsim.live.kernels.GUEST_KERNELS` (fetched and cached on first use) or a
     prepared :class:`~mmsim.live.kernels.KernelImage`. ``timeout`` bounds the boot, the command and the end,
     in seconds (the first fetch of a kernel is not counted). ``env=None`` passes this process's environment;
-    the command always runs with exactly that environment, in ``/`` of the host root (read-only; ``/tmp`` is
-    a private tmpfs). ``max_map_count`` sets the GUEST's ``vm.max_map_count`` first (the host's is never
+    the command always runs with exactly that environment, in ``/`` of the host root (read-only, ``/tmp``
+    included). ``max_map_count`` sets the GUEST's ``vm.max_map_count`` first (the host's is never
     written). ``accel`` is qemu's accelerator (default ``$MMSIM_QEMU_ACCEL`` or ``tcg``).
 
     Raises :class:`QemuTimeout` after killing qemu when the timeout passes, and :class:`QemuError` when the
