@@ -70,7 +70,8 @@ kernels: venv
 # Tiers, fastest first, so that a failure shows within a minute and the run never looks stalled:
 #   1. ruff and mypy, doctests and the fast unit/property tests;  2. system packages (what apt would change is
 #      printed first) and the guest kernels (make kernels), so that the notebooks' live parts can run too;
-#   3. the slow tests and the notebooks (nbval);  4. the website build;
+#   3. the fast tests again on the mypyc-compiled core (.ci/compiled-tier; gcc comes with tier 2), the slow tests
+#      and the notebooks (nbval);  4. the website build;
 #   5. the live differential tests (this kernel; 5.10, 6.1, 6.12 and the reverted 5.10 under qemu; 6.1 under user-mode
 #      Linux where it boots);  6. the browser tier.
 # Each tier is one pytest run; make stops at the first tier that fails.
@@ -84,7 +85,8 @@ test: venv
 	@echo "== tier 2/6: system packages for the live and browser tiers, and the guest kernels"
 	$(MAKE) --no-print-directory browser-deps uml-deps qemu-deps build-deps
 	$(MAKE) --no-print-directory kernels
-	@echo "== tier 3/6: slow tests and the notebooks (nbval)"
+	@echo "== tier 3/6: the fast tests on the compiled core (mypyc), slow tests and the notebooks (nbval)"
+	bash .ci/compiled-tier
 	$(PYTEST) tests -q -m "slow and not live and not browser" --ignore=tests/browser
 	$(PYTEST) notebooks -q --nbval-lax --nbval-current-env
 	@echo "== tier 4/6: the website (make site)"

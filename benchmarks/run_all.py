@@ -9,7 +9,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 BENCHES = [
     "bench_core.py", "bench_tree.py", "bench_scale.py", "bench_vs_kernel.py", "bench_sweep.py", "bench_course.py",
-    "bench_widgets.py", "bench_resources.py",
+    "bench_widgets.py", "bench_resources.py", "bench_studies.py",
 ]
 
 

@@ -504,8 +504,11 @@ class AddressSpace:
         >>> mm.map_count, c.map_count
         (0, 1)
         """
-        new = object.__new__(AddressSpace)
-        new.__dict__.update(self.__dict__)
+        new = AddressSpace.__new__(AddressSpace)  # no __init__ (a compiled class has no __dict__ to copy)
+        new._profile, new._layout, new._task_size, new._max = self._profile, self._layout, self._task_size, self._max
+        new._mmap_base, new._mmap_min_addr = self._mmap_base, self._mmap_min_addr
+        new._lsm_mmap_min_addr, new.privileged = self._lsm_mmap_min_addr, self.privileged
+        new._next_anon, new._next_fd, new._nfill = self._next_anon, self._next_fd, self._nfill
         new._tree = self._tree.copy()
         new._fds = dict(self._fds)
         new.trace = Trace(self.trace)

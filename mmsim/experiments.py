@@ -229,8 +229,8 @@ def _sweep_slacks(sc: Scenario, k: Any, sl: list[int], max_map_count: int, exact
     ``k`` is a profile name or a :class:`~mmsim.profiles.Profile` (a derived one too)."""
     order = sorted(set(sl))  # most filler first: each step removes filler VMAs, or reuses a settled outcome
     if exact:
-        runner = Runner()
-        exact_rows = {s: runner.run(sc, k, s, max_map_count) for s in order}
+        runner = _exact_runner()
+        exact_rows = {s: runner.run(sc, k, s, max_map_count, trace=False) for s in order}
         return [_row(sc, exact_rows[s], max_map_count, s, 0) for s in sl]
     mm = sc.build(k, max_map_count) if isinstance(k, str) else _build(sc, k, max_map_count)
     layout = mm.map_count
@@ -247,6 +247,17 @@ def _sweep_slacks(sc: Scenario, k: Any, sl: list[int], max_map_count: int, exact
         o = classify(mm, sc.op, *sc.args, trace=False)
         got[s], last = (o, shift), (s, o)
     return [_row(sc, got[s][0], max_map_count, s, got[s][1]) for s in sl]
+
+
+_EXACT: list[Runner] = []
+
+
+def _exact_runner() -> Runner:
+    """The Runner of this process's exact sweeps: its filler template (~65k VMAs, a third of a second) is
+    padded once per process and ``max_map_count``, not once per (scenario, kernel) column."""
+    if not _EXACT:
+        _EXACT.append(Runner(maxsize=2))
+    return _EXACT[0]
 
 
 def _frame(rows: list[tuple]) -> pd.DataFrame:
@@ -400,10 +411,10 @@ class Runner:
         return mm
 
     def run(self, scenario: Scenario | str, kernel: str, slack: int,
-            max_map_count: int = DEFAULT_MAX_MAP_COUNT) -> Outcome:
-        """:meth:`Scenario.run`, faster on repeated use."""
+            max_map_count: int = DEFAULT_MAX_MAP_COUNT, *, trace: bool = True) -> Outcome:
+        """:meth:`Scenario.run`, faster on repeated use (``trace=False``: without the records, as sweeps)."""
         sc = get(scenario)
-        return classify(self.setup(sc, kernel, slack, max_map_count), sc.op, *sc.args)
+        return classify(self.setup(sc, kernel, slack, max_map_count), sc.op, *sc.args, trace=trace)
 
     def before_after(self, scenario: Scenario | str, kernel: str, slack: int,
                      max_map_count: int = DEFAULT_MAX_MAP_COUNT) -> tuple[Outcome, AddressSpace, AddressSpace]:

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from .kinds import StepKind
+from .native import mypyc_attr
 
 __all__ = ["Step", "Trace", "TraceSummary"]
 
@@ -69,7 +70,8 @@ class Step:
         return f"{self.seq:3d} {indent}{self.step}{piece}{rng}{what}{sw}  mc={self.map_count} {d}{err}"
 
 
-class Trace(list):
+@mypyc_attr(native_class=False)  # a list subclass stays a Python class when compiled
+class Trace(list[Step]):
     """A list of :class:`Step` records with a few conveniences for notebooks and tests.
 
     >>> from mmsim import AddressSpace, MAP_ANONYMOUS, MAP_PRIVATE, PAGE_SIZE, PROT_NONE, PROT_READ
@@ -144,6 +146,7 @@ class Trace(list):
         p.text(str(self) if not cycle else "Trace(...)")
 
 
+@mypyc_attr(native_class=False)
 class TraceSummary(Trace):
     """What a call did without its records: the trace-less fast path of sweeps (``classify(..., trace=False)``).
 
@@ -158,7 +161,7 @@ class TraceSummary(Trace):
     __slots__ = ("_failures", "_where", "_peak", "_n_top", "n_records")
 
     def __init__(self) -> None:
-        super().__init__()
+        # An empty list needs no list.__init__ (and mypyc's super() in a non-native class is unreliable).
         self._failures: list[Step] = []
         self._where: dict[int, str] = {}
         self._peak: int | None = None

@@ -39,6 +39,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from itertools import chain
 from operator import itemgetter, lt, sub
+from typing import Final
 
 from .vma import VMA
 
@@ -122,7 +123,7 @@ class _MaxTree:
         self.t = t
 
     def copy(self) -> _MaxTree:
-        new = _MaxTree.__new__(_MaxTree)
+        new = _MaxTree([])  # (compiled, Cls.__new__(Cls) runs __init__: build an empty tree, then fill it)
         new.size, new.height = self.size, self.height
         new.t = self.t[:]
         return new
@@ -219,8 +220,8 @@ class VMATree:
     #: Chunk size: :meth:`from_sorted` builds chunks of ``_LOAD`` VMAs; a chunk splits above ``2 * _LOAD``
     #: and merges with a neighbour below ``_LOAD // 2``.
     #: Starts are multiples of 2**_SHIFT (a page): the dict is keyed by ``start >> _SHIFT``.
-    _SHIFT = 12
-    _MASK = (1 << _SHIFT) - 1
+    _SHIFT: Final = 12
+    _MASK: Final = (1 << _SHIFT) - 1
     _LOAD = 32
     #: Chunks per group, with the same rules.
     _GLOAD = 16
@@ -290,7 +291,7 @@ class VMATree:
         >>> len(t), len(u)
         (1, 2)
         """
-        new = object.__new__(type(self))
+        new = type(self).__new__(type(self))
         new._d = self._d.copy()
         new._gmax = self._gmax[:]
         new._groups = self._groups[:]

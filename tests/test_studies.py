@@ -130,3 +130,25 @@ def test_a_scheduler_of_the_wrong_type_is_a_type_error() -> None:
     pytest.importorskip("distributed")
     with pytest.raises(TypeError, match="scheduler"):
         X.sweep(["seed-W", "seed-S"], slacks=[0, 1], progress=False, scheduler=42)
+
+
+def test_the_compiled_modules_are_the_ones_setup_builds() -> None:
+    """setup.py reads mmsim.native.COMPILED without importing mmsim; each names a module file of the tree."""
+    import ast
+    from pathlib import Path
+
+    from mmsim import native
+
+    root = Path(__file__).resolve().parents[1]
+    tree = ast.parse((root / "setup.py").read_text())
+    env: dict = {"__file__": str(root / "setup.py"), "__name__": "not_main"}
+    funcs = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name in ("_compiled", "_paths")]
+    code = compile(ast.Module(body=[ast.parse("import ast, os, sys\nfrom pathlib import Path").body[0],
+                                    ast.parse("from pathlib import Path").body[0],
+                                    ast.parse(f"HERE = Path({str(root)!r})").body[0], *funcs], type_ignores=[]),
+                   "setup.py", "exec")
+    exec(code, env)
+    assert env["_compiled"]() == native.COMPILED
+    for path in env["_paths"](native.COMPILED):
+        assert (root / path).is_file(), path
+    assert set(native.compiled_modules()) <= set(native.COMPILED)

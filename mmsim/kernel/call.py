@@ -120,7 +120,9 @@ class Call:
     def rollback(self) -> None:
         """Undo every change of the call, newest first, and hand back its anon_vma identities. O(k log n)."""
         t = self.tree
-        for key, old in reversed(self.log):
+        log = self.log
+        for i in range(len(log) - 1, -1, -1):  # newest first (a plain loop: mypyc compiles it)
+            key, old = log[i]
             if old is None:
                 t.pop(key, None)
             else:

@@ -30,7 +30,7 @@ from typing import Any
 
 from ..constants import PAGE_SIZE
 from .comparison import compare_run
-from .kernels import guest_kernel
+from .kernels import cached_image, guest_kernel
 from .results import LiveRun, LiveVMA, errno_name
 from .runner import LiveError, build_run, normalize_ops, run
 
@@ -157,10 +157,10 @@ def bug_on_real_kernels(scenario: str = "seed-W", free_slots: Sequence[int] = ra
                         timeout: float = 240) -> BugRun:
     """Run ``scenario``'s call at each of ``free_slots`` on the reverted 5.10 and its control (one boot each).
 
-    ``live=None`` runs the kernels when they can run here (built or buildable, qemu available) and uses the
-    recorded result otherwise; ``live=False`` always uses the recorded result (seed-W, 0-8 free slots),
-    ``live=True`` raises :class:`~mmsim.live.LiveError` when a kernel cannot run. Results are cached per
-    process.
+    ``live=None`` runs the kernels when they can run here and are already built (qemu available; a build
+    takes minutes, so it is left to ``mmsim kernels --fetch``) and uses the recorded result otherwise;
+    ``live=False`` always uses the recorded result (seed-W, 0-8 free slots); ``live=True`` raises
+    :class:`~mmsim.live.LiveError` when a kernel cannot run. Results are cached per process.
     """
     from ..scenarios import get
     from .host import kernel_info
@@ -169,9 +169,14 @@ def bug_on_real_kernels(scenario: str = "seed-W", free_slots: Sequence[int] = ra
     if live is not False and key in _CACHE:
         return _CACHE[key]
     can = all(kernel_info(target="qemu", kernel=k).can_run for k in kernels)
+    why = "" if can else next(kernel_info(target="qemu", kernel=k).reason for k in kernels
+                              if not kernel_info(target="qemu", kernel=k).can_run)
+    if can and live is None:  # never a kernel build (minutes) inside a notebook's Run All
+        missing = [k for k in kernels if cached_image(k) is None]
+        if missing:
+            can, why = False, (f"{', '.join(missing)} not built here yet (`mmsim kernels --fetch` builds them; "
+                               "make test does)")
     if live is False or (live is None and not can):
-        why = "" if can else next(kernel_info(target="qemu", kernel=k).reason for k in kernels
-                                  if not kernel_info(target="qemu", kernel=k).can_run)
         return _recorded(scenario, why)
     sc = get(scenario)
     ops, slack_before, spans = _cases(sc.live_ops(), free_slots, sc.arena_pages)

@@ -45,6 +45,8 @@ from typing import Any
 
 import pytest
 
+from mmsim.live.kernels import cache_dir
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
 CHROMIUM = Path("/usr/bin/chromium")
@@ -243,6 +245,9 @@ def _server_env(home: Path) -> dict[str, str]:
     for var, path in dirs.items():
         path.mkdir(parents=True, exist_ok=True)
         env[var] = str(path)
+    # The guest kernels `make kernels` fetched and built live in the user's cache, not in this HOME: the
+    # notebooks' live parts use them instead of fetching or building kernels inside a timed Run All.
+    env["MMSIM_CACHE"] = str(cache_dir())
     env["PYTHONUNBUFFERED"] = "1"
     env["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"  # quiets the debugger's "frozen modules" warning in kernels
     return env
