@@ -47,7 +47,7 @@ EXERCISES: dict[str, _Callable[..., _Any]] = {
     "06-ex1": _a.check_fp_rate,
     "06-ex2": _a.check_k_whole_min_slack,
     "06-ex3": _a.check_alt_fixes,
-    "07-ex1": _a.check_v71_grow_refusals,
+    "07-ex1": _a.check_v71_needless_refusals,
     "07-ex2": _a.check_multi_vma_partial,
     "07-ex3": _a.check_changed_at_slack,
     "08-ex1": _a.check_live_prediction,
