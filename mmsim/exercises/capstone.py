@@ -310,7 +310,8 @@ def check_reproduces_51(answer: Any) -> Feedback:
                         "right")
     if mine.equals(old):
         return Feedback(False, "Your check never refuses anything: these are 5.0's outcomes, bug included. It should "
-                               "fail when map_count + 2 >= max_map_count - 3.", "never_fails")
+                               "refuse whenever move_vma's check (map_count >= max_map_count - 3) would fail once "
+                               "the two unmaps have each added a VMA.", "never_fails")
     own_names = set(profile.a_checks) - {"move_vma_limit"}
     mine_full = df[df["kernel"] == profile.name].reset_index(drop=True)
     ref_full = df[df["kernel"] == "5.1"].reset_index(drop=True)
