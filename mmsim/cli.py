@@ -415,8 +415,9 @@ def build_parser() -> argparse.ArgumentParser:
     qz.add_argument("--kernel", "-k", action="append", type=_type(_kernel), metavar="K",
                     help="kernel profile to ask about, repeatable (default: 5.0, 5.1, 6.18 and 7.1)")
     qz.add_argument("--family", type=_type(_quiz_family), metavar="F",
-                    help="kind of call: fixed, unmapped, dontunmap, shrink, munmap or mprotect (default: the seed "
-                         "picks one; munmap and mprotect only when asked for, every kernel answers them alike)")
+                    help="kind of call: fixed, unmapped, dontunmap, multi-vma, shrink, munmap or mprotect (default: "
+                         "the seed picks one; munmap and mprotect only when asked for, every kernel answers them "
+                         "alike)")
     qz.add_argument("--free", type=_type(_quiz_free), metavar="N",
                     help="free slots before the call (default: the seed picks 0-7)")
     qz.add_argument("--max-map-count", type=_type(_quiz_limit), metavar="M",

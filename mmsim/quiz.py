@@ -4,8 +4,8 @@
 ``map_count`` is the number of VMAs shown), a ``vm.max_map_count`` a few slots above it, and one call: an
 ``mremap(MREMAP_MAYMOVE|MREMAP_FIXED)`` move (most often; whole, interior, head or tail of a VMA, same size or
 shrinking, into free space, into the middle, the head or the whole of another VMA), a FIXED move from an unmapped
-address, a ``MREMAP_DONTUNMAP`` move, an in-place shrink, a hole punch with ``munmap``, or an ``mprotect`` split.
-The questions: what the call returns, what ``map_count`` is afterwards, and on which kernel it fails, at which
+address, a ``MREMAP_DONTUNMAP`` move, a FIXED move over several VMAs, an in-place shrink, a hole punch with
+``munmap``, or an ``mprotect`` split. The questions: what the call returns, what ``map_count`` is afterwards, and on which kernel it fails, at which
 check and in which step. :meth:`Quiz.worked` prints the answers with the step trace of each kernel in the
 question's page units and a one-line why (semantics §8). The answers are the model's (:func:`mmsim.classify`).
 
@@ -58,7 +58,8 @@ SHARED = MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED
 #: The kernels a quiz asks about unless told otherwise.
 DEFAULT_KERNELS: tuple[str, ...] = ("5.0", "5.1", "6.18", "7.1")
 #: The kinds of call, with the weight each gets when a seed picks one.
-FAMILIES: dict[str, int] = {"fixed": 6, "unmapped": 1, "dontunmap": 2, "shrink": 1, "munmap": 1, "mprotect": 2}
+FAMILIES: dict[str, int] = {"fixed": 6, "unmapped": 1, "dontunmap": 2, "multi-vma": 2, "shrink": 1, "munmap": 1,
+                             "mprotect": 2}
 #: Families whose calls end alike on every modelled kernel (their checks never changed, semantics §4).
 ALIKE_EVERYWHERE: frozenset[str] = frozenset({"munmap", "mprotect"})
 
@@ -371,8 +372,21 @@ def _dontunmap(rng: random.Random) -> tuple[list[QuizVMA], str, dict[str, Any]]:
     return [a, b], "mremap", {"old": 0, "old_pages": a.pages, "new_pages": a.pages, "flags": flags, "new": dest}
 
 
-_MAKERS = {"fixed": _fixed, "unmapped": _unmapped, "dontunmap": _dontunmap, "shrink": _shrink, "munmap": _munmap,
-           "mprotect": _mprotect}
+def _multi_vma(rng: random.Random) -> tuple[list[QuizVMA], str, dict[str, Any]]:
+    """A same-size FIXED move over two to four one-page VMAs with one-page gaps, into the middle of a read-only
+    VMA (semantics §3.5.5, §7.5): 6.17+ move the pieces one by one, 5.x fail with EFAULT after the destination
+    unmap because the range crosses the first VMA's end."""
+    n = rng.randint(2, 4)
+    pieces = [QuizVMA("ABCD"[i], 2 * i, 1, RW, faulted=True) for i in range(n)]
+    length = 2 * n - 1
+    d = QuizVMA("ABCDE"[n], 2 * n + rng.randint(1, 3), length + rng.randint(4, 8), PROT_READ)
+    dest = d.start + rng.randint(1, d.pages - length - 1)
+    call = {"old": 0, "old_pages": length, "new_pages": length, "flags": MREMAP_MAYMOVE | MREMAP_FIXED, "new": dest}
+    return [*pieces, d], "mremap", call
+
+
+_MAKERS = {"fixed": _fixed, "unmapped": _unmapped, "dontunmap": _dontunmap, "multi-vma": _multi_vma,
+           "shrink": _shrink, "munmap": _munmap, "mprotect": _mprotect}
 
 
 #: How many questions a seed may draw before it keeps one on which the kernels agree.

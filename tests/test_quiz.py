@@ -108,6 +108,36 @@ def fixed_from_unmapped(kernel: str, vmas: list[tuple[int, int]], mx: int, new: 
         return Run(False, r.check, state, e_check=r.check == "munmap_punch_limit", errno=r.errno)
 
 
+def multi_vma(kernel: str, vmas: list[tuple[int, int]], mx: int, pieces: list[tuple[int, int]], dest: int,
+              disabled: frozenset[str] = frozenset()) -> Run:
+    """§7.5 and §3.5.5 for n one-page pieces with gaps, moved same-size into the middle of a VMA. 5.0/5.1: the
+    destination range is one interior punch, then vma_to_resize() finds the old range crossing the first
+    piece's end (EFAULT). 6.18/7.1: the early check, then per piece its destination punch (§2.2), the move
+    check, the copy (+1) and the source (a whole VMA, -1)."""
+    state = list(vmas)
+    mc0 = len(state)
+    length = pieces[-1][1] - pieces[0][0]
+    try:
+        if kernel in ("5.1", "6.18") and "mremap_early" not in disabled and mc0 + 2 >= mx - 3:
+            raise Refused("mremap_early")
+        if kernel == "7.1" and "mremap_early_v7" not in disabled and mc0 + 4 > mx:
+            raise Refused("mremap_early_v7")
+        if kernel in ("5.0", "5.1"):
+            state = unmap(state, dest, dest + length, mx)
+            raise Refused("validate.crosses_vma_end", "EFAULT")
+        move = "move_vma_limit_v7" if kernel == "7.1" else "move_vma_limit"
+        for s, e in pieces:
+            to = dest + (s - pieces[0][0])
+            state = unmap(state, to, to + (e - s), mx)
+            if move not in disabled:
+                if (kernel == "7.1" and len(state) + 2 > mx) or (kernel != "7.1" and len(state) >= mx - 3):
+                    raise Refused(move)
+            state = sorted([v for v in state if v != (s, e)] + [(to, to + (e - s))])
+        return Run(True, None, state)
+    except Refused as r:
+        return Run(False, r.check, state, e_check=r.check == "munmap_punch_limit", errno=r.errno)
+
+
 def dontunmap(kernel: str, vmas: list[tuple[int, int]], mx: int, addr: int, pages: int, dest: int, fixed: bool,
               disabled: frozenset[str] = frozenset()) -> Run:
     """A whole-VMA MREMAP_DONTUNMAP move (5.7+, §3.5.2 for 6.18 and 7.1): 5.0 and 5.1 refuse the flag
@@ -175,6 +205,9 @@ def expected(q: Quiz, kernel: str) -> tuple[str, str | None, int, int | None, st
     def run(disabled: frozenset[str] = frozenset()) -> Run:
         if q.family == "unmapped":
             return fixed_from_unmapped(kernel, vmas, mx, c["new_pages"], c["new"], disabled)
+        if q.family == "multi-vma":
+            pieces = [(v.start, v.end) for v in q.vmas if c["old"] <= v.start < c["old"] + c["old_pages"]]
+            return multi_vma(kernel, vmas, mx, pieces, c["new"], disabled)
         if q.family == "dontunmap":
             return dontunmap(kernel, vmas, mx, c["old"], c["old_pages"], c["new"], bool(c["flags"] & MREMAP_FIXED),
                              disabled)
