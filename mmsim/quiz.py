@@ -6,8 +6,8 @@
 shrinking, into free space, into the middle, the head or the whole of another VMA), a FIXED move from an unmapped
 address, a ``MREMAP_DONTUNMAP`` move, a FIXED move over several VMAs, an in-place shrink, a hole punch with
 ``munmap``, or an ``mprotect`` split. The questions: what the call returns, what ``map_count`` is afterwards,
-and on which kernel it fails, at which check and in which step. :meth:`Quiz.worked` prints the answers with the step trace of each kernel in the
-question's page units and a one-line why (semantics §8). The answers are the model's (:func:`mmsim.classify`).
+and on which kernel it fails, at which check and in which step. :meth:`Quiz.worked` prints the answers with the
+step trace of each kernel in the question's page units and a one-line why (semantics §8). The answers are the model's (:func:`mmsim.classify`).
 
 Knobs (``mmsim quiz --free/--max-map-count/--vmas/--family/--agreeing``): the free slots, the limit (the process
 then holds filler VMAs besides the layout), the number of VMAs in the layout, the kind of call. A seed whose call
