@@ -7,7 +7,8 @@ shrinking, into free space, into the middle, the head or the whole of another VM
 address, a ``MREMAP_DONTUNMAP`` move, a FIXED move over several VMAs, an in-place shrink, a hole punch with
 ``munmap``, or an ``mprotect`` split. The questions: what the call returns, what ``map_count`` is afterwards,
 and on which kernel it fails, at which check and in which step. :meth:`Quiz.worked` prints the answers with the
-step trace of each kernel in the question's page units and a one-line why (semantics §8). The answers are the model's (:func:`mmsim.classify`).
+step trace of each kernel in the question's page units and a one-line why (semantics §8). The answers are the
+model's (:func:`mmsim.classify`).
 
 Knobs (``mmsim quiz --free/--max-map-count/--vmas/--family/--agreeing``): the free slots, the limit (the process
 then holds filler VMAs besides the layout), the number of VMAs in the layout, the kind of call. A seed whose call
@@ -194,6 +195,7 @@ class Quiz:
 
     def question(self) -> str:
         """The question as ``mmsim quiz --seed N`` prints it."""
+        command = self.command or f"mmsim quiz --seed {self.seed}"
         lines = [f"mmsim quiz, seed {self.seed} ({self.family})", "",
                  f"A process has {'these' if self.filler else 'exactly these'} VMAs (pages counted from the base "
                  "of its layout; P = 4096 bytes):", ""]
@@ -210,7 +212,7 @@ class Quiz:
                   "  2. What is map_count afterwards?",
                   "  3. If it fails: at which check, in which step, and is the address space left changed?", "",
                   "Work it out (docs/semantics.md §2.2 for the unmaps, §3 for the order of the checks, §4 for the free",
-                  f"slots each call needs), then check: {self.command or f'mmsim quiz --seed {self.seed}'} --answers"]
+                  f"slots each call needs), then check: {command} --answers"]
         return "\n".join(lines)
 
     # ---- answers --------------------------------------------------------------------------------------
