@@ -39,6 +39,11 @@ EXPECTED: dict[str, tuple[object, str]] = {
                "s - j free slots and needs 4 (6.18) / 2 (7.1): it fails for s < 4 + j / s < 2 + j; with j up to 4: "
                "s = 6, 7 / 4, 5 (three pieces: 6 / 4, the §7.5 table)"),
     "08-ex1": ({5: "ENOMEM", 6: "OK"}, "§7.2 6.18 column: FP at 5 (ENOMEM), OK at 6"),
+    "10-ex1": (277, "§2.1 and §3.1/§3.3: a stack is an mmap (+1, refused only when map_count > max) and a guard "
+               "split (+1, refused when map_count >= max); from 445 VMAs, after t stacks map_count = 445 + 2t, and "
+               "stack t + 1 needs 446 + 2t < 1000: t + 1 <= 277"),
+    "10-ex2": (1, "§4 seed-W, 7.1: the call needs 4 free slots, its layout 2 more (its two VMAs, mmap'd first): "
+               "6 <= 7; after it 7 - 2 - 3 = 2 free slots are left, fewer than 6"),
     "08-ex3": ({"5.0.21": "5.0", "5.1.15": "5.1", "5.4.0-150-generic": "5.1", "6.1.0-28-amd64": "6.1",
                 "6.8.0-45-generic": None, "6.17.2": "6.18", "6.18.44-fc-v782": "6.18", "7.0.1": "6.18",
                 "7.1.3": "7.1"}, "§0 profile table: the releases each profile models"),
@@ -49,6 +54,8 @@ _REL = dict(EXPECTED["08-ex3"][0])  # type: ignore[call-overload]
 
 #: Typical wrong answers and the hint each gets (the Feedback's reason).
 WRONG: dict[str, list[tuple[object, str]]] = {
+    "10-ex1": [(555, "one_vma_each"), (278, "last_guard"), (100, "too_few")],
+    "10-ex2": [(0, "thresholds_v7"), (2, "each_uses")],
     "00-ex1": [(7, "only_real"), (8, "one_missing"), (3, "too_few"), (11, "too_many")],
     "00-ex2": [(0, "ge_not_gt"), (-1, "mmap_rule"), (2, "too_many")],
     "01-ex1": [(1, "no_split"), (2, "one_split"), (4, "per_page"), (5, "per_page")],

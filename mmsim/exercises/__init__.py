@@ -56,6 +56,8 @@ EXERCISES: dict[str, _Callable[..., _Any]] = {
     "09-ex1": _c.check_reproduces_51,
     "09-ex2": _c.check_own_check,
     "09-ex3": _c.check_frontier,
+    "10-ex1": _a.check_thread_stacks,
+    "10-ex2": _a.check_calls_that_fit,
 }
 
 

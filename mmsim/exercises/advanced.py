@@ -53,6 +53,8 @@ __all__ = [
     "check_live_prediction",
     "check_fail_at_slack",
     "check_profile_for_release",
+    "check_thread_stacks",
+    "check_calls_that_fit",
 ]
 
 #: Releases of :func:`check_profile_for_release` (08, exercise 3), in the order the notebook lists them.
@@ -393,3 +395,39 @@ def check_profile_for_release(answer: Any) -> Feedback:
                          shape="a dict {release string: profile name or None} with one entry per release listed",
                          right=f"Right: {covered} of the {len(EXERCISE_RELEASES)} releases are modelled by a profile.",
                          hints=hints, fallback="See the profile table in docs/semantics.md §0.")
+
+
+# ---- 10-real-workloads ----------------------------------------------------------------------------------
+
+
+def check_thread_stacks(answer: Any, max_map_count: int = 1000, base: int = 445) -> Feedback:
+    """10, exercise 1: how many thread stacks with a guard page (an mmap, then an mprotect of its lowest page to
+    PROT_NONE) a process of ``base`` VMAs can create under ``vm.max_map_count`` = ``max_map_count``
+    (:func:`mmsim.workloads.thread_stacks`)."""
+    from ..workloads import thread_stacks
+
+    want = thread_stacks(max_map_count, base)["threads"]
+    return judge(answer, want, as_int, "a whole number", f"Right: {want} stacks of two VMAs each; the next one's "
+                 "mmap still succeeds (map_count may reach the limit), but its guard's split needs a free slot.",
+                 hints=[
+        Hint(lambda g, w: g == max_map_count - base, "one_vma_each", "the guard page splits the mapping: each "
+             "stack is two VMAs (semantics §2.1)."),
+        Hint(lambda g, w: g == w + 1, "last_guard", "the last mmap succeeds (do_mmap() refuses only above the "
+             "limit), but mprotect's split needs map_count < max_map_count: that stack gets no guard."),
+    ])
+
+
+def check_calls_that_fit(answer: Any, free: int = 7, scenario: str = "seed-W", kernel: str = "7.1") -> Feedback:
+    """10, exercise 2: how many calls of ``scenario``'s shape, each on its own fresh VMAs, fit in a process with
+    ``free`` free slots under ``kernel`` (:func:`mmsim.workloads.calls_that_fit`)."""
+    from ..workloads import calls_that_fit
+
+    r = calls_that_fit(free, scenario, [kernel])[kernel]
+    want = r["calls"]
+    return judge(answer, want, as_int, "a whole number", f"Right: {want} call(s): each needs {r['need']} free slots "
+                 f"before it (its layout's VMAs included) and uses {r['delta']}.", hints=[
+        Hint(lambda g, w: g == 0 and w > 0, "thresholds_v7", f"{kernel}'s checks ask for fewer free slots than "
+             "5.1's: map_count + 4 <= max early, map_count + 2 <= max per moved VMA."),
+        Hint(lambda g, w: g > w, "each_uses", "each call uses free slots: its layout's two VMAs and the net +3 of "
+             "the move (semantics §7.1)."),
+    ])
