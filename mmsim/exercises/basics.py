@@ -352,12 +352,18 @@ def check_bug_slots(answer: Any, scenario: str = "seed-S") -> Feedback:
     fp_only = frozenset(int(s) for s in partial.loc[partial["fp"], "slack"])
     first_ok = int(df.loc[df["outcome"] == "OK", "slack"].min())
     lo = min(want)
-    w50 = _sweep_50("seed-W")
-    seed_w = frozenset(int(s) for s in w50.loc[w50["outcome"] == "PARTIAL_FAIL", "slack"])
+    demo: list[frozenset[int]] = []
+
+    def seed_w() -> frozenset[int]:  # the demo's band, swept only when a wrong answer needs the hint
+        if not demo:
+            w50 = _sweep_50("seed-W")
+            demo.append(frozenset(int(s) for s in w50.loc[w50["outcome"] == "PARTIAL_FAIL", "slack"]))
+        return demo[0]
+
     return judge(answer, want, as_int_set, "a collection of whole numbers such as [2, 3]",
                  f"Right: {scenario} fails half-way from {lo} to {max(want)} free slots (semantics §7.1, §7.2).",
                  hints=[
-        Hint(lambda g, w: g == seed_w, "seed_w", "that is seed-W's band (the demo's); seed-S does not shrink, so "
+        Hint(lambda g, w: g == seed_w(), "seed_w", "that is seed-W's band (the demo's); seed-S does not shrink, so "
              "it has no tail to unmap."),
         Hint(lambda g, w: g == w | {lo - 1}, "zero_clean", f"at {lo - 1} free slots the destination's punch check "
              "refuses first, before anything changed: CLEAN_FAIL."),
