@@ -156,7 +156,9 @@ class AddressSpace:
     mmap_min_addr:
         ``vm.mmap_min_addr`` (``dac_mmap_min_addr``); MAP_FIXED below it needs ``privileged``.
     lsm_mmap_min_addr:
-        ``CONFIG_LSM_MMAP_MIN_ADDR`` of the modelled kernel (65536 on Debian's; 0 for a kernel without it).
+        ``CONFIG_LSM_MMAP_MIN_ADDR`` of the modelled kernel: 65536 (the Kconfig default on x86-64, Debian's
+        amd64 kernels), 32768 on ARM or arm64 with COMPAT, 0 for a kernel without SELinux (semantics §1.2).
+        The model has no architecture of its own; SELinux's EACCES below this floor is not modelled (§2.8).
         Hint rounding and the placement search use the larger of the two, :attr:`effective_mmap_min_addr`.
     privileged:
         Whether the process has CAP_SYS_RAWIO (``security_mmap_addr``).

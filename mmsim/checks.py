@@ -57,7 +57,8 @@ HOOKS: Mapping[str, str] = MappingProxyType({
                  "5.1-6.14",
     "check_mremap_params": "check_mremap_params() for MREMAP_FIXED or MREMAP_DONTUNMAP, before the mmap lock; "
                            "6.15-7.0",
-    "do_mremap": "do_mremap() right after taking the mmap lock, for every mremap call; 7.1",
+    "do_mremap": "do_mremap() right after taking the mmap lock, for every mremap call; 7.1 (on the 5.x flow: "
+                 "sys_mremap() where it takes the lock, used by hypothetical profiles only)",
     "move_vma": "move_vma() / prep_move_vma(), once per moved VMA; every release",
 })
 
@@ -233,7 +234,7 @@ CHECKS: Mapping[str, Check] = _registry(
           "the 2019 fix: refuse a MREMAP_FIXED move unless the worst case (+2 unmaps, +3 move) fits"),
     Check("move_vma_limit", ANTICIPATORY, "move_vma()@5.0-6.16, prep_move_vma()@6.17-7.0", "{mc} >= {max} - 3", 4,
           "move_vma() keeps 3 slots for splitting the source in three and one for the copy"),
-    Check("mremap_early_v7", ANTICIPATORY, "do_mremap()@7.1 (mm: improve map count checks)", "{mc} + 4 > {max}", 4,
+    Check("mremap_early_v7", ANTICIPATORY, "do_mremap()@7.1 (0289955fc548)", "{mc} + 4 > {max}", 4,
           "7.1: every mremap needs 4 free slots, checked under the mmap lock"),
     Check("move_vma_limit_v7", ANTICIPATORY, "prep_move_vma()@7.1", "{mc} + 2 > {max}", 2,
           "7.1: each moved VMA needs 2 free slots (the copy and one split of the source)"),

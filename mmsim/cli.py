@@ -241,6 +241,28 @@ def _quiz_family(text: str) -> str:
     return text
 
 
+def _quiz_free(text: str) -> int:
+    v = _to_int(text)
+    if not 0 <= v <= 1000:
+        raise ValueError(f"free slots must be 0..1000 for a quiz, got {v}")
+    return v
+
+
+def _quiz_limit(text: str) -> int:
+    v = _to_int(text)
+    if not 2 <= v <= 100_000:
+        raise ValueError(f"a quiz's vm.max_map_count must be 2..100000 (the filler VMAs are modelled one by one), "
+                         f"got {v}")
+    return v
+
+
+def _quiz_vmas(text: str) -> int:
+    v = _to_int(text)
+    if not 2 <= v <= 12:
+        raise ValueError(f"a quiz layout has 2..12 VMAs, got {v}")
+    return v
+
+
 def _timeout(text: str) -> float:
     try:
         v = float(text)
@@ -408,7 +430,18 @@ def build_parser() -> argparse.ArgumentParser:
     qz.add_argument("--kernel", "-k", action="append", type=_type(_kernel), metavar="K",
                     help="kernel profile to ask about, repeatable (default: 5.0, 5.1, 6.18 and 7.1)")
     qz.add_argument("--family", type=_type(_quiz_family), metavar="F",
-                    help="kind of call: fixed, shrink, munmap or mprotect (default: the seed picks one)")
+                    help="kind of call: fixed, unmapped, dontunmap, multi-vma, shrink, munmap or mprotect (default: "
+                         "the seed picks one; munmap and mprotect only when asked for, every kernel answers them "
+                         "alike)")
+    qz.add_argument("--free", type=_type(_quiz_free), metavar="N",
+                    help="free slots before the call (default: the seed picks 0-7)")
+    qz.add_argument("--max-map-count", type=_type(_quiz_limit), metavar="M",
+                    help="vm.max_map_count; the process then holds filler VMAs besides the layout (default: a few "
+                         "above the layout's VMAs, no filler)")
+    qz.add_argument("--vmas", type=_type(_quiz_vmas), metavar="N",
+                    help="VMAs in the layout, 2-12 (extra shared VMAs after it; default: the family's 2 or 3)")
+    qz.add_argument("--agreeing", action="store_true",
+                    help="keep a question on which every kernel gives the same answer (default: draw another)")
     kn = sub.add_parser("kernels", help="the real kernels the qemu target boots: list, fetch or build them",
                         description="List the guest kernels of the qemu target (Debian's images and the kernels "
                                     "mmsim builds from Debian's source), whether each is in the cache, and the "
@@ -820,7 +853,12 @@ def cmd_quiz(args: argparse.Namespace, out: TextIO) -> int:
     """``mmsim quiz``: a generated question (deterministic per seed), and with ``--answers`` its worked answer."""
     from .quiz import DEFAULT_KERNELS, generate
 
-    q = generate(args.seed, kernels=args.kernel or DEFAULT_KERNELS, family=args.family)
+    try:
+        q = generate(args.seed, kernels=args.kernel or DEFAULT_KERNELS, family=args.family, free=args.free,
+                     max_map_count=args.max_map_count, vmas=args.vmas, agreeing=args.agreeing)
+    except ValueError as e:
+        print(f"mmsim quiz: error: {e}", file=sys.stderr)
+        return 2
     print(q.question(), file=out)
     if args.answers:
         print(q.worked(), file=out)

@@ -40,8 +40,11 @@ DEFAULT_MAX_MAP_COUNT = 65535 - 5
 TASK_SIZE = 0x7FFFFFFFF000
 # Default vm.mmap_min_addr on the project's machines (semantics §1.2): the sysctl, dac_mmap_min_addr.
 DEFAULT_MMAP_MIN_ADDR = 4096
-# CONFIG_LSM_MMAP_MIN_ADDR of Debian's kernels (semantics §1.2, §2.8). The kernel's own mmap_min_addr, which
-# rounds hints and floors the search, is the larger of the two (update_mmap_min_addr(), security/min_addr.c).
+# CONFIG_LSM_MMAP_MIN_ADDR of Debian's x86-64 kernels (semantics §1.2, §2.8). security/Kconfig: only with
+# SECURITY && SECURITY_SELINUX, default 32768 if ARM || (ARM64 && COMPAT), else 65536. The model has no
+# architecture (TASK_SIZE above is x86-64's): pass lsm_mmap_min_addr=32768 to model an arm64 kernel with COMPAT.
+# The kernel's own mmap_min_addr, which rounds hints and floors the search, is the larger of the two
+# (update_mmap_min_addr(), security/min_addr.c).
 DEFAULT_LSM_MMAP_MIN_ADDR = 65536
 # A fixed stand-in for the randomised mmap_base (semantics §1.2).
 DEFAULT_MMAP_BASE = 0x7F0000000000

@@ -45,6 +45,7 @@ __all__ = [
     "PATCHED",
     "PROFILES",
     "Profile",
+    "VARIANTS",
     "get_profile",
     "profile_for_release",
     "register_profile",
@@ -179,8 +180,9 @@ FEATURES: Mapping[str, Feature] = _features(
     Feature("multi_vma_move", "a same-size MREMAP_FIXED move of a range holding several VMAs moves them "
             "one by one (remap_move)", "6.17", "d23cb648e365", "same-size mremap with MREMAP_FIXED",
             _mremap_fixed_same_size),
-    Feature("map_count_v7", "'mm: improve map count checks': map_count + 4 <= max for every mremap, under the "
-            "lock; the move check becomes map_count + 2 <= max", "7.1", "9b9b8d4aebf1", "every mremap",
+    Feature("map_count_v7", "7.1's map-count commits ('mm/mremap: check map count under mmap write lock and "
+            "abstract', 'mm/mremap: correct invalid map count check'): map_count + 4 <= max for every mremap, "
+            "under the lock; the move check becomes map_count + 2 <= max", "7.1", "9b9b8d4aebf1", "every mremap",
             _every("mremap")),
 )
 
@@ -190,7 +192,7 @@ _FLOW_FEATURES = {
     False: frozenset(FEATURES) - {"validate_first", "multi_vma_move", "early_check_before_lock", "map_count_v7"},
     True: frozenset(FEATURES),
 }
-_FLOW_HOOKS = {False: frozenset({"mremap_to", "move_vma"}),
+_FLOW_HOOKS = {False: frozenset({"mremap_to", "do_mremap", "move_vma"}),
                True: frozenset({"check_mremap_params", "do_mremap", "move_vma"})}
 #: What the 6.17+ flow assumes its release has (it was written from 6.17+ sources).
 _FLOW_REQUIRES = {True: frozenset({"dontunmap", "dontunmap_any_vma", "early_vma_lookup", "merge_on_grow",
@@ -457,6 +459,20 @@ PATCHED: Mapping[str, Profile] = MappingProxyType({
     )
 })
 
+#: Hypothetical profiles that recombine real ones to separate two effects, by name. Not in :data:`KERNELS`;
+#: :func:`get_profile` finds them. ``7.1-on-5.0`` is 7.1's thresholds (``mremap_early_v7`` for every call where
+#: the mmap lock is taken, ``move_vma_limit_v7`` per moved VMA) on 5.0's unmap-then-validate flow, so that a
+#: comparison of checks on one flow (notebook 09) is not a comparison of flows: 7.1 itself runs the 6.17+ flow,
+#: which validates the old range before anything is unmapped.
+VARIANTS: Mapping[str, Profile] = MappingProxyType({
+    p.name: p
+    for p in (
+        PROFILES["5.0"].derive(
+            "7.1-on-5.0", checks={"do_mremap": ["mremap_early_v7"], "move_vma": ["move_vma_limit_v7"]},
+            description="7.1's two checks (map_count + 4 <= max for every mremap, where sys_mremap() takes the "
+                        "mmap lock; map_count + 2 <= max per moved VMA) on 5.0's flow"),
+    )
+})
 
 #: Profiles registered at run time by name (:func:`register_profile`).
 _REGISTERED: dict[str, Profile] = {}
@@ -475,7 +491,7 @@ def register_profile(profile: Profile) -> Profile:
     if not isinstance(profile, Profile):
         raise TypeError(f"profile must be a Profile, not {type(profile).__name__}")
     name = profile.name
-    if name in PROFILES or name in PATCHED or _release_like(name):
+    if name in PROFILES or name in PATCHED or name in VARIANTS or _release_like(name):
         raise ValueError(f"{name!r} is the name of a profile mmsim has, or of a release: choose another")
     _REGISTERED[name] = profile
     return profile
@@ -508,7 +524,7 @@ def get_profile(kernel: str | Profile) -> Profile:
         return kernel
     if not isinstance(kernel, str):
         raise TypeError(f"kernel must be a profile name (str) or a Profile, not {type(kernel).__name__}")
-    p = PROFILES.get(kernel) or PATCHED.get(kernel) or _REGISTERED.get(kernel)
+    p = PROFILES.get(kernel) or PATCHED.get(kernel) or VARIANTS.get(kernel) or _REGISTERED.get(kernel)
     if p is not None:
         return p
     from .releases import synthesized_profile
@@ -550,7 +566,7 @@ def feature_table() -> str:
         since = f.since or "—"
         if f.stable:
             since += "; " + ", ".join(f"stable {b}.{n}" for b, n in f.stable.items())
-        having = ", ".join(k for k, p in {**PROFILES, **PATCHED}.items() if p.has(f.name)) or "—"
+        having = ", ".join(k for k, p in {**PROFILES, **PATCHED, **VARIANTS}.items() if p.has(f.name)) or "—"
         rows.append(f"| `{f.name}` | {f.summary} | {since} | {f.commit or '—'} | {f.scope or '—'} | {having} |")
     return "\n".join(rows) + "\n"
 
@@ -563,7 +579,7 @@ def profile_table() -> str:
     True
     """
     rows = ["| Profile | Releases | Established by | Models |", "|---|---|---|---|"]
-    for p in (*PROFILES.values(), *PATCHED.values()):
+    for p in (*PROFILES.values(), *PATCHED.values(), *VARIANTS.values()):
         releases = p.releases or ("—" if p.models_release else "a patched build")
         how = p.evidence or ("project definition" if p.hypothetical else "—")
         rows.append(f"| `{p.name}` | {releases} | {how} | {p.description} |")

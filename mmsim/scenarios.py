@@ -55,6 +55,7 @@ __all__ = [
     "get",
     "names",
     "k_whole",
+    "multi_vma",
     "seed_s",
     "seed_w",
     "fixed_shrink",
@@ -383,6 +384,26 @@ def k_whole(k: int = 1) -> Scenario:
                              params={"k": k})
 
 
+def multi_vma(n: int = 3) -> Scenario:
+    """A MREMAP_FIXED move over ``n`` one-page VMAs with one-page gaps, into the middle of a 20-page read-only VMA:
+    ``mremap(O, (2n-1)P, (2n-1)P, MAYMOVE|FIXED, D+5P)`` (semantics §3.5.5, §7.5). 6.17+ move the pieces one by
+    one, each one VMA more than before, so a later piece's move check can refuse after earlier ones moved;
+    5.x fails with EFAULT after the destination unmap. ``multi_vma(3)`` is the catalogue's ``multi-vma``; other
+    ``n`` (2 to 7) are ``"multi-vma-N"``, which :func:`get` knows, outside the catalogue.
+
+    >>> s = multi_vma(4); s.name, s.family, len(s.build("6.18", 65530))
+    ('multi-vma-4', 'multi-vma', 5)
+    """
+    if not 2 <= n <= 7:
+        raise ValueError(f"n must be 2 to 7 (the range must lie inside the 20-page destination), got {n}")
+    d = 2 * n + 2
+    setup = [_map(2 * i, 1) for i in range(n)] + [_map(d, 20, R)]
+    count = ("two", "three", "four", "five", "six", "seven")[n - 2]
+    desc = f"MREMAP_FIXED over {count} 1-page VMAs with gaps, into a 20-page VMA: 6.18/7.1 move them one by one"
+    return scenario_from_ops("multi-vma" if n == 3 else f"multi-vma-{n}", desc, "multi-vma", setup, "mremap",
+                             _mremap(0, 2 * n - 1, 2 * n - 1, MAYMOVE | FIXED, d + 5), params={"n": n})
+
+
 def _catalogue() -> dict[str, Scenario]:
     s: list[Scenario] = [seed_w(), seed_s(), k_whole(1), k_whole(3)]
 
@@ -453,6 +474,7 @@ CATALOGUE: dict[str, Scenario] = _catalogue()
 
 _PATTERNS: tuple[tuple[re.Pattern[str], Callable[..., Scenario]], ...] = (
     (re.compile(r"k-whole-(\d+)"), lambda k: k_whole(int(k))),
+    (re.compile(r"multi-vma-(\d+)"), lambda n: multi_vma(int(n))),
 )
 
 
@@ -470,7 +492,8 @@ def families() -> list[str]:
 def get(name: str | Scenario) -> Scenario:
     """A scenario by name (a :class:`Scenario` is returned as is).
 
-    Besides the catalogue, ``"k-whole-N"`` gives :func:`k_whole` for any N >= 1 (``"k-whole"`` alone: N=1).
+    Besides the catalogue, ``"k-whole-N"`` gives :func:`k_whole` for any N >= 1 (``"k-whole"`` alone: N=1) and
+    ``"multi-vma-N"`` :func:`multi_vma` for N from 2 to 7.
     Raises KeyError naming the available scenarios.
     """
     if isinstance(name, Scenario):
@@ -483,7 +506,7 @@ def get(name: str | Scenario) -> Scenario:
         m = pat.fullmatch(str(name))
         if m and int(m.group(1)) >= 1:
             return factory(*m.groups())
-    raise KeyError(f"unknown scenario {name!r}; choose one of {', '.join(CATALOGUE)} (or k-whole-N)")
+    raise KeyError(f"unknown scenario {name!r}; choose one of {', '.join(CATALOGUE)} (or k-whole-N, multi-vma-N)")
 
 
 # ---- random scenarios ---------------------------------------------------------------------------

@@ -24,7 +24,7 @@ EXPECTED: dict[str, tuple[object, str]] = {
     "03-ex1": ((0, 1), "§3.5.3: grow in place 0; relocation +1 copy, source at the VMA's end is a trim (0)"),
     "03-ex2": (1, "§3.5.4 step 4: DONTUNMAP net +1, the old VMA never split"),
     "03-ex3": (3, "§7.2: destination punch +1, copy +1, source punch +1"),
-    "04-ex1": ({1, 2, 3, 4, 5}, "§7.1 5.0 column: PARTIAL at s = 1-5, CLEAN at 0, OK from 6"),
+    "04-ex1": ({1, 2, 3, 4}, "§7.2 (seed-S) 5.0 column: PARTIAL at s = 1-4, CLEAN at 0 (dest), OK from 5"),
     "04-ex2": (3, "§7.1 s = 1: the destination [D+2P, D+5P) is unmapped, the tail punch check fails"),
     "04-ex3": (6, "§4 'FIXED seed-W': 6 for 5.1"),
     "05-ex1": (4, "§3.5.4: 7.1's move check needs s >= 2; plus the two punches of §4"),
@@ -32,9 +32,18 @@ EXPECTED: dict[str, tuple[object, str]] = {
     "05-ex3": ({5}, "§7.2: 5.1 FP at s = 5"),
     "06-ex2": ({"5.0": 2, "5.1": 6, "5.10": 6, "6.1": 6, "6.12": 6, "6.18": 6, "7.1": 4, "5.1-alt": 2, "ideal": 0},
                "§4 'FIXED, whole VMA onto k whole VMAs', k = 2: max(0, 4-k), 6, 6 (6.1 = 5.1), 6, 4, max(0, 4-k), 0"),
-    "07-ex1": ({0, 1, 2, 3}, "§4 'grow in place': 7.1 needs 4; FP 0-3"),
-    "07-ex2": ({"6.18": {6}, "7.1": {4}}, "§7.5: 6.18 PARTIAL(fp) at 6, 7.1 PARTIAL(fp) at 4"),
+    "07-ex1": ({1, 2, 3}, "§4 'shrink in place, tail is a punch': 7.1: 4; FP 1-3, C 0"),
+    "07-ex2": ({"6.18": {6, 7}, "7.1": {4, 5}},
+               "§7.5 with a fourth piece: the early check passes from 6 (6.18) / 4 (7.1) free slots; each moved piece "
+               "adds one VMA (+1 punch, +1 copy, -1 source), so piece j's move check, after its own punch, sees "
+               "s - j free slots and needs 4 (6.18) / 2 (7.1): it fails for s < 4 + j / s < 2 + j; with j up to 4: "
+               "s = 6, 7 / 4, 5 (three pieces: 6 / 4, the §7.5 table)"),
     "08-ex1": ({5: "ENOMEM", 6: "OK"}, "§7.2 6.18 column: FP at 5 (ENOMEM), OK at 6"),
+    "10-ex1": (277, "§2.1 and §3.1/§3.3: a stack is an mmap (+1, refused only when map_count > max) and a guard "
+               "split (+1, refused when map_count >= max); from 445 VMAs, after t stacks map_count = 445 + 2t, and "
+               "stack t + 1 needs 446 + 2t < 1000: t + 1 <= 277"),
+    "10-ex2": (1, "§4 seed-W, 7.1: the call needs 4 free slots, its layout 2 more (its two VMAs, mmap'd first): "
+               "6 <= 7; after it 7 - 2 - 3 = 2 free slots are left, fewer than 6"),
     "08-ex3": ({"5.0.21": "5.0", "5.1.15": "5.1", "5.4.0-150-generic": "5.1", "6.1.0-28-amd64": "6.1",
                 "6.8.0-45-generic": None, "6.17.2": "6.18", "6.18.44-fc-v782": "6.18", "7.0.1": "6.18",
                 "7.1.3": "7.1"}, "§0 profile table: the releases each profile models"),
@@ -45,6 +54,8 @@ _REL = dict(EXPECTED["08-ex3"][0])  # type: ignore[call-overload]
 
 #: Typical wrong answers and the hint each gets (the Feedback's reason).
 WRONG: dict[str, list[tuple[object, str]]] = {
+    "10-ex1": [(555, "one_vma_each"), (278, "last_guard"), (100, "too_few")],
+    "10-ex2": [(0, "thresholds_v7"), (2, "each_uses")],
     "00-ex1": [(7, "only_real"), (8, "one_missing"), (3, "too_few"), (11, "too_many")],
     "00-ex2": [(0, "ge_not_gt"), (-1, "mmap_rule"), (2, "too_many")],
     "01-ex1": [(1, "no_split"), (2, "one_split"), (4, "per_page"), (5, "per_page")],
@@ -56,8 +67,8 @@ WRONG: dict[str, list[tuple[object, str]]] = {
     "03-ex1": [((1, 0), "swapped"), ((0, 2), "trim_not_punch"), ((1, 1), "in_place"), ((0, 0), "must_move")],
     "03-ex2": [(3, "split_source"), (0, "nothing_new"), (2, "too_many")],
     "03-ex3": [(1, "copy_only"), (2, "one_punch"), (4, "too_many")],
-    "04-ex1": [({0, 1, 2, 3, 4, 5}, "zero_clean"), ({3, 4, 5}, "only_fp"), ({2, 3, 4, 5}, "tail_check"),
-               ({1, 2, 3, 4, 5, 6}, "ok_from"), ({1, 2}, "missing")],
+    "04-ex1": [({0, 1, 2, 3, 4}, "zero_clean"), ({3, 4}, "only_fp"), ({2, 3, 4}, "tail_check"),
+               ({1, 2, 3, 4, 5}, "seed_w"), ({1, 2, 3, 4, 5, 6}, "ok_from"), ({1, 2}, "missing")],
     "04-ex2": [(6, "tail_survived"), (0, "dest_unmapped"), (9, "too_many")],
     "04-ex3": [(5, "ge"), (4, "move_only"), (3, "ideal"), (8, "too_many")],
     "05-ex1": [(2, "forgot_unmaps"), (3, "threshold_vs_need"), (6, "same_as_51"), (5, "too_many")],
@@ -66,8 +77,10 @@ WRONG: dict[str, list[tuple[object, str]]] = {
     "05-ex3": [({3, 4, 5}, "ideal_ok_not_fp"), ({0, 1, 2, 3, 4, 5}, "every_refusal"), ({4, 5}, "extra")],
     "06-ex2": [({**_K2, "5.0": 4}, "after_dest_unmap"), ({**_K2, "5.1": 4}, "early_ignores_k"),
                ({**_K2, "7.1": 6}, "v7_every_call"), ({**_K2, "ideal": 4}, "lowers")],
-    "07-ex1": [({0, 1, 2}, "gt"), (set(), "checks_every_call"), ({0, 1, 2, 3, 4}, "passes_from")],
-    "07-ex2": [({"6.18": {4}, "7.1": {6}}, "swapped"), ({"6.18": {5, 6}, "7.1": {4}}, "early_refuses")],
+    "07-ex1": [({0, 1, 2, 3}, "punch_needs_one"), ({1, 2}, "gt"), (set(), "checks_every_call"),
+               ({1, 2, 3, 4}, "passes_from")],
+    "07-ex2": [({"6.18": {4, 5}, "7.1": {6, 7}}, "swapped"), ({"6.18": {5, 6, 7}, "7.1": {4, 5}}, "early_refuses"),
+               ({"6.18": {6}, "7.1": {4}}, "three_pieces"), ({"6.18": {6, 7}, "7.1": {4, 5, 6}}, "extra")],
     "08-ex1": [({5: "FALSE_POSITIVE", 6: "OK"}, "class_not_errno"), ({5: "OK", 6: "OK"}, "early_refuses"),
                ({5: "ENOMEM", 6: "ENOMEM"}, "fits")],
     "08-ex3": [({**_REL, "6.8.0-45-generic": "6.1"}, "between"), ({**_REL, "7.0.1": "7.1"}, "range_617_70"),
@@ -76,3 +89,15 @@ WRONG: dict[str, list[tuple[object, str]]] = {
 
 #: Answers of the wrong shape, or no answer: every check rejects them without raising.
 MALFORMED: list[object] = [None, ..., "nonsense", "", 3.5, True, {"x": 1}, [None], object(), float("nan")]
+
+
+# Exercises whose answer a table would show: (scenario, kernel). No output before the exercise may show that
+# scenario's outcome classes under that kernel (tests/test_exercise_reveals.py); None: the scenario at all.
+REVEALS: dict[str, tuple[str, str | None]] = {
+    "04-ex1": ("seed-S", "5.0"),      # the notebook demonstrates seed-W
+    "05-ex2": ("seed-W", "ideal"),    # the 5.0/5.1 table of seed-W comes before; the ideal column after
+    "05-ex3": ("seed-S", "5.1"),
+    "06-ex2": ("k-whole-2", None),    # the family table sweeps k = 1, 3, 4
+    "07-ex1": ("shrink-punch", "7.1"),
+    "07-ex2": ("multi-vma-4", None),  # the notebook shows three pieces
+}

@@ -200,14 +200,14 @@ def test_frontier_and_its_check() -> None:
     assert C.frontier(t) == {"a", "b", "c"}
     assert C.frontier(t, exclude=()) == {"ideal"}
     mine = C.own_profile(lambda ctx: (ctx.free_slots < 4 + _holes(ctx), ""), "mine")
-    table = tradeoff_table(C.capstone_sweep(mine, kernels=("5.0", "5.1", "5.1-alt", "7.1")))
+    one_flow = tuple(k for k in C.CAPSTONE_KERNELS if k != "ideal")
+    table = tradeoff_table(C.capstone_sweep(mine, kernels=one_flow))
     want = C.frontier(table)
     assert C.check_frontier(set(want), mine)
     assert C.check_frontier(set(want) | {"ideal"}, mine).reason == "ideal"
     assert C.check_frontier(set(want) | {"5.0"}, mine).reason == "dominated"
     assert C.check_frontier({"4.19"}, mine).reason == "unknown_name"
-    assert C.check_frontier(set(C.frontier(tradeoff_table(C.capstone_sweep(kernels=("5.0", "5.1", "5.1-alt",
-                                                                                        "7.1"))))))
+    assert C.check_frontier(set(C.frontier(tradeoff_table(C.capstone_sweep(kernels=one_flow)))))
 
 
 # ---- the notebook --------------------------------------------------------------------------------------------
@@ -240,3 +240,55 @@ def test_the_notebook_prose_has_no_numbers_of_its_own_and_real_links() -> None:
             assert url in resources or url.startswith("https://man7.org/"), url
         for rel in re.findall(r"\]\((\.\./[^)#]+)", text):
             assert (NOTEBOOK.parent / rel).resolve().is_file(), rel
+
+
+# ---- 7.1's thresholds on 5.0's flow (mmsim.profiles.VARIANTS) --------------------------------------------------
+
+
+def test_the_capstone_compares_profiles_of_one_flow() -> None:
+    """Every profile the capstone plots runs 5.0's mremap flow (no validate_first: semantics §3.5.1), the flow a
+    learner's check is plugged into; the real 6.18 and 7.1 run the 6.17+ flow (§3.5.2) and appear only in
+    FLOW_GRID, where each threshold set is paired with both flows."""
+    from mmsim.profiles import get_profile
+
+    for name in C.CAPSTONE_KERNELS:
+        assert not get_profile(name).has("validate_first"), name
+    grid = {th: dict(row) for th, row in C.FLOW_GRID.items()}
+    flows = {flow: {get_profile(k).has("validate_first") for k in (row[flow] for row in grid.values())}
+             for flow in next(iter(grid.values()))}
+    assert sorted(map(sorted, flows.values())) == [[False], [True]]
+    # along a row, the same anticipatory checks' thresholds; along a column, the same flow
+    for row in grid.values():
+        a, b = (get_profile(k) for k in row.values())
+        assert {c.expr for c in a.checks.get("move_vma", ())} == {c.expr for c in b.checks.get("move_vma", ())}
+
+
+def test_7_1_on_5_0_is_5_0_with_7_1s_two_checks() -> None:
+    """Built as data from 5.0 (derive), not a copied flow: 5.0's features, and 7.1's checks (do_mremap()@7.1:
+    map_count + 4 <= max for every call; prep_move_vma()@7.1: map_count + 2 <= max)."""
+    from mmsim.profiles import VARIANTS, get_profile
+
+    p = get_profile("7.1-on-5.0")
+    assert p is VARIANTS["7.1-on-5.0"] and p.hypothetical
+    assert p.features == PROFILES["5.0"].features
+    assert {h: [c.name for c in p.checks_at(h)] for h in ("do_mremap", "mremap_to", "move_vma")} == {
+        "do_mremap": ["mremap_early_v7"], "mremap_to": [], "move_vma": ["move_vma_limit_v7"]}
+
+
+@pytest.mark.parametrize("free, refused", [(3, True), (4, False)])
+def test_7_1_on_5_0_refuses_every_mremap_below_four_free_slots(free: int, refused: bool) -> None:
+    """7.1's check runs for every mremap (a shrink in place too), where the lock is taken: at 3 free slots a
+    shrink that only trims the end of a VMA (no new VMA, semantics §2.2) is refused, at 4 it runs. 5.0 itself
+    never refuses it."""
+    from mmsim.errors import MMError
+
+    for kernel, expect_refusal in (("7.1-on-5.0", refused), ("5.0", False)):
+        mm = AddressSpace(kernel, max_map_count=100)
+        a = mm.mmap(None, 4 * P, 3, 0x22)
+        mm.fill_to(100 - free)
+        try:
+            mm.mremap(a, 4 * P, 2 * P)
+            got = False
+        except MMError as e:
+            got = e.check == "mremap_early_v7"
+        assert got is expect_refusal, (kernel, free)

@@ -363,6 +363,16 @@ def test_a_kernel_without_an_lsm_floor_takes_low_hints():
     assert mm.mmap(0x1000, P, RW, PRIV) == 0x1000
 
 
+def test_an_arm64_compat_lsm_floor_rounds_hints_to_32768():
+    """security/Kconfig: LSM_MMAP_MIN_ADDR defaults to 32768 on ARM || (ARM64 && COMPAT). With that floor, the
+    kernel variable mmap_min_addr is max(4096, 32768) (update_mmap_min_addr()), and round_hint_to_min() raises
+    a free 0x1000 hint to it; a MAP_FIXED there is allowed (EPERM only below the sysctl, cap_mmap_addr())."""
+    mm = new_mm("6.18", lsm_mmap_min_addr=32768)
+    assert mm.effective_mmap_min_addr == 0x8000
+    assert mm.mmap(0x1000, P, RW, PRIV) == 0x8000
+    assert mm.mmap(0x2000, P, RW, PRIV | MAP_FIXED) == 0x2000
+
+
 def test_the_top_down_search_stops_at_the_kernel_mmap_min_addr():
     """§2.8: vm_unmapped_area() searches no lower than max(PAGE_SIZE, mmap_min_addr) (the kernel variable):
     with mmap_base at 0x20000 and [0x10000, 0x20000) taken, nothing fits below it, so the search falls back

@@ -135,8 +135,8 @@ def test_sets_in_any_form() -> None:
     import numpy as np
     import pandas as pd
 
-    right = [1, 2, 3, 4, 5]
-    for form in (set(right), right, tuple(right), range(1, 6), pd.Series(right), np.array(right), "1, 2, 3, 4, 5"):
+    right = [1, 2, 3, 4]
+    for form in (set(right), right, tuple(right), range(1, 5), pd.Series(right), np.array(right), "1, 2, 3, 4"):
         assert EXERCISES["04-ex1"](form), form
     assert EXERCISES["05-ex3"](5), "a bare number is a set of one"
 

@@ -118,3 +118,17 @@ def test_judge_mapping_checks_keys_and_each_entry() -> None:
     fb = judge_mapping({"a": 2, "b": None}, want, hints={"a": [Hint(lambda g, w: g == 2, "two", "not two")]}, **kw)
     assert fb.reason == "two" and "a: 2 (not two)" in fb.message
     assert judge_mapping([1], want, **kw).reason == "bad_shape"
+
+
+def test_judge_mapping_says_what_is_wrong_with_an_entry_no_hint_covers() -> None:
+    """#25: a dict answer's wrong entry is never only "Not quite": without a matching hint the message still
+    says what is missing or extra (sets) or too few/many (numbers), without printing the expected value."""
+    want = {"x": frozenset({4, 6}), "n": 3}
+    kw = dict(key=lambda k: k if k in want else None, shape="a dict", right="Right.",
+              value=lambda v: as_int_set(v) if isinstance(v, set) else as_int(v))
+    fb = judge_mapping({"x": {4, 5}, "n": 3}, want, **kw)
+    assert fb.reason == "missing_and_extra", fb
+    assert "1 value(s) missing" in fb.message and "should not be there: {5}" in fb.message
+    assert "6" not in fb.message.replace("value(s)", "")
+    fb = judge_mapping({"x": {4, 6}, "n": 5}, want, **kw)
+    assert fb.reason == "too_many" and "n: 5 (too many)" in fb.message

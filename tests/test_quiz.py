@@ -17,7 +17,7 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 import pytest  # noqa: E402
 
 from mmsim import MREMAP_FIXED, PAGE_SIZE, cli  # noqa: E402
-from mmsim.quiz import DEFAULT_KERNELS, FAMILIES, Quiz, generate  # noqa: E402
+from mmsim.quiz import ALIKE_EVERYWHERE, DEFAULT_KERNELS, FAMILIES, Quiz, generate  # noqa: E402
 
 SEEDS = range(0, 240)
 P = PAGE_SIZE
@@ -27,11 +27,12 @@ P = PAGE_SIZE
 
 
 class Refused(Exception):
-    """A check failed: its name, and whether the state had changed already."""
+    """A check failed: its name, and the errno (ENOMEM for every map-count check)."""
 
-    def __init__(self, check: str) -> None:
+    def __init__(self, check: str, errno: str = "ENOMEM") -> None:
         super().__init__(check)
         self.check = check
+        self.errno = errno
 
 
 @dataclass
@@ -41,6 +42,7 @@ class Run:
     vmas: list[tuple[int, int]]
     swallowed: bool = False
     e_check: bool = False  # an enforcing check fired (R1)
+    errno: str = "ENOMEM"
 
 
 def unmap(vmas: list[tuple[int, int]], a: int, b: int, mx: int) -> list[tuple[int, int]]:
@@ -87,6 +89,81 @@ def mremap_fixed(kernel: str, vmas: list[tuple[int, int]], mx: int, addr: int, o
         return Run(False, r.check, state, e_check=r.check == "munmap_punch_limit")
 
 
+def fixed_from_unmapped(kernel: str, vmas: list[tuple[int, int]], mx: int, new: int, dest: int,
+                        disabled: frozenset[str] = frozenset()) -> Run:
+    """§3.6 "FIXED to a mapped destination from an unmapped addr", §3.5.1 and §3.5.2: 5.0 and 5.1 unmap the
+    destination, then vma_to_resize() finds no VMA (EFAULT); 6.18's early check and 7.1's run before the lookup,
+    which fails with EFAULT before anything is unmapped."""
+    state = list(vmas)
+    mc0 = len(state)
+    try:
+        if kernel in ("5.1", "6.18") and "mremap_early" not in disabled and mc0 + 2 >= mx - 3:
+            raise Refused("mremap_early")
+        if kernel == "7.1" and "mremap_early_v7" not in disabled and mc0 + 4 > mx:
+            raise Refused("mremap_early_v7")
+        if kernel in ("5.0", "5.1"):
+            state = unmap(state, dest, dest + new, mx)
+        raise Refused("validate.no_vma", "EFAULT")
+    except Refused as r:
+        return Run(False, r.check, state, e_check=r.check == "munmap_punch_limit", errno=r.errno)
+
+
+def multi_vma(kernel: str, vmas: list[tuple[int, int]], mx: int, pieces: list[tuple[int, int]], dest: int,
+              disabled: frozenset[str] = frozenset()) -> Run:
+    """§7.5 and §3.5.5 for n one-page pieces with gaps, moved same-size into the middle of a VMA. 5.0/5.1: the
+    destination range is one interior punch, then vma_to_resize() finds the old range crossing the first
+    piece's end (EFAULT). 6.18/7.1: the early check, then per piece its destination punch (§2.2), the move
+    check, the copy (+1) and the source (a whole VMA, -1)."""
+    state = list(vmas)
+    mc0 = len(state)
+    length = pieces[-1][1] - pieces[0][0]
+    try:
+        if kernel in ("5.1", "6.18") and "mremap_early" not in disabled and mc0 + 2 >= mx - 3:
+            raise Refused("mremap_early")
+        if kernel == "7.1" and "mremap_early_v7" not in disabled and mc0 + 4 > mx:
+            raise Refused("mremap_early_v7")
+        if kernel in ("5.0", "5.1"):
+            state = unmap(state, dest, dest + length, mx)
+            raise Refused("validate.crosses_vma_end", "EFAULT")
+        move = "move_vma_limit_v7" if kernel == "7.1" else "move_vma_limit"
+        for s, e in pieces:
+            to = dest + (s - pieces[0][0])
+            state = unmap(state, to, to + (e - s), mx)
+            if move not in disabled:
+                if (kernel == "7.1" and len(state) + 2 > mx) or (kernel != "7.1" and len(state) >= mx - 3):
+                    raise Refused(move)
+            state = sorted([v for v in state if v != (s, e)] + [(to, to + (e - s))])
+        return Run(True, None, state)
+    except Refused as r:
+        return Run(False, r.check, state, e_check=r.check == "munmap_punch_limit", errno=r.errno)
+
+
+def dontunmap(kernel: str, vmas: list[tuple[int, int]], mx: int, addr: int, pages: int, dest: int, fixed: bool,
+              disabled: frozenset[str] = frozenset()) -> Run:
+    """A whole-VMA MREMAP_DONTUNMAP move (5.7+, §3.5.2 for 6.18 and 7.1): 5.0 and 5.1 refuse the flag
+    (EINVAL). Otherwise the early check (6.18: FIXED or DONTUNMAP, mc + 2 >= max - 3; 7.1: every call,
+    mc + 4 > max), then for FIXED the destination unmap (§2.2), move_vma's check, the copy (+1); the old VMA
+    stays mapped (no source unmap)."""
+    state = list(vmas)
+    mc0 = len(state)
+    try:
+        if kernel in ("5.0", "5.1"):
+            raise Refused("validate.flags", "EINVAL")
+        if kernel == "6.18" and "mremap_early" not in disabled and mc0 + 2 >= mx - 3:
+            raise Refused("mremap_early")
+        if kernel == "7.1" and "mremap_early_v7" not in disabled and mc0 + 4 > mx:
+            raise Refused("mremap_early_v7")
+        if fixed:
+            state = unmap(state, dest, dest + pages, mx)
+        move = "move_vma_limit_v7" if kernel == "7.1" else "move_vma_limit"
+        if move not in disabled:
+            if (kernel == "7.1" and len(state) + 2 > mx) or (kernel != "7.1" and len(state) >= mx - 3):
+                raise Refused(move)
+        return Run(True, None, sorted(state + [(dest, dest + pages)]))
+    except Refused as r:
+        return Run(False, r.check, state, e_check=r.check == "munmap_punch_limit", errno=r.errno)
+
+
 def shrink(kernel: str, vmas: list[tuple[int, int]], mx: int, addr: int, old: int, new: int,
            disabled: frozenset[str] = frozenset()) -> Run:
     """§3.5.1 step 4 / §3.5.2 steps 2 and 6: 7.1 checks mc + 4 > max first; then the tail is unmapped."""
@@ -118,12 +195,22 @@ def mprotect(vmas: list[tuple[int, int]], mx: int, a: int, b: int) -> Run:
         return Run(False, r.check, state, e_check=True)
 
 
-def expected(q: Quiz, kernel: str) -> tuple[str, str | None, int, int | None]:
-    """(class, failing check, map_count after, returned page or None) for one kernel, from the model above."""
-    vmas = sorted((v.start, v.end) for v in q.vmas)
+def expected(q: Quiz, kernel: str) -> tuple[str, str | None, int, int | None, str | None]:
+    """(class, failing check, map_count after, returned page or None, errno) for one kernel, from the model
+    above. Filler VMAs (an explicit max_map_count) lie far away: they count and take no part."""
+    far = 1 << 30
+    vmas = sorted([(v.start, v.end) for v in q.vmas] + [(far + 2 * i, far + 2 * i + 1) for i in range(q.filler)])
     mx, mc0, c = q.max_map_count, len(vmas), q.call
 
     def run(disabled: frozenset[str] = frozenset()) -> Run:
+        if q.family == "unmapped":
+            return fixed_from_unmapped(kernel, vmas, mx, c["new_pages"], c["new"], disabled)
+        if q.family == "multi-vma":
+            pieces = [(v.start, v.end) for v in q.vmas if c["old"] <= v.start < c["old"] + c["old_pages"]]
+            return multi_vma(kernel, vmas, mx, pieces, c["new"], disabled)
+        if q.family == "dontunmap":
+            return dontunmap(kernel, vmas, mx, c["old"], c["old_pages"], c["new"], bool(c["flags"] & MREMAP_FIXED),
+                             disabled)
         if q.op == "mremap" and c["flags"] & MREMAP_FIXED:
             return mremap_fixed(kernel, vmas, mx, c["old"], c["old_pages"], c["new_pages"], c["new"], disabled)
         if q.op == "mremap":
@@ -137,29 +224,28 @@ def expected(q: Quiz, kernel: str) -> tuple[str, str | None, int, int | None]:
 
     r = run()
     if r.ok:
-        page = c["new"] if q.op == "mremap" and c["flags"] & MREMAP_FIXED else (c["old"] if q.op == "mremap" else 0)
-        return "OK", None, len(r.vmas), page
+        moved = q.op == "mremap" and (c["flags"] & MREMAP_FIXED or q.family == "dontunmap")
+        page = c["new"] if moved else (c["old"] if q.op == "mremap" else 0)
+        return "OK", None, len(r.vmas), page, None
     if r.vmas != vmas:
-        return "PARTIAL_FAIL", r.check, len(r.vmas), None
+        return "PARTIAL_FAIL", r.check, len(r.vmas), None, r.errno
     anticipatory = r.check in ("mremap_early", "mremap_early_v7", "move_vma_limit", "move_vma_limit_v7")
     if anticipatory:  # §6: the reference run, with only that check disabled, within the limits (R1-R3)?
         ref = run(frozenset({r.check}))  # type: ignore[arg-type]
         fits = ref.ok and not ref.swallowed and not ref.e_check and (len(ref.vmas) <= mx or len(ref.vmas) <= mc0)
         if fits:
-            return "FALSE_POSITIVE", r.check, mc0, None
-    return "CLEAN_FAIL", r.check, mc0, None
+            return "FALSE_POSITIVE", r.check, mc0, None, r.errno
+    return "CLEAN_FAIL", r.check, mc0, None, r.errno
 
 
 # ---- the tests ---------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("seed", SEEDS)
-def test_every_answer_agrees_with_the_semantics(seed: int) -> None:
-    q = generate(seed)
+def _check_against_the_semantics(q: Quiz) -> None:
     for k in q.kernels:
         o = q.outcome(k)
-        kind, check, mc_after, page = expected(q, k)
-        assert (o.kind, o.check, o.mc_after) == (kind, check, mc_after), (seed, k, q.call_text(), q.max_map_count)
+        kind, check, mc_after, page, errno = expected(q, k)
+        assert (o.kind, o.check, o.mc_after) == (kind, check, mc_after), (q.seed, k, q.call_text(), q.max_map_count)
         a = q.answer(k)
         assert a["outcome"] == kind and a["mc_after"] == mc_after and a["changed"] == (kind == "PARTIAL_FAIL")
         if kind == "OK" and q.op == "mremap":
@@ -168,7 +254,22 @@ def test_every_answer_agrees_with_the_semantics(seed: int) -> None:
         elif kind == "OK":
             assert a["returns"] == "0"
         else:
-            assert a["returns"] == "-1" and a["errno"] == "ENOMEM"
+            assert a["returns"] == "-1" and a["errno"] == errno, (q.seed, k, a, errno)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_every_answer_agrees_with_the_semantics(seed: int) -> None:
+    _check_against_the_semantics(generate(seed))
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_every_family_agrees_with_the_semantics_with_every_knob(family: str) -> None:
+    """The knobs change the question, not the rules: forced free slots, a limit with filler VMAs, a bigger
+    layout, and questions on which the kernels agree."""
+    for seed in range(0, 40):
+        _check_against_the_semantics(generate(seed, family=family, agreeing=True))
+        _check_against_the_semantics(generate(seed, family=family, free=seed % 8, max_map_count=40 + seed))
+        _check_against_the_semantics(generate(seed, family=family, vmas=5))
 
 
 def test_the_seeds_cover_every_family_and_class() -> None:
@@ -177,8 +278,22 @@ def test_the_seeds_cover_every_family_and_class() -> None:
         q = generate(seed)
         families.add(q.family)
         classes.update(q.outcome(k).kind for k in q.kernels)
-    assert families == set(FAMILIES)
+    assert families == set(FAMILIES) - ALIKE_EVERYWHERE  # picked only when asked for (or with agreeing=True)
     assert classes == {"OK", "CLEAN_FAIL", "FALSE_POSITIVE", "PARTIAL_FAIL"}
+    assert {generate(seed, agreeing=True).family for seed in SEEDS} == set(FAMILIES)
+
+
+def test_a_seed_skips_questions_on_which_every_kernel_agrees() -> None:
+    """#25: in the first 30 seeds, no question has the same answer on every kernel; every pair of the default
+    kernels disagrees somewhere (5.1 and 6.18 too: DONTUNMAP, an unmapped source); munmap and mprotect, which
+    no kernel changed (§4), come when asked for, and then they agree."""
+    qs = [generate(seed) for seed in range(30)]
+    assert not any(q.agree() for q in qs)
+    for a, b in [("5.0", "5.1"), ("5.1", "6.18"), ("6.18", "7.1"), ("5.0", "7.1")]:
+        assert any(q.answer(a) != q.answer(b) for q in qs), (a, b)
+    for fam in ALIKE_EVERYWHERE:
+        assert generate(3, family=fam).family == fam and generate(3, family=fam).agree()
+    assert sum(generate(seed, agreeing=True).agree() for seed in range(30)) > 0
 
 
 def _fixed_whole_into_free(q: Quiz) -> bool:
@@ -197,7 +312,7 @@ def test_semantics_4_fixed_whole_vma_into_free_space() -> None:
     row["6.18"] = row["5.1"]
     seen = set()
     for seed in range(0, 3000):
-        q = generate(seed, family="fixed")
+        q = generate(seed, family="fixed", agreeing=True)
         if _fixed_whole_into_free(q):
             seen.add(q.free_slots)
             for k in DEFAULT_KERNELS:
@@ -213,7 +328,7 @@ def test_semantics_4_hole_punch_and_mprotect_splits() -> None:
     n = 0
     for seed in range(0, 400):
         for fam in ("munmap", "mprotect"):
-            q = generate(seed, family=fam)
+            q = generate(seed, family=fam, agreeing=True)
             a, c = q.vmas[0], q.call
             inner = c["addr"] > 0 and c["addr"] + c["pages"] < a.pages
             s = q.free_slots
@@ -269,3 +384,22 @@ def test_a_solved_quiz_shows_each_kernels_trace(capsys: pytest.CaptureFixture[st
     assert cli.main(["quiz", "--seed", str(seed), "--answers"]) == 0
     out = capsys.readouterr().out
     assert "the address space WAS changed" in out and "unmap_destination" in out and "<-- ENOMEM" in out
+
+
+def test_the_quiz_knobs(capsys: pytest.CaptureFixture[str]) -> None:
+    """--free, --max-map-count (filler VMAs), --vmas and --agreeing reach the question; the worked answer names
+    pages as the question does (no byte addresses), with a one-line why per kernel."""
+    argv = ["quiz", "--seed", "4", "--free", "3", "--max-map-count", "500", "--vmas", "4", "--answers"]
+    assert cli.main(argv) == 0
+    out = capsys.readouterr().out
+    q = generate(4, free=3, max_map_count=500, vmas=4)
+    assert q.free_slots == 3 and q.max_map_count == 500 and len(q.vmas) == 4 and q.filler == 500 - 3 - 4
+    assert "vm.max_map_count = 500: 3 free slots" in out and f"{q.filler} other VMAs" in out
+    assert "mmsim quiz --seed 4 --free 3 --max-map-count 500 --vmas 4 --answers" in out
+    assert out.count("  why: ") == len(DEFAULT_KERNELS) and "0x" not in out.split("Answers", 1)[1]
+    for k in DEFAULT_KERNELS:
+        failing = q.answer(k)["check"]
+        if failing:
+            assert f"why: {failing}" in out
+    assert cli.main(["quiz", "--seed", "3", "--family", "munmap"]) == 0 and "(munmap)" in capsys.readouterr().out
+    assert cli.main(["quiz", "--seed", "3", "--agreeing"]) == 0 and "--agreeing --answers" in capsys.readouterr().out

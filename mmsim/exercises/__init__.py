@@ -47,7 +47,7 @@ EXERCISES: dict[str, _Callable[..., _Any]] = {
     "06-ex1": _a.check_fp_rate,
     "06-ex2": _a.check_k_whole_min_slack,
     "06-ex3": _a.check_alt_fixes,
-    "07-ex1": _a.check_v71_grow_refusals,
+    "07-ex1": _a.check_v71_needless_refusals,
     "07-ex2": _a.check_multi_vma_partial,
     "07-ex3": _a.check_changed_at_slack,
     "08-ex1": _a.check_live_prediction,
@@ -56,13 +56,29 @@ EXERCISES: dict[str, _Callable[..., _Any]] = {
     "09-ex1": _c.check_reproduces_51,
     "09-ex2": _c.check_own_check,
     "09-ex3": _c.check_frontier,
+    "10-ex1": _a.check_thread_stacks,
+    "10-ex2": _a.check_calls_that_fit,
 }
 
 
+def solutions_dir() -> _Path:
+    """Where the solution files are: ``notebooks/solutions`` of the checkout mmsim runs from (``make lab``, an
+    editable install), else ``<prefix>/share/mmsim/solutions``, where a wheel installs them (pyproject's
+    data-files: Colab, or an archive installed without ``-e``)."""
+    import sys
+    import sysconfig
+
+    candidates = [_SOLUTIONS, _Path(sysconfig.get_path("data")) / "share" / "mmsim" / "solutions",
+                  _Path(sys.prefix) / "share" / "mmsim" / "solutions"]
+    return next((c for c in candidates if c.is_dir() and any(c.glob("*.py"))), _SOLUTIONS)
+
+
 def solution(name: str) -> str:
-    """The text of solution ``name`` (e.g. ``"04-ex1"``); FileNotFoundError lists the ones there are."""
-    path = _SOLUTIONS / f"{name.removesuffix('.py')}.py"
+    """The text of solution ``name`` (e.g. ``"04-ex1"``), from :func:`solutions_dir`; FileNotFoundError lists
+    the ones there are."""
+    where = solutions_dir()
+    path = where / f"{name.removesuffix('.py')}.py"
     if not path.is_file():
-        have = ", ".join(sorted(p.stem for p in _SOLUTIONS.glob("*.py"))) or "none"
-        raise FileNotFoundError(f"no solution {name!r} in {_SOLUTIONS}; there are: {have}")
+        have = ", ".join(sorted(p.stem for p in where.glob("*.py"))) or "none"
+        raise FileNotFoundError(f"no solution {name!r} in {where}; there are: {have}")
     return path.read_text()

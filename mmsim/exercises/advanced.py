@@ -47,11 +47,14 @@ __all__ = [
     "check_k_whole_min_slack",
     "check_alt_fixes",
     "check_v71_grow_refusals",
+    "check_v71_needless_refusals",
     "check_multi_vma_partial",
     "check_changed_at_slack",
     "check_live_prediction",
     "check_fail_at_slack",
     "check_profile_for_release",
+    "check_thread_stacks",
+    "check_calls_that_fit",
 ]
 
 #: Releases of :func:`check_profile_for_release` (08, exercise 3), in the order the notebook lists them.
@@ -266,12 +269,38 @@ def check_v71_grow_refusals(answer: Any) -> Feedback:
     ], what="free-slot count(s)")
 
 
-def check_multi_vma_partial(answer: Any) -> Feedback:
-    """07, exercise 2: a dict ``{"6.18": set, "7.1": set}`` of the free-slot counts from 0 to 10 at which the
-    ``multi-vma`` scenario fails half-way (``PARTIAL_FAIL``) under each kernel."""
-    df = _sweep("multi-vma", kernels=["6.18", "7.1"], slacks=range(0, 11))
+def check_v71_needless_refusals(answer: Any, scenario: str = "shrink-punch") -> Feedback:
+    """07, exercise 1: the set of free-slot counts from 0 to 8 at which kernel 7.1 refuses ``scenario`` needlessly
+    (``FALSE_POSITIVE``). For ``shrink-punch`` (a shrink whose cut-off tail is a hole inside the VMA) 7.1's early
+    check refuses at 3 free slots or fewer, but at 0 the punch check every kernel runs would refuse too, so that
+    refusal is not needless (semantics §4, "shrink in place, tail is a punch")."""
+    df = _sweep(scenario, kernels="7.1", slacks=range(0, 9))
+    want = _slacks_where(df, df["outcome"] == "FALSE_POSITIVE")
+    refused = _slacks_where(df, df["outcome"] != "OK")
+    top = max(want) if want else -1
+    return judge(answer, want, as_int_set, SLOTS, f"Right: 7.1 refuses {scenario} needlessly at {sorted(want)} free "
+                 "slots; below that the hole punch itself needs the slot (semantics §4).", hints=[
+        Hint(lambda g, w: g == refused and g != w, "punch_needs_one", "at the lowest of these the refusal is needed: "
+             "the tail is a hole punch, and the punch check (map_count >= max) would refuse it in any kernel."),
+        Hint(lambda g, w: not g, "checks_every_call", "7.1's early check runs for every mremap, a shrink too."),
+        Hint(lambda g, w: g == w - {top}, "gt", f"`>`: map_count + 4 > max_map_count also holds at exactly {top} "
+             "free slots."),
+        Hint(lambda g, w: top + 1 in g, "passes_from", f"from {top + 1} free slots map_count + 4 <= max holds."),
+    ], what="free-slot count(s)")
+
+
+def check_multi_vma_partial(answer: Any, scenario: str = "multi-vma-4") -> Feedback:
+    """07, exercise 2: a dict ``{"6.18": set, "7.1": set}`` of the free-slot counts from 0 to 10 at which
+    ``scenario`` fails half-way (``PARTIAL_FAIL``) under each kernel. The notebook shows the three-piece
+    ``multi-vma``; the exercise asks about four pieces (:func:`mmsim.scenarios.multi_vma`), to predict."""
+    df = _sweep(scenario, kernels=["6.18", "7.1"], slacks=range(0, 11))
+    three = _sweep("multi-vma", kernels=["6.18", "7.1"], slacks=range(0, 11))
+    demo = {k: _slacks_where(three, (three["kernel"] == k) & (three["outcome"] == "PARTIAL_FAIL"))
+            for k in ("6.18", "7.1")}
     want = {k: _slacks_where(df, (df["kernel"] == k) & (df["outcome"] == "PARTIAL_FAIL")) for k in ("6.18", "7.1")}
     hints = {
+        None: [Hint(lambda g, w: g in demo.values() and g != w, "three_pieces", "that is the three-piece move of "
+                    "the demo; a fourth piece adds one more VMA before the last move check")],
         "6.18": [Hint(lambda g, w: g == want["7.1"], "swapped", "that is 7.1's set"),
                  Hint(lambda g, w: bool(g) and min(g) < min(w), "early_refuses", "below that 6.18's early check "
                       "refuses first, cleanly")],
@@ -281,7 +310,7 @@ def check_multi_vma_partial(answer: Any) -> Feedback:
     }
     return judge_mapping(answer, want, key=lambda x: str(x) if str(x) in want else None, value=as_int_set,
                          shape='a dict {"6.18": set of free-slot counts, "7.1": set of free-slot counts}',
-                         right="Right: each kernel can stop part way through a multi-VMA move, at different counts "
+                         right=f"Right: each kernel can stop part way through {scenario}, at different counts "
                                f"({', '.join(f'{k}: {sorted(v)}' for k, v in want.items())}).", hints=hints)
 
 
@@ -366,3 +395,39 @@ def check_profile_for_release(answer: Any) -> Feedback:
                          shape="a dict {release string: profile name or None} with one entry per release listed",
                          right=f"Right: {covered} of the {len(EXERCISE_RELEASES)} releases are modelled by a profile.",
                          hints=hints, fallback="See the profile table in docs/semantics.md §0.")
+
+
+# ---- 10-real-workloads ----------------------------------------------------------------------------------
+
+
+def check_thread_stacks(answer: Any, max_map_count: int = 1000, base: int = 445) -> Feedback:
+    """10, exercise 1: how many thread stacks with a guard page (an mmap, then an mprotect of its lowest page to
+    PROT_NONE) a process of ``base`` VMAs can create under ``vm.max_map_count`` = ``max_map_count``
+    (:func:`mmsim.workloads.thread_stacks`)."""
+    from ..workloads import thread_stacks
+
+    want = thread_stacks(max_map_count, base)["threads"]
+    return judge(answer, want, as_int, "a whole number", f"Right: {want} stacks of two VMAs each; the next one's "
+                 "mmap still succeeds (map_count may reach the limit), but its guard's split needs a free slot.",
+                 hints=[
+        Hint(lambda g, w: g == max_map_count - base, "one_vma_each", "the guard page splits the mapping: each "
+             "stack is two VMAs (semantics §2.1)."),
+        Hint(lambda g, w: g == w + 1, "last_guard", "the last mmap succeeds (do_mmap() refuses only above the "
+             "limit), but mprotect's split needs map_count < max_map_count: that stack gets no guard."),
+    ])
+
+
+def check_calls_that_fit(answer: Any, free: int = 7, scenario: str = "seed-W", kernel: str = "7.1") -> Feedback:
+    """10, exercise 2: how many calls of ``scenario``'s shape, each on its own fresh VMAs, fit in a process with
+    ``free`` free slots under ``kernel`` (:func:`mmsim.workloads.calls_that_fit`)."""
+    from ..workloads import calls_that_fit
+
+    r = calls_that_fit(free, scenario, [kernel])[kernel]
+    want = r["calls"]
+    return judge(answer, want, as_int, "a whole number", f"Right: {want} call(s): each needs {r['need']} free slots "
+                 f"before it (its layout's VMAs included) and uses {r['delta']}.", hints=[
+        Hint(lambda g, w: g == 0 and w > 0, "thresholds_v7", f"{kernel}'s checks ask for fewer free slots than "
+             "5.1's: map_count + 4 <= max early, map_count + 2 <= max per moved VMA."),
+        Hint(lambda g, w: g > w, "each_uses", "each call uses free slots: its layout's two VMAs and the net +3 of "
+             "the move (semantics §7.1)."),
+    ])

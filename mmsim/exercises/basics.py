@@ -335,33 +335,45 @@ def check_fixed_delta(answer: Any) -> Feedback:
 # ---- 04-the-bug ----------------------------------------------------------------------------------------
 
 
-def _seed_w_50(slacks: Iterable[int] = range(0, 17)) -> Any:
+def _sweep_50(scenario: str, slacks: Iterable[int] = range(0, 17)) -> Any:
     from ..experiments import sweep
 
-    return sweep("seed-W", "5.0", slacks=sorted(set(slacks)), progress=False)
+    return sweep(scenario, "5.0", slacks=sorted(set(slacks)), progress=False)
 
 
-def check_bug_slots(answer: Any) -> Feedback:
-    """04, exercise 1: at which free-slot counts (0 to 16) does seed-W leave a half-changed address space on
-    kernel 5.0? Answer a collection of ints, e.g. ``[2, 3]`` or ``range(2, 4)``."""
-    df = _seed_w_50()
+def check_bug_slots(answer: Any, scenario: str = "seed-S") -> Feedback:
+    """04, exercise 1: at which free-slot counts (0 to 16) does ``scenario`` leave a half-changed address space
+    on kernel 5.0? Answer a collection of ints, e.g. ``[2, 3]`` or ``range(2, 4)``. The notebook demonstrates
+    seed-W, so the exercise asks about its same-size sibling seed-S (semantics §7.2), which has no tail to
+    unmap: predict, do not read it off a demo."""
+    df = _sweep_50(scenario)
     partial = df[df["outcome"] == "PARTIAL_FAIL"]
     want = frozenset(int(s) for s in partial["slack"])
     fp_only = frozenset(int(s) for s in partial.loc[partial["fp"], "slack"])
     first_ok = int(df.loc[df["outcome"] == "OK", "slack"].min())
     lo = min(want)
+    demo: list[frozenset[int]] = []
+
+    def seed_w() -> frozenset[int]:  # the demo's band, swept only when a wrong answer needs the hint
+        if not demo:
+            w50 = _sweep_50("seed-W")
+            demo.append(frozenset(int(s) for s in w50.loc[w50["outcome"] == "PARTIAL_FAIL", "slack"]))
+        return demo[0]
+
     return judge(answer, want, as_int_set, "a collection of whole numbers such as [2, 3]",
-                 f"Right: PARTIAL_FAIL from {lo} to {max(want)} free slots (semantics §7.1).", hints=[
+                 f"Right: {scenario} fails half-way from {lo} to {max(want)} free slots (semantics §7.1, §7.2).",
+                 hints=[
+        Hint(lambda g, w: g == seed_w(), "seed_w", "that is seed-W's band (the demo's); seed-S does not shrink, so "
+             "it has no tail to unmap."),
         Hint(lambda g, w: g == w | {lo - 1}, "zero_clean", f"at {lo - 1} free slots the destination's punch check "
              "refuses first, before anything changed: CLEAN_FAIL."),
         Hint(lambda g, w: g == fp_only, "only_fp", "those are the partial failures that are also false positives "
-             "(PARTIAL(fp)); with fewer free slots the call fails half-way too, at the tail's punch check and at "
-             "move_vma_limit."),
+             "(PARTIAL(fp)); with fewer free slots the call fails half-way too, after the destination unmap."),
         Hint(lambda g, w: g == w - {lo}, "tail_check", f"at {lo} free slot(s) the destination is already unmapped "
-             "when the tail's punch check fails: that is half-done too."),
+             "when the next check fails: that is half-done too."),
         Hint(lambda g, w: first_ok in g, "ok_from", f"from {first_ok} free slots on the call completes (OK)."),
-    ], what="free-slot count(s)", fallback="Slide the free slots with kernel 5.0 and look for PARTIAL_FAIL in the "
-                                             "title.")
+    ], what="free-slot count(s)", fallback="Count what the unmaps and move_vma() need for seed-S, then run it with "
+                                             "the trace explorer under 5.0.")
 
 
 def _lost_pages(slack: int = 1) -> int:

@@ -17,7 +17,8 @@ Every expected value is computed by a sweep when the check runs.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from types import MappingProxyType
 from typing import Any
 
 import pandas as pd
@@ -30,6 +31,10 @@ from .feedback import Feedback, Hint, as_str_set, judge
 __all__ = [
     "CAPSTONE_KERNELS",
     "CAPSTONE_SLACKS",
+    "FLOW_GRID",
+    "compare",
+    "flow_grid",
+    "tradeoff_verdicts",
     "capstone_scenarios",
     "capstone_sweep",
     "check_frontier",
@@ -40,8 +45,18 @@ __all__ = [
     "what_a_check_sees",
 ]
 
-#: The profiles the capstone compares a learner's profile with (ideal is the frontier of the plot).
-CAPSTONE_KERNELS: tuple[str, ...] = ("5.0", "5.1", "5.1-alt", "7.1", "ideal")
+#: The profiles the capstone compares a learner's profile with, all on 5.0's mremap flow (unmap, then validate),
+#: where a learner's check is plugged in too: 5.0, 5.1, 5.1-alt, 7.1's thresholds on that flow
+#: (``7.1-on-5.0``, :data:`mmsim.profiles.VARIANTS`) and ideal, the frontier of the plot.
+CAPSTONE_KERNELS: tuple[str, ...] = ("5.0", "5.1", "5.1-alt", "7.1-on-5.0", "ideal")
+#: The thresholds-against-flow comparison of the capstone: 5.1's and 7.1's thresholds, each on 5.0's flow and on
+#: the 6.17+ flow that validates first (6.18 has 5.1's thresholds on it, 7.1 its own).
+FLOW_GRID: Mapping[str, Mapping[str, str]] = MappingProxyType({
+    "5.1's thresholds": MappingProxyType({"5.x flow (unmap, then validate)": "5.1",
+                                          "6.17+ flow (validate first)": "6.18"}),
+    "7.1's thresholds": MappingProxyType({"5.x flow (unmap, then validate)": "7.1-on-5.0",
+                                          "6.17+ flow (validate first)": "7.1"}),
+})
 #: Free slots of the capstone's sweeps.
 CAPSTONE_SLACKS = range(0, 11)
 #: Random scenarios added to the catalogue's mremap calls, and their seed (the seed of notebook 06).
@@ -113,6 +128,71 @@ def frontier(table: pd.DataFrame, exclude: Iterable[str] = ("ideal",)) -> frozen
         return any(ox <= x and oy <= y and (ox < x or oy < y) for o, (ox, oy) in pts.items() if o != k)
 
     return frozenset(str(k) for k in pts if not dominated(str(k)))
+
+
+def _rates(table: pd.DataFrame, name: str) -> tuple[float, float]:
+    row = table.loc[name]
+    return float(row["partial_failure_rate"]) * 100, float(row["false_positive_rate"]) * 100
+
+
+def compare(table: pd.DataFrame, a: str, b: str) -> str:
+    """One sentence, computed from a :func:`~mmsim.experiments.tradeoff_table`: whether profile ``a`` beats
+    ``b`` (no worse on either rate, better on one), ``b`` beats ``a``, or each is better on one (rates in %, two
+    decimals).
+
+    >>> t = pd.DataFrame({"partial_failure_rate": [0.01, 0.02], "false_positive_rate": [0.1, 0.2]},
+    ...                  index=["a", "b"])
+    >>> compare(t, "b", "a").split(": ")[0]
+    'a beats b (no worse on either axis, better on one)'
+    >>> compare(t, "a", "b").split(": ")[1]
+    'half-way 1.00 % against 2.00 %, needless refusals 10.00 % against 20.00 %'
+    """
+    (ax, ay), (bx, by) = _rates(table, a), _rates(table, b)
+    if (bx, by) != (ax, ay) and bx <= ax and by <= ay:
+        a, b, (ax, ay), (bx, by) = b, a, (bx, by), (ax, ay)
+    if (ax, ay) == (bx, by):
+        return f"{a} and {b} tie: half-way {ax:.2f} %, needless refusals {ay:.2f} %"
+    if ax <= bx and ay <= by:
+        return (f"{a} beats {b} (no worse on either axis, better on one): half-way {ax:.2f} % against "
+                f"{bx:.2f} %, needless refusals {ay:.2f} % against {by:.2f} %")
+    lower_x, lower_y = (a, b) if ax < bx else (b, a)
+    return (f"neither beats the other: {lower_x} fails half-way less ({min(ax, bx):.2f} % against "
+            f"{max(ax, bx):.2f} %), {lower_y} refuses needlessly less ({min(ay, by):.2f} % against "
+            f"{max(ay, by):.2f} %)")
+
+
+def tradeoff_verdicts(table: pd.DataFrame, exclude: Iterable[str] = ("ideal",), *,
+                      with_frontier: bool = True) -> list[str]:
+    """What a trade-off table says, as sentences computed from its rates: which profile fails half-way most and
+    least, which refuses needlessly most and least, and (``with_frontier``) the :func:`frontier`; ``exclude``
+    left out. Notebook 09 prints it without the frontier before exercise 3, whose answer that is.
+
+    >>> t = pd.DataFrame({"partial_failure_rate": [0.2, 0.0, 0.1], "false_positive_rate": [0.0, 0.3, 0.4]},
+    ...                  index=["a", "b", "c"])
+    >>> for line in tradeoff_verdicts(t): print(line)
+    fails half-way most: a (20.00 %); least: b (0.00 %)
+    refuses needlessly most: c (40.00 %); least: a (0.00 %)
+    no other profile beats on both axes: a, b
+    """
+    rows = table.drop(index=[k for k in exclude if k in table.index])
+    x = rows["partial_failure_rate"].astype(float) * 100
+    y = rows["false_positive_rate"].astype(float) * 100
+    lines = [
+        f"fails half-way most: {x.idxmax()} ({x.max():.2f} %); least: {x.idxmin()} ({x.min():.2f} %)",
+        f"refuses needlessly most: {y.idxmax()} ({y.max():.2f} %); least: {y.idxmin()} ({y.min():.2f} %)",
+    ]
+    if with_frontier:
+        lines.append("no other profile beats on both axes: " + ", ".join(k for k in rows.index
+                                                                          if k in frontier(rows, ())))
+    return lines
+
+
+def flow_grid(table: pd.DataFrame) -> pd.DataFrame:
+    """The rates (in %) of :data:`FLOW_GRID`'s four profiles from a trade-off table that has them: one row per
+    pair of thresholds, one column per flow, each cell ``"half-way % / needless %"``."""
+    out = {flow: {th: "{:.2f} / {:.2f}".format(*_rates(table, row[flow])) for th, row in FLOW_GRID.items()}
+           for flow in next(iter(FLOW_GRID.values()))}
+    return pd.DataFrame(out).rename_axis("half-way % / needless %")
 
 
 def what_a_check_sees(scenario: Scenario | str, slack: int, max_map_count: int | None = None) -> CheckContext:
@@ -230,7 +310,8 @@ def check_reproduces_51(answer: Any) -> Feedback:
                         "right")
     if mine.equals(old):
         return Feedback(False, "Your check never refuses anything: these are 5.0's outcomes, bug included. It should "
-                               "fail when map_count + 2 >= max_map_count - 3.", "never_fails")
+                               "refuse whenever move_vma's check (map_count >= max_map_count - 3) would fail once "
+                               "the two unmaps have each added a VMA.", "never_fails")
     own_names = set(profile.a_checks) - {"move_vma_limit"}
     mine_full = df[df["kernel"] == profile.name].reset_index(drop=True)
     ref_full = df[df["kernel"] == "5.1"].reset_index(drop=True)

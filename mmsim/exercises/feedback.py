@@ -270,6 +270,25 @@ def _set_gap(got: frozenset, want: frozenset, what: str) -> tuple[str, str]:
     return "; ".join(parts), reason
 
 
+def _entry_gap(got: Any, want: Any) -> tuple[str, str]:
+    """What is wrong with one entry of a dict answer when no hint of the exercise matches: for sets, how many
+    values are missing and which are extra (as :func:`judge` says it); for numbers, too few or too many.
+
+    >>> _entry_gap(frozenset({1, 2}), frozenset({2, 3}))
+    ('1 value(s) missing; 1 value(s) that should not be there: {1}', 'missing_and_extra')
+    >>> _entry_gap(5, 3), _entry_gap(None, frozenset({1}))
+    (('too many', 'too_many'), ('not a value of the expected kind', 'wrong_entry'))
+    """
+    if isinstance(got, frozenset) and isinstance(want, frozenset):
+        return _set_gap(got, want, "value(s)")
+    if isinstance(got, int) and isinstance(want, int) and not isinstance(got, bool):
+        reason = "too_few" if got < want else "too_many"
+        return reason.replace("_", " "), reason
+    if got is None:
+        return "not a value of the expected kind", "wrong_entry"
+    return "not this one", "wrong_entry"
+
+
 def judge(answer: Any, expected: Any, normalise: Callable[[Any], Any], shape: str, right: str, *,
           hints: Sequence[Hint] = (), fallback: str = "", what: str = "value(s)") -> Feedback:
     """Compare ``answer`` (read with ``normalise``) with the ``expected`` value the check computed.
@@ -380,7 +399,7 @@ def judge_mapping(answer: Any, expected: Mapping[Any, Any], *, key: Callable[[An
             continue
         if raw is not None and g is not None and g == want:
             continue
-        text, why = "", "wrong_entry"
+        text, why = _entry_gap(g, want)
         for h in list((hints or {}).get(k, ())) + list((hints or {}).get(None, ())):
             try:
                 hit = h.when(g, want)

@@ -285,6 +285,9 @@ def sys_mremap_v5(call: Call, r: Remap) -> int:
     call.mremap_args = r.args()
     if new_len == 0:
         raise call.fail(E.EINVAL, "new_len_zero", fn)
+    # the mmap lock is taken here (mmap_write_lock_killable()); no release checks the map count at this point,
+    # a hypothetical profile may (7.1-on-5.0: 7.1's do_mremap() check on this flow)
+    call.run_hook("do_mremap")
     if call.profile.has("early_vma_lookup"):  # 550a7d60bd5e (5.16)
         v0 = vma_at(call.tree, addr)
         if v0 is None:

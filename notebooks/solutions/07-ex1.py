@@ -1,11 +1,12 @@
-# Solution to 07-after-2019, exercise 1: where 7.1 refuses a grow in place.
+# Solution to 07-after-2019, exercise 1: where 7.1 refuses a hole-punching shrink needlessly.
 #
-# Growing a VMA in place into free space adds no VMA, yet 7.1's new early check runs for EVERY mremap,
-# before the VMA is even looked up: it refuses when map_count + 4 > max_map_count, i.e. with 3 or fewer
-# free slots. Those refusals are false positives; older kernels had no check on this path at all.
-from mmsim.exercises import check_v71_grow_refusals
+# shrink-punch cuts the tail off a range inside a VMA: the tail is a hole punch (+1), which every kernel checks
+# (map_count >= max_map_count refuses, so it needs 1 free slot). 7.1's new early check runs for EVERY mremap
+# and refuses when map_count + 4 > max_map_count, i.e. with 3 or fewer free slots. At 0 free slots the punch
+# check would refuse anyway (CLEAN_FAIL, a needed refusal); at 1 to 3 the call would have fitted: FALSE_POSITIVE.
+from mmsim.exercises import check_v71_needless_refusals
 from mmsim.experiments import sweep
 
-df = sweep("grow-in-place", kernels="7.1", slacks=range(0, 9), progress=False)
-answer = set(df.loc[df["outcome"] != "OK", "slack"])
-check_v71_grow_refusals(answer)
+df = sweep("shrink-punch", kernels="7.1", slacks=range(0, 9), progress=False)
+answer = set(df.loc[df["outcome"] == "FALSE_POSITIVE", "slack"])
+check_v71_needless_refusals(answer)
