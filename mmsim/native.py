@@ -18,10 +18,13 @@ from typing import Any, TypeVar
 
 __all__ = ["COMPILED", "compiled_modules", "mypyc_attr"]
 
-#: The modules mypyc compiles (setup.py reads this tuple): the tree, the VMA record, the trace, the kernel
-#: flows and the address space. The rest (checks, profiles, sweeps, plots) imports and calls them unchanged.
+#: The modules mypyc compiles (setup.py reads this tuple): the tree, the VMA record, the trace and the kernel
+#: flows. The rest (checks, profiles, sweeps, plots) imports and calls them unchanged. ``mmsim.addrspace``, the
+#: public entry points, stays Python: compiled, its annotations become C-level type checks that fire before
+#: its own argument checks (a numpy int is refused, ``None`` gets "int object expected" instead of a
+#: TypeError naming the argument), so its behaviour would differ between the two builds.
 COMPILED: tuple[str, ...] = (
-    "mmsim.vmatree", "mmsim.vma", "mmsim.trace", "mmsim.addrspace",
+    "mmsim.vmatree", "mmsim.vma", "mmsim.trace",
     "mmsim.kernel", "mmsim.kernel.call", "mmsim.kernel.memory", "mmsim.kernel.mmap", "mmsim.kernel.mprotect",
     "mmsim.kernel.mremap", "mmsim.kernel.vma",
 )

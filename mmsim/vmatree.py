@@ -39,8 +39,9 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from itertools import chain
 from operator import itemgetter, lt, sub
-from typing import Final
+from typing import ClassVar
 
+from .native import mypyc_attr
 from .vma import VMA
 
 __all__ = ["VMATree", "gc_paused"]
@@ -205,6 +206,7 @@ class _MaxTree:
         return best - size
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # the tests' small-unit trees subclass it
 class VMATree:
     """A sorted mapping from ``vm_start`` to :class:`~mmsim.vma.VMA`, with gap search.
 
@@ -220,11 +222,11 @@ class VMATree:
     #: Chunk size: :meth:`from_sorted` builds chunks of ``_LOAD`` VMAs; a chunk splits above ``2 * _LOAD``
     #: and merges with a neighbour below ``_LOAD // 2``.
     #: Starts are multiples of 2**_SHIFT (a page): the dict is keyed by ``start >> _SHIFT``.
-    _SHIFT: Final = 12
-    _MASK: Final = (1 << _SHIFT) - 1
-    _LOAD = 32
+    _SHIFT: ClassVar[int] = 12
+    _MASK: ClassVar[int] = (1 << _SHIFT) - 1
+    _LOAD: ClassVar[int] = 32
     #: Chunks per group, with the same rules.
-    _GLOAD = 16
+    _GLOAD: ClassVar[int] = 16
 
     def __init__(self) -> None:
         self._d: dict[int, VMA] = {}

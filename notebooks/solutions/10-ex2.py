@@ -2,7 +2,8 @@
 #
 # Each call maps its own two VMAs first (the layout), then moves: 7.1 needs map_count + 4 <= max before the move
 # (4 free slots) and the move adds 3 VMAs: the destination and tail hole punches and the copy; once the tail is
-# gone the source is a trim off its VMA's end, which adds nothing (semantics §7.1). calls_that_fit() counts it from the model's own numbers.
+# gone the source is a trim off its VMA's end, which adds nothing (semantics §7.1). calls_that_fit() counts it
+# from the model's own numbers.
 from mmsim.exercises import check_calls_that_fit
 from mmsim.workloads import calls_that_fit
 
