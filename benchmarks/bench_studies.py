@@ -35,9 +35,9 @@ SIZES = (1_000, 65_530, 1_048_576)
 
 _MODEL = r"""
 import json, sys, time
+import mmsim.native  # first: bench_vs_kernel puts the checkout (the pure tree) at the front of sys.path
 sys.path.insert(0, sys.argv[1])
 import bench_vs_kernel as b
-import mmsim.native
 from mmsim import experiments as X
 from mmsim.scenarios import CATALOGUE
 sizes, iters = json.loads(sys.argv[2]), int(sys.argv[3])
