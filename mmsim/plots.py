@@ -242,9 +242,11 @@ def plot_layout(
         ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=min(int(pages) + 1, 24)))
         ax.grid(axis="x", color="#e6e6e6", lw=0.8)
         ax.set_axisbelow(True)
-        head = f"{label}: map_count {mm.map_count}, {mm.max_map_count - mm.map_count} free slots"
+        free = mm.max_map_count - mm.map_count
+        head = f"{label}: map_count {mm.map_count:,}, {free} free slot{'' if free == 1 else 's'}"
         if label == "before" and outcome is not None:
-            head = f"{label}: map_count {outcome.mc_before}, {outcome.slack} free slots"
+            head = (f"{label}: map_count {outcome.mc_before:,}, {outcome.slack} free "
+                    f"slot{'' if outcome.slack == 1 else 's'}")
         if label == "after" and outcome is not None:
             what = outcome.kind + (f" ({outcome.errname} at {outcome.check})" if outcome.errno else "")
             head += f" — {what}"

@@ -77,7 +77,8 @@ JS_MEASURE = """() => {
     const r = svg.getBoundingClientRect();
     const vb = svg.viewBox.baseVal;
     out.svgs.push({cls: svg.getAttribute('class'), width: Math.round(r.width), height: Math.round(r.height),
-                   viewBox: vb ? [vb.width, vb.height] : null});
+                   viewBox: vb ? [vb.width, vb.height] : null,
+                   label: svg.getAttribute('aria-label') || (svg.querySelector('title') || {}).textContent || ''});
     for (const t of svg.querySelectorAll('text')) {
       const b = t.getBoundingClientRect();
       if (!t.textContent.trim() || (b.width === 0 && b.height === 0)) continue;
