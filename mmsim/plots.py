@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import errno as _errno
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -116,7 +117,9 @@ def figure_alt(fig: Figure, limit: int = 125) -> str:
     """
     sup = fig.get_suptitle()
     heads = [" ".join(t.split()) for ax in fig.axes for t in (ax.get_title("center"), ax.get_title("left")) if t]
-    parts = [" ".join(sup.split())] + list(dict.fromkeys(heads))
+    outcome = re.compile(r"\b(?:OK|FALSE_POSITIVE|CLEAN_FAIL|PARTIAL_FAIL)\b")
+    heads = sorted(dict.fromkeys(heads), key=lambda h: outcome.search(h) is None)  # outcomes first
+    parts = [" ".join(sup.split()), *heads]
     text = ". ".join(p for p in parts if p) or "figure"
     if len(text) <= limit:
         return text

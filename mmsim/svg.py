@@ -126,7 +126,7 @@ class Svg:
              italic: bool = False) -> None:
         rot = f' transform="rotate({rotate:.0f} {x:.1f} {y:.1f})"' if rotate else ""
         c = f' class="{esc(cls)}"' if cls else ""
-        h = ' stroke="white" stroke-width="3" stroke-linejoin="round" paint-order="stroke"' if halo else ""
+        h = ' stroke="white" stroke-width="2.5" stroke-linejoin="round" paint-order="stroke"' if halo else ""
         i = ' font-style="italic"' if italic else ""
         self.add(f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" text-anchor="{anchor}" fill="{color}" '
                  f'font-weight="{weight}"{rot}{c}{h}{i}>{esc(text)}</text>')
@@ -471,7 +471,7 @@ def layout_svg(states: Sequence[tuple[str, Any, str]], window: tuple[int, int], 
             faulted |= v.anon_vma is not None
             text = v.perms + (" *" if v.anon_vma is not None else "")
             if x_of(b) - x_of(a) > text_width(text, 10) + 4:
-                svg.text((x_of(a) + x_of(b)) / 2, y + 36, text, size=10, anchor="middle", halo=True)
+                svg.text((x_of(a) + x_of(b)) / 2, y + 36, text, size=10, anchor="middle", halo=v.shared)
         svg.add("</g>")
         for rng, c, dy in ((old_range, "#7b2d8e", 2), (new_range, "#1f5fbf", 7)):
             if rng is not None and rng[1] >= w0 and rng[0] <= w1:

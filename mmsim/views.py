@@ -61,7 +61,6 @@ __all__ = [
     "DEFAULT_KERNELS",
     "LIMIT_SPAN",
     "PROCESS_MAP_COUNT",
-    "StopPoint",
     "View",
     "check_note",
     "checks_evaluated",

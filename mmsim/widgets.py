@@ -265,14 +265,16 @@ class Explorer(W.VBox):
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         """The widget view plus, for renderings without a widget manager (nbval, the website, GitHub), the chart
-        with its readout (``text/html``, :meth:`static_html`) and a PNG of the current figure; Jupyter front
-        ends show the widget."""
+        with its readout (``text/html``, :meth:`static_html`, for an SVG-drawing explorer) and a PNG of the
+        current figure (its text alternative in the PNG's Description); Jupyter front ends show the widget."""
         bundle = super()._repr_mimebundle_(**kwargs)
         if isinstance(bundle, dict):
             try:
                 png = (bytes(self.image.value) if self.last_view is None and self.image.value
                        else figure_png(self.last_figure))
-                bundle = {**bundle, "text/html": self.static_html(), "image/png": png}
+                bundle = {**bundle, "image/png": png}
+                if self.last_view is not None:  # an SVG chart; a Figure explorer's PNG stays a file of its own
+                    bundle["text/html"] = self.static_html()
             except Exception:  # noqa: BLE001 - a static image is a bonus; the widget must display regardless
                 pass
         return bundle

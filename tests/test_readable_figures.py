@@ -213,3 +213,13 @@ def test_long_titles_wrap_instead_of_leaving_the_figure() -> None:
 def test_no_text_leaves_a_matplotlib_figure(make) -> None:
     fig = make()
     assert not _texts_outside(fig)
+
+
+def test_a_question_not_answered_yet_does_not_look_like_an_error() -> None:
+    from mmsim.exercises.feedback import Feedback
+
+    waiting = Feedback(False, "No answer yet: replace None with a number and run the cell again.", "no_answer")
+    wrong = Feedback(False, "Not quite: count the VMAs again.", "hint")
+    red = re.compile(r"color:#9b1c1c")
+    assert red.search(wrong._repr_html_()) and not red.search(waiting._repr_html_())
+    assert waiting.line.startswith("✘")  # the text form keeps its mark
