@@ -485,8 +485,9 @@ def test_notebooks_tag_what_nbval_checks_and_hide_the_install_cell() -> None:
         cells = json.loads(nb.read_text(encoding="utf-8"))["cells"]
         code = [c for c in cells if c["cell_type"] == "code"]
         install = next(c for c in code if "%pip install" in "".join(c["source"]))
+        # collapsed on the site (MyST-NB's hide-input); in JupyterLab it stays open: a collapsed input hides the
+        # cell's prompt, which the lab tier reads to see that the cell ran
         assert "hide-input" in install["metadata"].get("tags", []), nb.name
-        assert install["metadata"].get("jupyter", {}).get("source_hidden") is True, nb.name
         for c in code:
             if "# NBVAL_CHECK_OUTPUT" in "".join(c["source"]):
                 assert "nbval-check-output" in c["metadata"].get("tags", []), (nb.name, c.get("id"))
