@@ -320,7 +320,7 @@ def trace_svg(outcomes: Mapping[str, Outcome], *, title: str, steps: Mapping[str
     label_size, cos40, sin40 = 9.5, math.cos(math.radians(40)), math.sin(math.radians(40))
     heads = {k: (f"kernel {k}: {o.kind}", f"{o.errname} at {o.check}" if o.errno else
                  f"{num(o.mc_before)} → {num(o.mc_after)}") for k, o in items}
-    widths = [max(170.0, 36.0 + 31.0 * len(axes[k][0]), text_width(heads[k][0], 11.5) + 10,
+    widths = [max(170.0, 36.0 + 25.0 * len(axes[k][0]), text_width(heads[k][0], 11.5) + 10,
                   text_width(heads[k][1], 10) + 10) for k, _ in items]
     legend_items: list[LegendItem] = [
         (LINE, "map_count after each step", "line"), (PRIMITIVE, "inside a step", "dot"),
