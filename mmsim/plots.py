@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import errno as _errno
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
+from matplotlib.collections import PatchCollection
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -33,6 +35,19 @@ from .addrspace import FILLER_BASE, AddressSpace
 from .checks import CHECKS
 from .constants import PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE
 from .outcome import OUTCOMES, Outcome
+from .palette import (
+    FAILED_COLOR,
+    GREY,
+    LIMIT_COLOR,
+    OUTCOME_COLORS,
+    OUTCOME_LABELS,
+    OUTCOME_MARKERS,
+    OUTCOME_TEXT,
+    PARTIAL_HATCH,
+    PASSED_COLOR,
+    PROT_COLORS,
+    kernel_style,
+)
 from .profiles import KERNELS
 from .vma import VMA
 
@@ -43,7 +58,9 @@ __all__ = [
     "default_window",
     "prot_key",
     "trace_points",
+    "figure_alt",
     "figure_png",
+    "wrap_title",
     "plot_failure_points",
     "plot_fp_rate",
     "plot_limit_outcomes",
@@ -54,29 +71,9 @@ __all__ = [
 
 P = PAGE_SIZE
 
-#: Fixed colours of the four outcome classes (semantics §6).
-OUTCOME_COLORS: dict[str, str] = {
-    "OK": "#2ca25f",
-    "FALSE_POSITIVE": "#f28e2b",
-    "CLEAN_FAIL": "#8da0b6",
-    "PARTIAL_FAIL": "#d62728",
-}
-_OUTCOME_LABELS = {
-    "OK": "OK",
-    "FALSE_POSITIVE": "FALSE_POSITIVE (refused needlessly)",
-    "CLEAN_FAIL": "CLEAN_FAIL (refused, nothing changed)",
-    "PARTIAL_FAIL": "PARTIAL_FAIL (failed half-way)",
-}
-#: Bar colours by protection (the r/w/x columns of /proc/PID/maps).
-PROT_COLORS: dict[str, str] = {
-    "---": "#d0d0d0",
-    "r--": "#6a9fd4",
-    "rw-": "#4fb3a0",
-    "r-x": "#e3a33b",
-    "rwx": "#b07cc6",
-    "other": "#9c8f80",
-}
-_MAX_COLOR = "#c0392b"
+# The palette lives in mmsim.palette (one definition for figures, SVG charts and readouts); re-exported here.
+_OUTCOME_LABELS = OUTCOME_LABELS
+_MAX_COLOR = LIMIT_COLOR
 
 
 def prot_key(prot: int) -> str:
@@ -91,6 +88,43 @@ def prot_key(prot: int) -> str:
 
 def _new_figure(width: float, height: float) -> Figure:
     return Figure(figsize=(width, height), layout="constrained")
+
+
+def wrap_title(text: str, width_in: float, fontsize: float = 12) -> str:
+    r"""``text`` broken into lines that fit a figure ``width_in`` inches wide at ``fontsize`` points (an average
+    glyph of DejaVu Sans is about 0.6 em), so a long title is never cut at the figure's edges.
+
+    >>> wrap_title("seed-W on kernel 5.0 — max_map_count 65,530, 3 free slots: mremap(...)", 4.0)
+    'seed-W on kernel 5.0 — max_map_count\n65,530, 3 free slots: mremap(...)'
+    """
+    import textwrap
+
+    chars = max(int(width_in * 72 / (0.6 * fontsize)) - 2, 20)
+    return "\n".join(textwrap.wrap(text, chars, break_on_hyphens=False)) or text
+
+
+def _suptitle(fig: Figure, title: str, fontsize: float = 12) -> None:
+    fig.suptitle(wrap_title(title, fig.get_figwidth(), fontsize), fontsize=fontsize)
+
+
+def figure_alt(fig: Figure, limit: int = 125) -> str:
+    """A text alternative for ``fig`` of at most ``limit`` characters: its title, then what its panels' titles
+    say (the kernel and its outcome), shortened at a word with "…" when too long.
+
+    >>> fig = _new_figure(4, 3); _suptitle(fig, "seed-W at 3 free slots")
+    >>> _ = fig.subplots().set_title("kernel 5.0: PARTIAL_FAIL"); figure_alt(fig)
+    'seed-W at 3 free slots. kernel 5.0: PARTIAL_FAIL'
+    """
+    sup = fig.get_suptitle()
+    heads = [" ".join(t.split()) for ax in fig.axes for t in (ax.get_title("center"), ax.get_title("left")) if t]
+    outcome = re.compile(r"\b(?:OK|FALSE_POSITIVE|CLEAN_FAIL|PARTIAL_FAIL)\b")
+    heads = sorted(dict.fromkeys(heads), key=lambda h: outcome.search(h) is None)  # outcomes first
+    parts = [" ".join(sup.split()), *heads]
+    text = ". ".join(p for p in parts if p) or "figure"
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1].rsplit(" ", 1)[0].rstrip(" .,;:—-")
+    return cut + "…"
 
 
 # ---- layout ------------------------------------------------------------------------------------------
@@ -145,7 +179,7 @@ def _draw_layout(ax: Any, vmas: Sequence[VMA], w0: int, w1: int) -> Any:
         if w >= 1.6:
             mark = " *" if v.anon_vma is not None else ""
             ax.text(x + w / 2, 0, v.perms + mark, ha="center", va="center", fontsize=8, color="#111111",
-                    clip_on=True)
+                    clip_on=True, bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85})
     return bars
 
 
@@ -211,9 +245,11 @@ def plot_layout(
         ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=min(int(pages) + 1, 24)))
         ax.grid(axis="x", color="#e6e6e6", lw=0.8)
         ax.set_axisbelow(True)
-        head = f"{label}: map_count {mm.map_count}, {mm.max_map_count - mm.map_count} free slots"
+        free = mm.max_map_count - mm.map_count
+        head = f"{label}: map_count {mm.map_count:,}, {free} free slot{'' if free == 1 else 's'}"
         if label == "before" and outcome is not None:
-            head = f"{label}: map_count {outcome.mc_before}, {outcome.slack} free slots"
+            head = (f"{label}: map_count {outcome.mc_before:,}, {outcome.slack} free "
+                    f"slot{'' if outcome.slack == 1 else 's'}")
         if label == "after" and outcome is not None:
             what = outcome.kind + (f" ({outcome.errname} at {outcome.check})" if outcome.errno else "")
             head += f" — {what}"
@@ -222,7 +258,7 @@ def plot_layout(
                 ax.text(0.99, 0.93, f"moved to {res:#x} (outside this window)", transform=ax.transAxes,
                         ha="right", va="top", fontsize=8, color="#1f5fbf")
         ax.set_title(head, loc="left", fontsize=10,
-                     color=OUTCOME_COLORS.get(outcome.kind, "black") if (label == "after" and outcome) else "black")
+                     color=OUTCOME_TEXT.get(outcome.kind, "black") if (label == "after" and outcome) else "black")
         ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=10)
     axes[-1].set_xlabel(f"page (4 KiB) relative to {w0:#x}")
     handles: list[Any] = [Patch(facecolor=PROT_COLORS[k], edgecolor="#222222", label=f"{k} VMA") for k in used_prots]
@@ -239,7 +275,7 @@ def plot_layout(
         title = f"VMA layout around {w0:#x}" + (" — before and after the call" if mm_after is not None else "")
         if outcome is not None:
             title += f" (kernel {outcome.kernel})"
-    fig.suptitle(title, fontsize=12)
+    _suptitle(fig, title)
     return fig
 
 
@@ -345,33 +381,33 @@ def plot_trace(
             th = check_threshold(rec.step, mx)
             if th is None:
                 continue
-            color = "#2ca25f" if rec.passed else "#d62728"
-            ax.plot([x - 0.32, x + 0.32], [th, th], color=color, lw=2.6, solid_capstyle="butt", zorder=4,
-                    label="check threshold (fails at or above)")
+            ax.plot([x - 0.32, x + 0.32], [th, th], color=PASSED_COLOR if rec.passed else FAILED_COLOR, lw=2.6,
+                    ls="-" if rec.passed else (0, (2, 1)), solid_capstyle="butt", zorder=4,
+                    label="check threshold, passed" if rec.passed else "check threshold, failed (dashed)")
             lo, hi = min(lo, th), max(hi, th)
         fail = o.trace.failure
         if fail is not None:
             x = next(px for px, rec in placed if rec is fail)
-            (mark,) = ax.plot([x], [fail.map_count], ls="none", marker="X", ms=13, color="#d62728",
+            (mark,) = ax.plot([x], [fail.map_count], ls="none", marker="X", ms=13, color=FAILED_COLOR,
                               markeredgecolor="white", zorder=6, label="failure")
             mark.set_gid("failure")
             name = _errno.errorcode.get(fail.errno or 0, str(fail.errno))
             ax.annotate(f"{name} at\n{fail.step}", (x, fail.map_count), xytext=(-8, 26), textcoords="offset points",
-                        ha="right", va="bottom", fontsize=8.5, color="#b01c1c", zorder=7,
-                        bbox={"boxstyle": "round,pad=0.25", "fc": "white", "ec": "#b01c1c", "lw": 0.6, "alpha": 0.9},
-                        arrowprops={"arrowstyle": "-", "color": "#b01c1c", "lw": 0.8})
+                        ha="right", va="bottom", fontsize=8.5, color=OUTCOME_TEXT["PARTIAL_FAIL"], zorder=7,
+                        bbox={"boxstyle": "round,pad=0.25", "fc": "white", "ec": OUTCOME_TEXT["PARTIAL_FAIL"],
+                              "lw": 0.6, "alpha": 0.9},
+                        arrowprops={"arrowstyle": "-", "color": OUTCOME_TEXT["PARTIAL_FAIL"], "lw": 0.8})
         ax.set_xticks(xs, labels, rotation=55, ha="right", rotation_mode="anchor", fontsize=8)
         ax.set_xlim(-0.5, max(xs) + 0.5)
         ax.grid(axis="y", color="#e6e6e6", lw=0.8)
         ax.set_axisbelow(True)
         name = f"kernel {label}" if label in KERNELS else label
         head = f"{name}: {o.kind}" + (f"\n{o.errname} at {o.check}" if o.errno else "\n")
-        ax.set_title(head, fontsize=10, color=OUTCOME_COLORS.get(o.kind, "black"))
-        ax.text(0.02, 0.02, f"{o.mc_before} → {o.mc_after}", transform=ax.transAxes, fontsize=8,
-                color="#555555")
+        ax.set_title(head, fontsize=10, color=OUTCOME_TEXT.get(o.kind, "black"))
+        ax.text(0.02, 0.02, f"{o.mc_before:,} → {o.mc_after:,}", transform=ax.transAxes, fontsize=8, color=GREY)
     axes[0].set_ylabel("map_count (VMAs)")
     axes[0].yaxis.set_major_locator(MaxNLocator(integer=True))
-    axes[0].yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{int(v)}"))
+    axes[0].yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{int(v):,}"))
     pad = 3 if n == 1 else 2
     axes[0].set_ylim(lo - pad, hi + 1.5)
     if len(maxes) == 1:
@@ -385,12 +421,14 @@ def plot_trace(
             if lab not in seen:
                 seen.add(lab)
                 handles.append(h)
-    fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 3), fontsize=8.5,
-               frameon=False)
+    # as many columns as the figure's width holds (an entry is up to ~2.4 in wide at 8.5 pt)
+    fig.legend(handles=handles, loc="outside lower center", fontsize=8.5, frameon=False,
+               ncols=max(1, min(len(handles), 3, int(fig.get_figwidth() / 2.4))))
     if title is None:
         o0 = items[0][1]
-        title = f"map_count at each step of {o0.op} — {o0.slack} free slots, max_map_count {o0.max_map_count}"
-    fig.suptitle(title, fontsize=12)
+        title = (f"map_count at each step of {o0.op} — {o0.slack} free slot{'' if o0.slack == 1 else 's'}, "
+                 f"max_map_count {o0.max_map_count:,}")
+    _suptitle(fig, title)
     return fig
 
 
@@ -430,17 +468,27 @@ def _outcome_cells(ax: Axes, sub: pd.DataFrame, rows: Sequence[str], col: str, c
     cmap = ListedColormap([OUTCOME_COLORS[k] for k in OUTCOMES]).with_extremes(bad="white")
     ax.imshow(np.ma.masked_invalid(cells), cmap=cmap, vmin=-0.5, vmax=len(OUTCOMES) - 0.5, aspect="auto",
               interpolation="nearest")
+    pr, pc = np.nonzero(np.equal(cells, next(i for k, i in code.items() if k == "PARTIAL_FAIL")))
+    if len(pr):  # the second cue: PARTIAL_FAIL cells are hatched as well as coloured
+        ax.add_collection(PatchCollection([Rectangle((c - 0.5, r - 0.5), 1, 1) for r, c in zip(pr, pc, strict=True)],
+                                          facecolor="none", edgecolor="white", linewidth=0, hatch=PARTIAL_HATCH,
+                                          gid="partial-hatch"))
     if fp_r:
         ax.plot(fp_c, fp_r, ls="none", marker="o", ms=ms, color="white", markeredgecolor="#5a0d0d",
                 markeredgewidth=0.5)
 
 
+def _outcome_patches() -> list[Any]:
+    return [Patch(facecolor=OUTCOME_COLORS[k], edgecolor="white", hatch=PARTIAL_HATCH if k == "PARTIAL_FAIL" else None,
+                  label=OUTCOME_LABELS[k]) for k in OUTCOMES]
+
+
 def plot_outcome_map(df: pd.DataFrame, *, kernels: Sequence[str] | None = None, title: str | None = None) -> Figure:
     """One heatmap per kernel: scenarios (rows) × free slots (columns), coloured by outcome class.
 
-    Colours are fixed (:data:`OUTCOME_COLORS`): OK green, FALSE_POSITIVE orange, CLEAN_FAIL grey-blue,
-    PARTIAL_FAIL red; a white dot marks a PARTIAL_FAIL that is also a false positive (``fp``). Cells the
-    frame lacks stay white. Each panel holds exactly one image (``ax.images[0]``).
+    Colours are fixed (:data:`mmsim.palette.OUTCOME_COLORS`): OK blue, FALSE_POSITIVE amber, CLEAN_FAIL grey,
+    PARTIAL_FAIL dark vermillion and hatched; a white dot marks a PARTIAL_FAIL that is also a false positive
+    (``fp``). Cells the frame lacks stay white. Each panel holds exactly one image (``ax.images[0]``).
     """
     _require(df, ("scenario", "kernel", "slack", "outcome", "fp"))
     ks = _kernel_order(df, kernels)
@@ -471,14 +519,14 @@ def plot_outcome_map(df: pd.DataFrame, *, kernels: Sequence[str] | None = None, 
             ax.set_xlabel("free slots (max_map_count − map_count)", fontsize=9)
     for n in range(len(ks), nrows * ncols):
         axes[n // ncols][n % ncols].set_visible(False)
-    handles: list[Any] = [Patch(facecolor=OUTCOME_COLORS[k], label=_OUTCOME_LABELS[k]) for k in OUTCOMES]
+    handles: list[Any] = _outcome_patches()
     handles.append(Line2D([], [], ls="none", marker="o", ms=5, color="white", markeredgecolor="#5a0d0d",
                           label="PARTIAL_FAIL that is also\na false positive (fp)"))
     fig.legend(handles=handles, loc="outside right upper", fontsize=9, frameon=False, title="outcome")
     if title is None:
         mx = sorted(df["max_map_count"].unique()) if "max_map_count" in df.columns else []
-        title = "Outcome of each scenario by free slots" + (f" (max_map_count {mx[0]})" if len(mx) == 1 else "")
-    fig.suptitle(title, fontsize=12)
+        title = "Outcome of each scenario by free slots" + (f" (max_map_count {mx[0]:,})" if len(mx) == 1 else "")
+    _suptitle(fig, title)
     return fig
 
 
@@ -516,7 +564,7 @@ def plot_fp_rate(df: pd.DataFrame, *, kernels: Sequence[str] | None = None, titl
     n = len(df[df["kernel"] == ks[0]]) if ks else 0
     if title is None:
         title = f"Needless refusals and half-done failures per kernel ({n} cases each)"
-    ax.set_title(title, fontsize=11)
+    ax.set_title(wrap_title(title, fig.get_figwidth(), 11), fontsize=11)
     return fig
 
 
@@ -554,8 +602,9 @@ def plot_failure_points(
         for kind in OUTCOMES:
             sel = [(x, y) for x, y, p in zip(xs, ys, pts, strict=True) if p.outcome == kind]
             if sel:
-                ax.scatter([x for x, _ in sel], [y for _, y in sel], s=46, color=OUTCOME_COLORS[kind], zorder=3,
-                           edgecolors="#333333", linewidths=0.5, label=_OUTCOME_LABELS[kind])
+                ax.scatter([x for x, _ in sel], [y for _, y in sel], s=70 if kind == "PARTIAL_FAIL" else 46,
+                           marker=OUTCOME_MARKERS[kind], color=OUTCOME_COLORS[kind], zorder=3,
+                           edgecolors="#333333", linewidths=0.5, label=OUTCOME_LABELS[kind])
         line = ax.axvline(max_map_count, color=_MAX_COLOR, lw=1.6, zorder=2, label="chosen max_map_count")
         line.set_gid("limit")
         ax.set_yticks(range(len(names)), names, fontsize=8)
@@ -575,7 +624,7 @@ def plot_failure_points(
                 seen.add(lab)
                 handles.append(h)
     fig.legend(handles=handles, loc="outside lower center", ncols=3, fontsize=8.5, frameon=False)
-    fig.suptitle(title or f"Where the call stops, by max_map_count (process of {map_count:,} VMAs)", fontsize=12)
+    _suptitle(fig, title or f"Where the call stops, by max_map_count (process of {map_count:,} VMAs)")
     return fig
 
 
@@ -622,9 +671,10 @@ def plot_limit_outcomes(
     rate_ax = fig.add_subplot(grid[nrows, :])
     mask = df["outcome"].eq("FALSE_POSITIVE") | (df["outcome"].eq("PARTIAL_FAIL") & df["fp"].astype(bool))
     rate = mask.groupby([df["kernel"], df["max_map_count"]]).mean() * 100
-    for k in ks:
-        rate_ax.plot(limits, [float(rate.get((k, m), 0.0)) for m in limits], marker="o", ms=3, lw=1.6,
-                     label=f"kernel {k}")
+    for n, k in enumerate(ks):
+        color, dash, marker = kernel_style(n)
+        rate_ax.plot(limits, [float(rate.get((k, m), 0.0)) for m in limits], marker=marker, ms=4, lw=1.6,
+                     color=color, dashes=[float(d) for d in dash.split(",")] if dash else [], label=f"kernel {k}")
     if max_map_count is not None:
         rate_ax.axvline(max_map_count, color=_MAX_COLOR, lw=1.6, label="chosen max_map_count").set_gid("limit")
     rate_ax.set_xlabel(f"vm.max_map_count (the process holds {mc:,} VMAs)")
@@ -633,11 +683,11 @@ def plot_limit_outcomes(
     rate_ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{int(v):,}"))
     rate_ax.grid(color="#e6e6e6", lw=0.8)
     rate_ax.legend(fontsize=8, ncols=min(len(ks) + 1, 4), frameon=False, loc="upper right")
-    handles: list[Any] = [Patch(facecolor=OUTCOME_COLORS[k], label=_OUTCOME_LABELS[k]) for k in OUTCOMES]
+    handles: list[Any] = _outcome_patches()
     handles.append(Line2D([], [], ls="none", marker="o", ms=5, color="white", markeredgecolor="#5a0d0d",
                           label="PARTIAL_FAIL that is also\na false positive (fp)"))
     fig.legend(handles=handles, loc="outside right upper", fontsize=8.5, frameon=False, title="outcome")
-    fig.suptitle(title or f"Outcome by scenario and max_map_count (process of {mc:,} VMAs)", fontsize=12)
+    _suptitle(fig, title or f"Outcome by scenario and max_map_count (process of {mc:,} VMAs)")
     return fig
 
 
@@ -653,7 +703,7 @@ def figure_png(fig: Figure, dpi: int = 100) -> bytes:
     import io
 
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
+    fig.savefig(buf, format="png", dpi=dpi, metadata={"Title": figure_alt(fig), "Description": figure_alt(fig)})
     return buf.getvalue()
 
 
@@ -748,7 +798,7 @@ def plot_tradeoff(data: pd.DataFrame, *, kernels: Sequence[str] | None = None, t
     n = int(table["cases"].iloc[0]) if "cases" in table.columns else None
     if title is None:
         title = "Partial failures vs. needless refusals" + (f" ({n} cases per profile)" if n else "")
-    ax.set_title(title, fontsize=11)
+    ax.set_title(wrap_title(title, fig.get_figwidth(), 11), fontsize=11)
     return fig
 
 

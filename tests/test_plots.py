@@ -136,7 +136,7 @@ def test_trace_panels_lines_and_failure(runner: X.Runner) -> None:
     assert ticks == ["start", "unmap_destination", "unmap_tail", "vma_to_resize", "get_unmapped_area",
                      "move_vma_limit"]
     assert panels[0].get_ylabel() == "map_count (VMAs)"
-    assert "3 free slots" in fig.get_suptitle()
+    assert "3 free slots" in " ".join(fig.get_suptitle().split())
 
 
 def test_trace_step_line_follows_the_depth_0_records(runner: X.Runner) -> None:
@@ -151,7 +151,7 @@ def test_trace_step_line_follows_the_depth_0_records(runner: X.Runner) -> None:
 def test_trace_check_thresholds(runner: X.Runner) -> None:
     fig = PL.plot_trace([runner.run("seed-W", "5.1", 3, MAX)])
     ax = _panels(fig)[0]
-    th = [ln for ln in ax.lines if ln.get_label() == "check threshold (fails at or above)"]
+    th = [ln for ln in ax.lines if ln.get_label().startswith("check threshold")]
     assert len(th) == 1 and th[0].get_ydata()[0] == MAX - 5  # mremap_early: mc + 2 >= max - 3
     assert PL.check_threshold("move_vma_limit", 100) == 97
     assert PL.check_threshold("move_vma_limit_v7", 100) == 99

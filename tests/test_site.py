@@ -31,6 +31,8 @@ class Page(HTMLParser):
     def __init__(self, text: str) -> None:
         super().__init__(convert_charrefs=True)
         self.imgs: list[str] = []  # src of <img> inside <main>
+        self.alts: list[str | None] = []  # their alt
+        self.svg_labels: list[str | None] = []  # aria-label of each <svg role="img"> inside <main>
         self.links: list[dict[str, str | None]] = []
         self.assets: list[str] = []  # src/href of scripts, stylesheets, icons, images
         self.pres: list[str] = []
@@ -46,6 +48,9 @@ class Page(HTMLParser):
             self.assets.append(a["src"])
             if self._in_main:
                 self.imgs.append(a["src"])
+                self.alts.append(a.get("alt"))
+        elif tag == "svg" and self._in_main and a.get("role") == "img":
+            self.svg_labels.append(a.get("aria-label"))
         elif tag == "script" and a.get("src"):
             self.assets.append(a["src"])
         elif tag == "link" and a.get("href") and a.get("rel") in ("stylesheet", "icon", "preload", "shortcut icon"):
@@ -232,8 +237,11 @@ def test_notebook_page_figures(site: Path, notebook: Path) -> None:
                 widgets += 1
             elif any(mime.startswith("image/") for mime in data):
                 images += 1
-    assert len(page.imgs) >= images + widgets, (
-        f"{page_path.name}: {len(page.imgs)} <img> for {images} image outputs and {widgets} widgets"
+    # an explorer's static form is its chart (an SVG, role="img") with its readout, or a PNG
+    static = text.count('class="mmsim-static"')
+    assert len(page.imgs) + static >= images + widgets, (
+        f"{page_path.name}: {len(page.imgs)} <img> and {static} static explorers for {images} image outputs "
+        f"and {widgets} widgets"
     )
     assert text.count("mmsim-widget-note") == widgets
     assert text.count("Interactive in Jupyter") == widgets
@@ -424,3 +432,79 @@ def test_widget_outputs_become_static_figures_with_a_note(tmp_path: Path) -> Non
     assert text.count("work only in a live kernel") == 1
     assert WIDGET_VIEW not in text and "widget-state+json" not in text and "VBox()" not in text
     assert "cdn.jsdelivr" not in text and "cdnjs" not in text
+
+
+# ---- readable figures (issue #22) --------------------------------------------------------------------------
+
+
+HASHED = re.compile(r"[0-9a-f]{16,}(\.png)?")
+
+
+@pytest.mark.slow
+def test_every_image_and_chart_has_a_real_text_alternative(site: Path) -> None:
+    bad, seen = [], 0
+    for path in site_pages(site):
+        page = read_page(path)
+        for src, alt in zip(page.imgs, page.alts, strict=True):
+            if "_static/" in src:
+                continue  # the theme's own icons (the module index's ± toggles)
+            seen += 1
+            text = (alt or "").strip()
+            if not (10 <= len(text) <= 125) or HASHED.fullmatch(text) or text.lower() in ("image", "figure", "png"):
+                bad.append(f"{path.relative_to(site)}: {src} has alt {alt!r}")
+        for label in page.svg_labels:
+            seen += 1
+            if not (10 <= len((label or "").strip()) <= 400):
+                bad.append(f"{path.relative_to(site)}: an SVG chart labelled {label!r}")
+    assert seen >= len(NOTEBOOKS), seen
+    assert not bad, "\n".join(bad[:20])
+
+
+@pytest.mark.slow
+def test_figure_alt_texts_name_what_the_figure_shows(site: Path) -> None:
+    page = read_page(site / "notebooks" / "04-the-bug.html")
+    alts = [a or "" for a in page.alts] + [a or "" for a in page.svg_labels]
+    assert any("PARTIAL_FAIL" in a for a in alts), alts
+    assert any("seed-W" in a for a in alts), alts
+
+
+@pytest.mark.slow
+def test_pages_show_no_nbval_markers_and_collapse_the_install_cell(site: Path) -> None:
+    for nb in NOTEBOOKS:
+        text = (site / "notebooks" / f"{nb.stem}.html").read_text(encoding="utf-8")
+        assert "NBVAL_CHECK_OUTPUT" not in text, nb.name
+        start = re.search(r'<div class="cell [^"]*tag_hide-input', text)
+        assert start, f"{nb.name}: no collapsed (hide-input) cell"
+        cell = text[start.start():start.start() + 4000]
+        body = " ".join(re.sub(r"<[^>]+>", "", cell).split())
+        assert "<details" in cell and "pip install" in body, f"{nb.name}: the install cell is not the collapsed one"
+
+
+def test_notebooks_tag_what_nbval_checks_and_hide_the_install_cell() -> None:
+    for nb in NOTEBOOKS:
+        cells = json.loads(nb.read_text(encoding="utf-8"))["cells"]
+        code = [c for c in cells if c["cell_type"] == "code"]
+        install = next(c for c in code if "%pip install" in "".join(c["source"]))
+        # collapsed on the site (MyST-NB's hide-input); in JupyterLab it stays open: a collapsed input hides the
+        # cell's prompt, which the lab tier reads to see that the cell ran
+        assert "hide-input" in install["metadata"].get("tags", []), nb.name
+        for c in code:
+            if "# NBVAL_CHECK_OUTPUT" in "".join(c["source"]):
+                assert "nbval-check-output" in c["metadata"].get("tags", []), (nb.name, c.get("id"))
+
+
+@pytest.mark.slow
+def test_background_menu_puts_the_reference_first_and_the_licence_last(site: Path) -> None:
+    index = (site / "index.html").read_text(encoding="utf-8")
+    order = [m.group(1) for m in re.finditer(r'href="docs/([A-Za-z0-9.-]+)\.html"', index)]
+    order = list(dict.fromkeys(order))
+    assert order[:2] == ["glossary", "semantics"], order
+    assert order[-1] == "LICENSE-course", order
+
+
+@pytest.mark.slow
+def test_wide_reference_tables_get_a_fixed_layout_and_figures_zoom(site: Path) -> None:
+    semantics = (site / "docs" / "semantics.html").read_text(encoding="utf-8")
+    assert semantics.count("mmsim-fixed") >= 4
+    assert "mmsim-zoom.js" in (site / "notebooks" / "04-the-bug.html").read_text(encoding="utf-8")
+    assert (site / "_static" / "mmsim-zoom.js").is_file()

@@ -61,7 +61,8 @@ def mremap_explorer(kernel: str = "6.18", *, slack: int = 16) -> Any:
     The layout holds a faulted 8-page rw private VMA ``O`` at page 0, free pages 8-11, a 10-page read-only
     VMA ``D`` at page 12 and a 4-page shared VMA ``S`` at page 24. Controls: ``kernel``, ``source`` (O or S),
     ``offset`` (pages into the source), ``old_size`` and ``new_size`` (pages), the ``MAYMOVE``/``FIXED``/
-    ``DONTUNMAP`` checkboxes and ``dest`` (the page of ``new_address``, used with FIXED or DONTUNMAP). The
+    ``DONTUNMAP`` checkboxes and ``dest`` (the page of ``new_address``, used with FIXED or DONTUNMAP, and
+    disabled without them). The
     figure shows the layout before and after the call; the text above it the call, its outcome, the change
     of map_count and the steps it took. ``slack`` free slots are left before the call.
 
@@ -119,6 +120,13 @@ def mremap_explorer(kernel: str = "6.18", *, slack: int = 16) -> Any:
                   rows=[["kernel"], ["source", "offset", "old_size", "new_size"],
                         ["maymove", "fixed", "dontunmap", "dest"]], runner=runner)
     ex.last_run = last  # {"sc": the Scenario, "outcome": its Outcome} of the latest redraw
+
+    def dest_in_use(_change: Any = None) -> None:  # new_address is read only with FIXED or DONTUNMAP
+        controls["dest"].disabled = not (controls["fixed"].value or controls["dontunmap"].value)
+
+    controls["fixed"].observe(dest_in_use, names="value")
+    controls["dontunmap"].observe(dest_in_use, names="value")
+    dest_in_use()
     return ex
 
 

@@ -84,7 +84,9 @@ class Feedback:
     __str__ = __repr__
 
     def _repr_html_(self) -> str:
-        colour, back = ("#1b6e3c", "#e8f5ec") if self.correct else ("#9b1c1c", "#fbeaea")
+        # a question not answered yet is not an error: neutral blue-grey (it is what every static page shows)
+        colour, back = (("#1b6e3c", "#e8f5ec") if self.correct else ("#34495e", "#eef1f4")
+                        if self.reason == "no_answer" else ("#9b1c1c", "#fbeaea"))
         return (f'<div class="mmsim-feedback" style="color:{colour};background:{back};padding:4px 8px;'
                 f'border-radius:4px;font-family:sans-serif">{html.escape(self.line)}</div>')
 

@@ -16,6 +16,11 @@
   that module's API page, or to a copy of the file.
 * ``missing-reference``: a docstring's ``:class:`Outcome``` that names a re-exported object (``mmsim.Outcome``,
   or ``Outcome`` imported into another module) links to where that object is documented.
+* Readable figures (issue #22): every image gets a text alternative (the ``Description`` that
+  :func:`mmsim.plots.figure_png` writes into each PNG: the figure's title and outcomes; else the call that drew it),
+  at most :data:`MAX_ALT` characters; nbval's ``# NBVAL_CHECK_OUTPUT`` markers are left out of the code shown
+  (they are test plumbing; the cells' ``nbval-check-output`` tags say the same); the tables of the wide reference
+  pages (:data:`WIDE_PAGES`) get a fixed layout that wraps long code (class ``mmsim-fixed``).
 """
 
 from __future__ import annotations
@@ -54,6 +59,9 @@ WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 LAUNCH_DOC = "launch"  # site/launch.md: how to run the course
 WIDGET_NOTE_CLASS = "mmsim-widget-note"
 LAUNCH_BOX_CLASS = "mmsim-launch"
+MAX_ALT = 125
+WIDE_PAGES = ("docs/semantics",)  # reference pages whose tables get the whole width and a fixed layout
+NBVAL_MARKER = re.compile(r"^[ \t]*#[ \t]*NBVAL_[A-Z_]+[ \t]*\n?", re.MULTILINE)
 
 
 # ---- CLI reference ---------------------------------------------------------------------------------------------
@@ -124,13 +132,25 @@ class CliDirective(SphinxDirective):
 
 class OptionalGlobTocTree(TocTree):
     """``mmsim-toctree``: Sphinx's ``toctree``, left out (instead of warning) when all its glob entries match no
-    document; e.g. the home page's ``docs/**`` before ``docs/`` has a page."""
+    document; e.g. the home page's ``docs/**`` before ``docs/`` has a page. A pattern that matches only documents
+    named before it (``docs/**`` after every page is listed in the order wanted) is dropped instead of warning,
+    so it still catches a page added later."""
 
     def run(self) -> list[nodes.Node]:
         if "glob" in self.options:
             entries = [line.strip() for line in self.content if line.strip()]
             if not any(patfilter(self.env.found_docs, docname_join(self.env.docname, e)) for e in entries):
                 return []
+            named: set[str] = set()
+            kept = []
+            for e in entries:
+                matched = set(patfilter(self.env.found_docs, docname_join(self.env.docname, e)))
+                if any(c in e for c in "*?[") and not matched - named:
+                    continue
+                named |= matched
+                kept.append(e)
+            if kept != entries:
+                self.content = StringList(kept, source=self.content.source(0) if self.content else "")
         return super().run()
 
 
@@ -507,6 +527,103 @@ class WidgetNotes(SphinxPostTransform):
         return note
 
 
+# ---- readable figures: text alternatives, quiet code, wide tables ----------------------------------------------
+
+
+def png_text(data: bytes) -> dict[str, str]:
+    """The text chunks (tEXt, zTXt, iTXt) of a PNG, by keyword."""
+    import zlib
+
+    out: dict[str, str] = {}
+    if not data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return out
+    pos = 8
+    while pos + 8 <= len(data):
+        n = int.from_bytes(data[pos:pos + 4], "big")
+        kind, chunk = data[pos + 4:pos + 8], data[pos + 8:pos + 8 + n]
+        with contextlib.suppress(Exception):
+            if kind == b"tEXt":
+                key, _, value = chunk.partition(b"\0")
+                out[key.decode("latin-1")] = value.decode("latin-1")
+            elif kind == b"zTXt":
+                key, _, rest = chunk.partition(b"\0")
+                out[key.decode("latin-1")] = zlib.decompress(rest[1:]).decode("latin-1")
+            elif kind == b"iTXt":
+                key, _, rest = chunk.partition(b"\0")
+                flag, rest = rest[0], rest[2:]
+                _lang, _, rest = rest.partition(b"\0")
+                _tkey, _, text = rest.partition(b"\0")
+                out[key.decode("latin-1")] = (zlib.decompress(text) if flag else text).decode("utf-8")
+        if kind == b"IEND":
+            break
+        pos += 12 + n
+    return out
+
+
+def _shorten(text: str, limit: int = MAX_ALT) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0].rstrip(" .,;:—-") + "…"
+
+
+def _image_file(app: Sphinx, docname: str, uri: str) -> Path | None:
+    for candidate in (Path(uri), Path(app.srcdir) / uri.lstrip("/"), Path(app.srcdir) / Path(docname).parent / uri):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _cell_call(node: nodes.Node) -> str:
+    """The last line of the code cell around ``node`` that calls something (what drew the figure)."""
+    cell = node.parent
+    while cell is not None and "cell" not in cell.get("classes", []):
+        cell = cell.parent
+    if cell is None:
+        return ""
+    for block in cell.findall(nodes.literal_block):
+        lines = [ln.strip() for ln in block.astext().splitlines() if "(" in ln and not ln.strip().startswith("#")]
+        if lines:
+            return lines[-1]
+    return ""
+
+
+def figure_alt_texts(app: Sphinx, doctree: nodes.document) -> None:
+    """Give every image a text alternative of at most :data:`MAX_ALT` characters (see the module docstring)."""
+    docname = app.env.docname
+    for image in doctree.findall(nodes.image):
+        uri = image.get("uri", "")
+        alt = image.get("alt", "")
+        path = _image_file(app, docname, uri) if uri.endswith(".png") else None
+        described = png_text(path.read_bytes()).get("Description", "") if path is not None else ""
+        if described:
+            image["alt"] = _shorten(described)
+        elif not alt or len(alt) < 10 or re.fullmatch(r"[0-9a-f]{16,}(\.png)?", alt):
+            call = _cell_call(image)
+            image["alt"] = _shorten(f"Figure drawn by {call}" if call else f"Figure on {docname}")
+        else:
+            image["alt"] = _shorten(alt)
+
+
+def quiet_test_markers(app: Sphinx, doctree: nodes.document) -> None:
+    """Leave nbval's ``# NBVAL_...`` marker lines out of the code a notebook page shows."""
+    if not _is_notebook(app.env, app.env.docname):
+        return
+    for block in list(doctree.findall(nodes.literal_block)):
+        text = block.astext()
+        if "NBVAL_" not in text:
+            continue
+        quiet = NBVAL_MARKER.sub("", text)
+        block[:] = [nodes.Text(quiet)]
+        block.rawsource = quiet  # Sphinx highlights a block only when its rawsource is its text
+
+
+def wide_tables(app: Sphinx, doctree: nodes.document) -> None:
+    """The tables of :data:`WIDE_PAGES`: fixed layout, wrapping code (class ``mmsim-fixed``; site CSS)."""
+    if app.env.docname not in WIDE_PAGES:
+        return
+    for table in doctree.findall(nodes.table):
+        table["classes"] = [*table.get("classes", []), "mmsim-fixed"]
+
+
 # ---- setup -----------------------------------------------------------------------------------------------------
 
 
@@ -517,6 +634,10 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_directive("mmsim-public-names", PublicNamesDirective)
     # before the image collector (priority 500), which registers the images a page uses
     app.connect("doctree-read", static_widget_figures, priority=400)
+    app.connect("doctree-read", figure_alt_texts, priority=450)  # after the widget figures, before the collector
+    app.connect("doctree-read", quiet_test_markers)
+    app.connect("doctree-read", wide_tables)
+    app.add_js_file("mmsim-zoom.js", loading_method="defer")
     app.connect("doctree-read", link_repository_files, priority=400)  # before the download collector, too
     app.connect("doctree-read", add_launch_box)
     app.connect("doctree-read", shorten_long_values)

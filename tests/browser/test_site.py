@@ -186,3 +186,61 @@ def test_search_finds_max_map_count(browser_page, site_server: SiteServer, artif
     assert results.count() >= 1
     assert any("/notebooks/" in href for href in hrefs), hrefs
     assert not visit.blocked and not visit.console_errors and not visit.failed, (visit.blocked, visit.console_errors)
+
+
+# ---- readable at 1280 and 390 px (issue #22) ------------------------------------------------------------------
+
+JS_LAYOUT = """() => {
+  const out = {scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth, clipped: [],
+               badAlt: [], wide: []};
+  for (const svg of document.querySelectorAll('main svg[role="img"]')) {
+    const r = svg.getBoundingClientRect();
+    if (r.width === 0) continue;
+    for (const t of svg.querySelectorAll('text')) {
+      const b = t.getBoundingClientRect();
+      if (!t.textContent.trim() || b.width === 0) continue;
+      if (b.left < r.left - 0.5 || b.right > r.right + 0.5 || b.top < r.top - 0.5 || b.bottom > r.bottom + 0.5)
+        out.clipped.push(t.textContent.slice(0, 50));
+    }
+  }
+  for (const img of document.querySelectorAll('main img')) {
+    const alt = (img.getAttribute('alt') || '').trim();
+    if (alt.length < 10 || /^[0-9a-f]{16,}(\\.png)?$/.test(alt)) out.badAlt.push(img.getAttribute('src'));
+  }
+  // what makes a page wider than the window (the first few culprits, for the message)
+  if (document.documentElement.scrollWidth > window.innerWidth + 1) {
+    for (const el of document.querySelectorAll('main *')) {
+      const b = el.getBoundingClientRect();
+      if (b.right > window.innerWidth + 1 && out.wide.length < 5)
+        out.wide.push(el.tagName + '.' + el.className + ' ' + Math.round(b.right));
+    }
+  }
+  return out;
+}"""
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_pages_read_at_desktop_and_phone_width(chromium, site_server: SiteServer, artifacts_dir, width) -> None:
+    context = chromium.new_context(viewport={"width": width, "height": 900})
+    context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(site_server.url)
+                  else route.abort())
+    page = context.new_page()
+    problems: list[str] = []
+    try:
+        pages = [p for p in _all_pages(site_server.root)
+                 if p.startswith(("notebooks/", "docs/")) or p in ("index.html", "launch.html")]
+        for rel in pages:
+            page.goto(site_server.page_url(rel), wait_until="load")
+            page.wait_for_function(JS_IMAGES_SETTLED, polling=100)
+            m = page.evaluate(JS_LAYOUT)
+            if m["scrollWidth"] > m["innerWidth"] + 1:
+                problems.append(f"{rel} @{width}: scrolls sideways ({m['scrollWidth']} > {m['innerWidth']}): "
+                                f"{m['wide']}")
+            problems += [f"{rel} @{width}: chart text {t!r} outside its SVG" for t in m["clipped"]]
+            problems += [f"{rel}: image {src} without a real alt text" for src in m["badAlt"]]
+        for rel in ("notebooks/04-the-bug.html", "docs/semantics.html", "notebooks/06-false-positives.html"):
+            page.goto(site_server.page_url(rel), wait_until="load")
+            page.screenshot(path=str(artifacts_dir / f"site-{rel.replace('/', '-')[:-5]}-{width}.png"))
+    finally:
+        context.close()
+    assert not problems, "\n".join(problems[:30])
