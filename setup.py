@@ -36,16 +36,24 @@ def _paths(modules: tuple[str, ...]) -> list[str]:
 
 
 def ext_modules() -> list:
+    """The mypyc extensions, or none: only when a build runs (not while pip asks for metadata), never for an
+    editable install unless MMSIM_MYPYC=1, and never at the price of the install (any failure: pure Python)."""
     if os.environ.get("MMSIM_PURE") == "1":
+        return []
+    if not {"bdist_wheel", "build_ext", "build", "install", "editable_wheel"} & set(sys.argv[1:]):
         return []
     if "editable_wheel" in sys.argv and os.environ.get("MMSIM_MYPYC") != "1":
         return []
     try:
         from mypyc.build import mypycify
-    except ImportError:
-        print("mmsim: mypyc is not available: installing the pure-Python core", file=sys.stderr)
+
+        # The build environment has mypy but not the libraries (pandas, ...): their imports are Any (a mypy flag;
+        # mypycify takes mypy's flags among its paths).
+        exts = mypycify(["--ignore-missing-imports", *_paths(_compiled())], opt_level="3")
+    except (Exception, SystemExit) as e:  # mypyc missing, or its type check failed: the same code, pure
+        print(f"mmsim: no compiled core ({type(e).__name__}: {e}); installing the pure-Python modules",
+              file=sys.stderr)
         return []
-    exts = mypycify(_paths(_compiled()), opt_level="3", multi_file=False)
     for e in exts:
         e.optional = True  # no compiler or headers: build_ext warns and the .py modules are installed
     return exts

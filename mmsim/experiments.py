@@ -19,15 +19,14 @@ slack), pads once per (scenario, kernel) and then adds or removes one filler VMA
 from __future__ import annotations
 
 import errno as _errno
-from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import pandas as pd
 
 from .addrspace import AddressSpace
+from .cases import Runner
 from .constants import DEFAULT_MAX_MAP_COUNT
-from .errors import MMError
 from .outcome import OUTCOMES, Outcome, classify
 from .parallel import PROGRESS_THRESHOLD, n_jobs_of, progress_bar, run_tasks
 from .profiles import KERNELS, get_profile
@@ -328,159 +327,6 @@ def partial_failure_rate(df: pd.DataFrame, by: str = "kernel") -> pd.Series:
 # ---- single cases at full size ---------------------------------------------------------------
 
 
-class Runner:
-    """Classify single cases at a real ``max_map_count`` (65530) without re-padding every time.
-
-    Two ways to name a case:
-
-    * by **free slots** (:meth:`run`, :meth:`setup`, :meth:`before_after`): the process is padded to
-      ``map_count = max_map_count - slack``, as the CLI and the notebooks' tables do;
-    * by **the sysctl** (:meth:`at_limit`, :meth:`process`, :meth:`before_after_at`): the process holds a
-      fixed ``map_count`` VMAs (its layout plus filler, like a JVM or a search engine near the default limit)
-      and only ``vm.max_map_count`` changes, as when an administrator moves the sysctl. Nothing is padded
-      again when the limit moves: the cached process just gets the new ``max_map_count`` (the model reads it
-      at every check, like the kernel). The widgets' knob works this way.
-
-    Padding 65,530 filler VMAs takes about a third of a second. A Runner pads one filler-only *template*
-    per size, copies it per (scenario, kernel) (copy-on-write, milliseconds), maps the scenario's layout
-    into the copy and keeps the result in a small LRU cache; a new slack only adds or removes a few filler
-    VMAs. :meth:`at_limit` also keeps its outcomes (an LRU of ``outcomes`` entries): a slider that comes back
-    to a value costs a dict look-up. Instances hold no global state: make one per widget or per command.
-
-    The address spaces returned by :meth:`setup` and :meth:`process` are cached and shared: do not change
-    them (copy first). Each call sets the ``max_map_count`` it was asked for on the shared object.
-    """
-
-    #: Scenario VMAs a template leaves room for (the template holds ``max_map_count - HEADROOM`` filler VMAs).
-    HEADROOM = 64
-    #: The map_count of the process the sysctl methods put a scenario in by default: 3 below the default
-    #: limit (65,530), so the default sysctl leaves 3 free slots, where the 2019 bug shows (semantics §7.1).
-    MAP_COUNT = DEFAULT_MAX_MAP_COUNT - 3
-
-    def __init__(self, maxsize: int = 12, outcomes: int = 4096) -> None:
-        self.maxsize = maxsize
-        self.max_outcomes = outcomes
-        self._templates: dict[int, AddressSpace] = {}
-        self._cache: OrderedDict[tuple, AddressSpace] = OrderedDict()
-        self._outcomes: OrderedDict[tuple, Outcome] = OrderedDict()
-
-    def _template(self, max_map_count: int) -> AddressSpace:
-        t = self._templates.get(max_map_count)
-        if t is None:
-            t = AddressSpace("5.0", max_map_count)
-            t.pad(max(0, max_map_count - self.HEADROOM))
-            self._templates = {max_map_count: t}  # one template at a time: each is ~65k VMAs
-        return t
-
-    def _base(self, sc: Scenario, kernel: str, max_map_count: int) -> AddressSpace:
-        key = (sc, kernel, max_map_count)
-        mm = self._cache.get(key)
-        if mm is not None:
-            self._cache.move_to_end(key)
-            return mm
-        if sc.op_kwargs is not None:
-            mm = self._template(max_map_count).with_kernel(kernel)
-            # Room for the whole layout above the template's filler, however many VMAs it has: a setup
-            # operation adds at most 3 (a FIXED mremap into a VMA's middle). Filler beyond the target is
-            # removed again by setup(), so a layout of more than HEADROOM VMAs works too.
-            mm.max_map_count = max_map_count + self.HEADROOM + 1024 + 3 * len(sc.setup_ops)
-            sc.replay_setup(mm)
-            mm.max_map_count = max_map_count
-            mm.trace.clear()
-        else:  # a hand-made scenario: only its build function knows the layout
-            mm = sc.build(kernel, max_map_count)
-        self._cache[key] = mm
-        while len(self._cache) > self.maxsize:
-            self._cache.popitem(last=False)
-        return mm
-
-    def setup(self, scenario: Scenario | str, kernel: str, slack: int,
-              max_map_count: int = DEFAULT_MAX_MAP_COUNT) -> AddressSpace:
-        """The scenario under ``kernel`` with ``slack`` free slots (cached and shared: do not mutate it)."""
-        sc = get(scenario)
-        kernel = get_profile(kernel).name
-        mm = self._base(sc, kernel, max_map_count)
-        mm.max_map_count = max_map_count  # a process() caller may have moved the limit of this shared object
-        target = max_map_count - slack
-        try:
-            mm.pad(target - mm.map_count)
-        except ValueError:
-            raise ValueError(
-                f"scenario {sc.name!r} cannot have {slack} free slots under max_map_count={max_map_count}"
-            ) from None
-        return mm
-
-    def run(self, scenario: Scenario | str, kernel: str, slack: int,
-            max_map_count: int = DEFAULT_MAX_MAP_COUNT, *, trace: bool = True) -> Outcome:
-        """:meth:`Scenario.run`, faster on repeated use (``trace=False``: without the records, as sweeps)."""
-        sc = get(scenario)
-        return classify(self.setup(sc, kernel, slack, max_map_count), sc.op, *sc.args, trace=trace)
-
-    def before_after(self, scenario: Scenario | str, kernel: str, slack: int,
-                     max_map_count: int = DEFAULT_MAX_MAP_COUNT) -> tuple[Outcome, AddressSpace, AddressSpace]:
-        """``(outcome, before, after)``: the classified call, the state before it, and a copy on which the
-        call really ran (whether it failed or not: a PARTIAL_FAIL shows its half-changed state)."""
-        return self._before_after(get(scenario), self.setup(scenario, kernel, slack, max_map_count))
-
-    @staticmethod
-    def _before_after(sc: Scenario, before: AddressSpace) -> tuple[Outcome, AddressSpace, AddressSpace]:
-        outcome = classify(before, sc.op, *sc.args)
-        after = before.copy()
-        try:
-            sc.apply(after)
-        except MMError:
-            pass
-        return outcome, before, after
-
-    # ---- the sysctl as the knob ----------------------------------------------------------------------
-
-    def process(self, scenario: Scenario | str, kernel: str, max_map_count: int,
-                map_count: int = MAP_COUNT) -> AddressSpace:
-        """The scenario inside a process of ``map_count`` VMAs (its layout plus filler) under the limit
-        ``max_map_count`` (cached and shared: do not mutate it).
-
-        The process is built once per (scenario, kernel, map_count); another ``max_map_count`` only sets the
-        attribute, as writing the sysctl would. ``max_map_count`` may be below ``map_count``: lowering the
-        sysctl removes no VMA (every map_count check then fails, and unmapping still works).
-        """
-        sc = get(scenario)
-        mm = self.setup(sc, kernel, 0, map_count)  # map_count VMAs, keyed by the process size
-        mm.max_map_count = max_map_count
-        return mm
-
-    def at_limit(self, scenario: Scenario | str, kernel: str, max_map_count: int,
-                 map_count: int = MAP_COUNT, *, trace: bool = True) -> Outcome:
-        """The call classified in a process of ``map_count`` VMAs under ``vm.max_map_count = max_map_count``.
-
-        Free slots before the call: ``max_map_count - map_count``. Outcomes are cached per (scenario, kernel,
-        map_count, max_map_count, trace); they are fresh objects of :func:`mmsim.classify` the first time.
-        ``trace=False`` takes the trace-less fast path (an :class:`~mmsim.trace.TraceSummary`).
-        """
-        sc = get(scenario)
-        kernel = get_profile(kernel).name
-        key = (sc, kernel, map_count, max_map_count, trace)
-        o = self._outcomes.get(key)
-        if o is not None:
-            self._outcomes.move_to_end(key)
-            return o
-        o = classify(self.process(sc, kernel, max_map_count, map_count), sc.op, *sc.args, trace=trace)
-        self._outcomes[key] = o
-        while len(self._outcomes) > self.max_outcomes:
-            self._outcomes.popitem(last=False)
-        return o
-
-    def before_after_at(self, scenario: Scenario | str, kernel: str, max_map_count: int,
-                        map_count: int = MAP_COUNT
-                        ) -> tuple[Outcome, AddressSpace, AddressSpace]:
-        """:meth:`before_after` in a process of ``map_count`` VMAs under ``vm.max_map_count = max_map_count``.
-
-        ``before`` is the shared cached process (do not mutate it; its limit is set to ``max_map_count``),
-        ``after`` a copy on which the call really ran.
-        """
-        sc = get(scenario)
-        return self._before_after(sc, self.process(sc, kernel, max_map_count, map_count))
-
-
 def slack_table(df: pd.DataFrame, kernels: Sequence[str] | None = None) -> pd.DataFrame:
     """A table in the style of semantics §7: one row per (scenario, slack), one column per kernel, cells like
     ``"PARTIAL(fp) 65529"`` (class, map_count after). Useful to compare a sweep with docs/semantics.md by eye."""
@@ -492,181 +338,6 @@ def slack_table(df: pd.DataFrame, kernels: Sequence[str] | None = None) -> pd.Da
     cols = [k for k in (kernels or KERNELS) if k in t.columns]
     return t[cols]
 
-
-
-# ---- tables the course shows (moved here from mmsim.exercises, which re-exports them) ------------------
-#
-# Everything below was appended for the course (notebooks 01-09) and its checks: the notebooks and the checks
-# compute with the same functions, so what a learner reads and what a check expects come from the same code.
-
-#: Free slots the slot-counting helpers try by default: -1 (mmap's max + 1) up to the widgets' top.
-FREE_SLOTS_TRIED = range(-1, 17)
-
-
-def vma_table(mm: AddressSpace, base: int | None = None) -> pd.DataFrame:
-    """The VMAs of ``mm`` as a DataFrame with the state /proc/PID/maps does not show (semantics §1.1).
-
-    Columns: ``start`` and ``end`` in pages from ``base`` (default: the lowest VMA's start), ``pages``,
-    ``perms`` (as in maps), ``VM_ACCOUNT`` (``accounted``, §2.7) and ``anon_vma`` (None = never
-    write-faulted, §2.6).
-
-    >>> from mmsim import PAGE_SIZE as P, PROT_READ, PROT_WRITE, MAP_PRIVATE, MAP_ANONYMOUS
-    >>> mm = AddressSpace("6.18")
-    >>> a = mm.mmap(0, 4 * P, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS)
-    >>> vma_table(mm)[["start", "end", "perms", "VM_ACCOUNT"]].values.tolist()
-    [[0, 4, 'rw-p', True]]
-    """
-    from .constants import PAGE_SIZE
-
-    vmas = mm.vmas()
-    if base is None:
-        base = vmas[0].start if vmas else 0
-    return pd.DataFrame({
-        "start": pd.Series([(v.start - base) // PAGE_SIZE for v in vmas], dtype="int64"),
-        "end": pd.Series([(v.end - base) // PAGE_SIZE for v in vmas], dtype="int64"),
-        "pages": pd.Series([v.pages for v in vmas], dtype="int64"),
-        "perms": pd.Series([v.perms for v in vmas], dtype=object),
-        "VM_ACCOUNT": pd.Series([v.accounted for v in vmas], dtype=bool),
-        "anon_vma": pd.Series([v.anon_vma for v in vmas], dtype=object),  # keeps None and ints as they are
-    })
-
-
-def min_free_slots(scenario: Scenario | str, kernel: str, slacks: Iterable[int] = FREE_SLOTS_TRIED) -> int | None:
-    """The fewest free slots (``max_map_count - map_count`` before the call) from which the scenario's call
-    succeeds at every slack in ``slacks`` up to the largest; None if it fails at the largest.
-
-    >>> min_free_slots("munmap-punch", "6.18"), min_free_slots("mmap-new", "6.18")   # semantics §4
-    (1, 0)
-    """
-    df = sweep(scenario, kernel, slacks=sorted(set(slacks)), progress=False)
-    best = None
-    for s, outcome in sorted(zip(df["slack"], df["outcome"], strict=True), reverse=True):
-        if outcome != "OK":
-            break
-        best = int(s)
-    return best
-
-
-def slots_needed(scenarios: Iterable[Scenario | str], kernels: Iterable[str] = KERNELS,
-                 slacks: Iterable[int] = FREE_SLOTS_TRIED) -> pd.DataFrame:
-    """:func:`min_free_slots` for every scenario (rows) and kernel (columns), as a DataFrame.
-
-    Integer columns (pandas ``Int64``); ``<NA>`` where the call never succeeds at the slacks tried. (6.18 moves
-    ``multi-vma``'s three pieces one by one, each punching its own hole in the destination: +1 per piece, and
-    the third piece's move check needs 4 free slots at that point. Checked live on 6.18 and 6.1.)
-
-    >>> slots_needed(["seed-W"], ["5.0", "5.1", "7.1", "ideal"]).loc["seed-W"].tolist()   # semantics §4
-    [6, 6, 4, 3]
-    >>> slots_needed(["multi-vma"], ["5.1", "6.18"]).loc["multi-vma"].tolist()   # 5.1: EFAULT at any count
-    [<NA>, 7]
-    """
-    scs = [get(s) for s in scenarios]
-    ks = list(kernels)
-    sl = sorted(set(slacks))
-    data = {k: [min_free_slots(sc, k, sl) for sc in scs] for k in ks}
-    out = pd.DataFrame(data, index=pd.Index([sc.name for sc in scs], name="scenario"), dtype="Int64")
-    out.columns.name = "kernel"
-    return out
-
-
-def limits_table(scenarios: Iterable[Scenario | str], kernel: str = "6.18",
-                 slacks: Iterable[int] = range(-1, 9)) -> pd.DataFrame:
-    """One row per scenario: the call, what it does to map_count, and what the limit does to it.
-
-    Columns: ``call``; ``Δ map_count`` when it succeeds; ``free slots needed`` (:func:`min_free_slots`, or
-    ``"any"`` when it succeeds even at the lowest slack tried); ``with one slot fewer`` (the outcome class
-    there) and ``refused by`` (the check that failed there).
-
-    >>> row = limits_table(["mprotect-3way"]).loc["mprotect-3way"]   # semantics §4, §7.4
-    >>> int(row["free slots needed"]), row["with one slot fewer"]
-    (2, 'PARTIAL_FAIL')
-    """
-    scs = [get(s) for s in scenarios]
-    sl = sorted(set(slacks))
-    df = sweep(scs, kernel, slacks=sl, progress=False)
-    rows = []
-    for sc in scs:
-        sub = df[df["scenario"] == sc.name].set_index("slack")
-        need = min_free_slots(sc, kernel, sl)
-        ok = sub[sub["outcome"] == "OK"]
-        delta = int(ok["mc_after"].iloc[-1] - ok["mc_before"].iloc[-1]) if len(ok) else None
-        if need is None or need == sl[0]:
-            below, check = ("—", "—") if need is not None else ("never OK", "—")
-        else:
-            below, check = sub.loc[need - 1, "outcome"], sub.loc[need - 1, "check"]
-        rows.append({
-            "scenario": sc.name,
-            "call": sc.call(compact=True),
-            "Δ map_count": delta,
-            "free slots needed": "any" if need == sl[0] else need,
-            "with one slot fewer": below,
-            "refused by": check,
-        })
-    return pd.DataFrame(rows).set_index("scenario")
-
-
-def run_small(sc: Scenario | str, kernel: str, slack: int) -> Outcome:
-    """Classify a scenario's call at ``slack`` free slots under a small max_map_count (fast; the outcome's
-    class, errno and Δ map_count are those at any max_map_count, see the module docstring).
-
-    >>> o = run_small("seed-S", "6.18", 16); o.kind, o.mc_after - o.mc_before
-    ('OK', 3)
-    """
-    s = get(sc)
-    mm = s.build(kernel, 1 << 16)
-    mm.max_map_count = mm.map_count + slack
-    return classify(mm, s.op, *s.args)
-
-
-def path_table(scenarios: Iterable[Scenario | str], kernel: str = "6.18", slack: int = 16) -> pd.DataFrame:
-    """One row per scenario with plenty of free slots: the call, outcome, errno, Δ map_count and the
-    depth-0 steps of its trace (the path the syscall took through the kernel, semantics §8).
-
-    >>> path_table(["shrink-punch"], "6.18").loc["shrink-punch", "Δ map_count"]
-    np.int64(1)
-    """
-    rows = []
-    for s in scenarios:
-        sc = get(s)
-        o = run_small(sc, kernel, slack)
-        rows.append({
-            "scenario": sc.name,
-            "call": sc.call(compact=True),
-            "outcome": str(o.kind),
-            "errno": o.errname or "",
-            "Δ map_count": o.mc_after - o.mc_before,
-            "steps": " → ".join(o.trace.steps()),
-        })
-    return pd.DataFrame(rows).set_index("scenario")
-
-
-def unmapped_ranges(before: AddressSpace, after: AddressSpace, window: tuple[int, int]) -> list[tuple[int, int]]:
-    """Page ranges of ``window`` (relative to its start) that are mapped in ``before`` and not in ``after``.
-
-    >>> from mmsim import PAGE_SIZE as P, PROT_READ, MAP_PRIVATE, MAP_ANONYMOUS
-    >>> b = AddressSpace("5.0"); x = b.mmap(0, 6 * P, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS)
-    >>> a = b.copy(); a.munmap(x + 2 * P, 2 * P)
-    >>> unmapped_ranges(b, a, (x, x + 6 * P))
-    [(2, 4)]
-    """
-    from .constants import PAGE_SIZE
-
-    w0, w1 = window
-
-    def pages(mm: AddressSpace) -> set[int]:
-        out: set[int] = set()
-        for v in mm.vmas_in(w0, w1):
-            out.update(range((max(v.start, w0) - w0) // PAGE_SIZE, (min(v.end, w1) - w0) // PAGE_SIZE))
-        return out
-
-    lost = sorted(pages(before) - pages(after))
-    ranges: list[tuple[int, int]] = []
-    for p in lost:
-        if ranges and ranges[-1][1] == p:
-            ranges[-1] = (ranges[-1][0], p + 1)
-        else:
-            ranges.append((p, p + 1))
-    return ranges
 
 
 # ---- sweeps over any profiles, e.g. one with a learner's own check (notebook 09) -------------------------
@@ -804,16 +475,18 @@ def tradeoff_table(df: pd.DataFrame, kernels: Sequence[str] | None = None) -> pd
     return out
 
 
-__all__ += [  # the functions appended above
-    "FREE_SLOTS_TRIED",
-    "limits_table",
-    "min_free_slots",
-    "path_table",
-    "punches_hole",
-    "run_small",
-    "slots_needed",
-    "sweep_profiles",
-    "tradeoff_table",
-    "unmapped_ranges",
-    "vma_table",
-]
+__all__ += ["punches_hole", "sweep_profiles", "tradeoff_table"]
+
+#: Names that moved to :mod:`mmsim.tables` (the course's tables) and :mod:`mmsim.cases` (the Runner), still
+#: importable from here: ``from mmsim.experiments import Runner, slots_needed`` keeps working.
+_MOVED = {n: "tables" for n in (
+    "FREE_SLOTS_TRIED", "limits_table", "min_free_slots", "path_table", "run_small",
+    "slots_needed", "unmapped_ranges", "vma_table")}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _MOVED:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_MOVED[name]}", __package__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -166,7 +166,7 @@ def calls_that_fit(free_slots: int, scenario: Scenario | str, kernels: Iterable[
     >>> calls_that_fit(10, "munmap-punch", ["6.18"])["6.18"]
     {'need': 2, 'delta': 2, 'calls': 5}
     """
-    from .experiments import min_free_slots
+    from .tables import min_free_slots
 
     sc = get(scenario)
     out: dict[str, Any] = {}

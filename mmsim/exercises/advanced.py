@@ -112,7 +112,7 @@ def check_smaller_headroom_slack(answer: Any) -> Feedback:
     registry of checks, :data:`mmsim.checks.CHECKS`).
     """
     from ..checks import CHECKS
-    from ..experiments import run_small
+    from ..tables import run_small
 
     punch = run_small("munmap-punch", "5.1", 16)
     worst_unmap_growth = 2 * (punch.mc_after - punch.mc_before)  # destination and tail may each punch a hole
@@ -200,9 +200,9 @@ def check_k_whole_min_slack(answer: Any, k: int = 2) -> Feedback:
     """06, exercise 2: for the k-whole-VMAs scenario ``k_whole(k)``, a dict ``{kernel: fewest free slots
     (0-10) at which the call succeeds}`` for every kernel of :data:`mmsim.KERNELS`."""
     from ..checks import CHECKS
-    from ..experiments import min_free_slots
     from ..profiles import KERNELS
     from ..scenarios import k_whole
+    from ..tables import min_free_slots
 
     sc = k_whole(k)
     want = {kern: min_free_slots(sc, kern, range(0, 11)) for kern in KERNELS}

@@ -18,7 +18,9 @@ from typing import Any
 from ..addrspace import AddressSpace
 from ..constants import MAP_ANONYMOUS, MAP_PRIVATE, PAGE_SIZE, PROT_READ, PROT_WRITE
 from ..errors import MMError
-from ..experiments import (
+from ..profiles import KERNELS, PROFILES
+from ..scenarios import get
+from ..tables import (
     FREE_SLOTS_TRIED,
     limits_table,
     min_free_slots,
@@ -28,8 +30,6 @@ from ..experiments import (
     unmapped_ranges,
     vma_table,
 )
-from ..profiles import KERNELS, PROFILES
-from ..scenarios import get
 from .explorer import explorer_scenario, mremap_explorer
 from .feedback import Feedback, Hint, as_int, as_int_pair, as_int_set, judge
 
