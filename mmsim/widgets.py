@@ -353,7 +353,8 @@ def trace_explorer(
 def revert_explorer(scenario: str = "seed-W", free_slots: int = 3, *, result: Any = None) -> Explorer:
     """The 2019 bug on a real kernel: a slider over free slots, and the call on 5.10 built with ea2c3f6f5545
     reverted next to the control (:func:`mmsim.live.revert.bug_on_real_kernels`): errno, map_count change and
-    the arena's ``/proc/PID/maps`` lines before and after.
+    the arena's ``/proc/PID/maps`` lines before and after, under the model's trace of the same call on each
+    kernel's profile.
 
     Both kernels boot once, for every free-slot count, when the explorer is made (a few seconds under qemu);
     the slider then only shows. Where they cannot run, the recorded result is shown and says so. ``result``
@@ -368,11 +369,19 @@ def revert_explorer(scenario: str = "seed-W", free_slots: int = 3, *, result: An
                                   continuous_update=False, style=_STYLE),
     }
 
+    profiles = list(dict.fromkeys(result.profiles[k] for k in result.kernels))  # the model of each kernel
+    runner = Runner()
+
     def render(free_slots: int) -> View:
         r = result.at(result.kernels[0], free_slots)
-        return View(revert.html_view(result, free_slots),
-                    f"{slots_text(free_slots)}: {result.kernels[0]} {r.errno_name} {r.delta:+d}",
-                    facts={"result": result, "free_slots": free_slots})
+        # the model's trace of the same call on each kernel's profile, over the real run's maps and readout
+        model = trace_view(result.scenario, profiles, result.max_map_count, slack=free_slots, runner=runner,
+                           limits=(result.max_map_count - max(slots), result.max_map_count - min(slots)))
+        return View(model.svg,
+                    f"{slots_text(free_slots)}: {result.kernels[0]} {r.errno_name} {r.delta:+d}"
+                    + revert.html_view(result, free_slots),
+                    facts={"result": result, "free_slots": free_slots, "model": model.facts},
+                    make_figure=model.make_figure, alt=model.alt)
 
     ex = Explorer(controls, render)
     ex.data = result

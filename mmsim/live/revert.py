@@ -243,6 +243,7 @@ def html_view(result: BugRun, free_slots: int) -> str:
             f"{html.escape(r.model_kind)}{'' if r.match else ' (the model DIFFERS)'}"
             f"<br>before:<pre>{html.escape(r.maps('before'))}</pre>after:<pre>{html.escape(r.maps('after'))}</pre>"
             "</td>")
-    head = (f"<p><b>{html.escape(result.scenario)} with {free_slots} free slots</b> (guest vm.max_map_count "
+    slots = f"{free_slots} free slot{'' if free_slots == 1 else 's'}"
+    head = (f"<p><b>{html.escape(result.scenario)} with {slots}</b> (guest vm.max_map_count "
             f"{result.max_map_count}){' — ' + html.escape(result.note) if result.recorded else ''}</p>")
     return head + "<table><tr>" + "".join(cells) + "</tr></table>"
