@@ -53,6 +53,9 @@ MAX = mmsim.DEFAULT_MAX_MAP_COUNT  # 65530 (semantics §0)
 MMAP_BASE = 0x7F0000000000
 assert AddressSpace().mmap_base == MMAP_BASE, "the placement tests assume this default mmap_base"
 TOP = (MMAP_BASE - BASE) // P
+#: user-mode Linux's TASK_SIZE on x86-64: 0x7fc0002000 (arch/x86/um/os-Linux/task_size.c) minus two pages,
+#: rounded down to PGDIR_SIZE (arch/um/kernel/um_arch.c, linux_main()).
+UML_TASK_SIZE = 0x7FC0000000
 
 R = PROT_READ
 RW = PROT_READ | PROT_WRITE

@@ -17,6 +17,7 @@ import os
 
 import live_kernels
 import pytest
+from helpers import UML_TASK_SIZE
 from live_ops import batch, hintless, mmap, mprotect, mremap, mremap_bytes, reset, touch
 
 from mmsim import live
@@ -43,9 +44,6 @@ PA = MAP_PRIVATE | MAP_ANONYMOUS
 SA = MAP_SHARED | MAP_ANONYMOUS
 MM, FX, DU = MREMAP_MAYMOVE, MREMAP_FIXED, MREMAP_DONTUNMAP
 ARENA = 128  # pages
-#: user-mode Linux's TASK_SIZE on x86-64: 0x7fc0002000 (arch/x86/um/os-Linux/task_size.c) minus two pages,
-#: rounded down to PGDIR_SIZE (arch/um/kernel/um_arch.c, linux_main()).
-UML_TASK_SIZE = 0x7FC0000000
 
 RESET = reset(ARENA)
 #: Unmap the whole arena: a case that needs real holes (free space) starts with it.

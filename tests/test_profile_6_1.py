@@ -32,6 +32,7 @@ from helpers import (
     RWX,
     SHARED,
     TOP,
+    UML_TASK_SIZE,
     L,
     P,
     R,
@@ -632,7 +633,6 @@ def test_old_len_zero_cases(kernel):
 
 # ---- placement in user-mode Linux 6.1 (linux-6.1.md §6; semantics §2.8 "Bottom-up layout") -------------
 
-UML_TASK_SIZE = 0x7FC0000000
 UML_MMAP_BASE = 0x40000000  # TASK_UNMAPPED_BASE of user-mode Linux
 
 
