@@ -9,10 +9,20 @@ from __future__ import annotations
 import os
 import sys
 
+import pytest
+
 os.environ.setdefault("MPLBACKEND", "Agg")
 sys.path.insert(0, os.path.dirname(__file__))
 
 import live_kernels  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def host() -> live_kernels.Ready:
+    """This machine's kernel and the profile that models it exactly (``mmsim.release_coverage()``); skips
+    with the reason when live runs cannot run here (fails under ``CI=true``). Not tallied: a test that
+    compares operations goes through :meth:`live_kernels.Ready.compare`, which records them."""
+    return live_kernels.require(live_kernels.HOST, tally=False)
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:

@@ -312,3 +312,9 @@ def assert_trace_counts(trace, mc_before: int) -> int:
 def failing_records(trace) -> list:
     """Records that carry an errno and were not swallowed."""
     return [s for s in trace if s.errno is not None and not s.swallowed]
+
+
+def host_max_map_count() -> int:
+    """The host's vm.max_map_count, read (never written): a guest's limit must leave it unchanged."""
+    with open("/proc/sys/vm/max_map_count") as f:
+        return int(f.read())

@@ -26,6 +26,7 @@ import os
 from dataclasses import dataclass, field
 
 import pytest
+from live_ops import batch
 
 from mmsim import live
 
@@ -44,8 +45,10 @@ class LiveKernel:
         return self.target if self.kernel is None else f"{self.target}-{self.kernel}"
 
 
+#: This machine's kernel.
+HOST = LiveKernel("host")
 #: Every live kernel, in the order the tests run on them.
-KERNELS = (LiveKernel("host"), LiveKernel("qemu", "5.10"), LiveKernel("qemu", "6.1"), LiveKernel("qemu", "6.12"),
+KERNELS = (HOST, LiveKernel("qemu", "5.10"), LiveKernel("qemu", "6.1"), LiveKernel("qemu", "6.12"),
            LiveKernel("qemu", "5.10-control"), LiveKernel("qemu", "5.10-revert-ea2c3f6f5545"),
            LiveKernel("uml", "6.1"))
 
@@ -64,6 +67,10 @@ class Tally:
 TALLY: dict[str, Tally] = {}
 #: {kernel id: why it was skipped}, for the summary.
 SKIPPED: dict[str, str] = {}
+
+
+#: Each named case's rows of a comparison, ``{case name: [CompareRow]}``.
+Rows = dict[str, list[live.CompareRow]]
 
 
 @dataclass(frozen=True)
@@ -89,6 +96,14 @@ class Ready:
         cmp = live.compare(ops, self.profile, **self.run_kwargs(), **kw)
         record(self, cmp)
         return cmp
+
+    def run_cases(self, cases: list, arena_pages: int, timeout: float = 240) -> tuple[live.Comparison, Rows]:
+        """Named cases (``(name, ops, free slots, hold)``, see :func:`live_ops.batch`) in one child on this
+        kernel against its profile: the comparison (tallied) and each case's rows, ``{name: [CompareRow]}``."""
+        ops, slack_before, spans = batch(cases, arena_pages)
+        cmp = self.compare(ops, arena_pages=arena_pages, slack_before=slack_before, timeout=timeout)
+        assert cmp.initial_match, str(cmp)
+        return cmp, {name: [cmp.rows[i] for i in span] for name, span in spans.items()}
 
 
 def _label(k: LiveKernel, info: live.KernelInfo) -> str:

@@ -168,12 +168,7 @@ def test_live_failure_is_a_clean_error(capsys: pytest.CaptureFixture[str], monke
 
 
 @pytest.mark.live
-def test_live_seed_w(capsys: pytest.CaptureFixture[str]) -> None:
-    from mmsim import live
-
-    info = live.kernel_info()
-    if not info.supported:
-        pytest.skip(info.reason)
+def test_live_seed_w(capsys: pytest.CaptureFixture[str], host) -> None:
     rc, out, err = run(capsys, "live", "seed-W", "--slack", "3")
     assert rc == 0, out + err
     assert "live and model agree" in out and "all 4 operations match" in out

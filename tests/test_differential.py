@@ -20,13 +20,14 @@ arena) after every replayed operation; a broken one is a mismatch of that row, a
 from __future__ import annotations
 
 import errno as E
+from dataclasses import dataclass
 
 import live_kernels
 import pytest
 import semantics_tables as T
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from live_ops import batch, mmap, mprotect, mremap, munmap, reset, touch
+from live_ops import mmap, mprotect, mremap, munmap, touch
 
 from mmsim import live
 from mmsim.constants import (
@@ -63,40 +64,37 @@ def kernel(request) -> live_kernels.Ready:
     return live_kernels.require(request.param)
 
 
-RESET = reset(ARENA)
+
+def run_cases(cases: list[tuple[str, list, int | None, str]], kernel: live_kernels.Ready) -> Results:
+    """Named cases ``(name, ops, free slots, hold)`` in one child on ``kernel`` against its profile."""
+    return Results(*kernel.run_cases(cases, ARENA))
 
 
-def run_cases(cases: list[tuple[str, list, int | None, str]], kernel: live_kernels.Ready) -> dict[str, list]:
-    """Run named cases in one child on ``kernel`` against its profile; return {name: [CompareRow of that case's
-    ops]}.
+@dataclass(frozen=True)
+class Results:
+    """One child's run of named cases: the comparison and each case's rows."""
 
-    A case is ``(name, ops, slack, hold)``: ``slack`` free slots before the first op (``hold="all"``: before
-    every op of the case), or None for an uncontrolled count.
-    """
-    ops, slack_before, spans = batch(cases, ARENA)
-    cmp = kernel.compare(ops, arena_pages=ARENA, slack_before=slack_before, timeout=240)
-    assert cmp.initial_match, str(cmp)
-    invalid = invariant_problems(cmp)
-    return ({name: [cmp.rows[i] for i in span] for name, span in spans.items()} | {"__all__": [cmp]}
-            | {"__invalid__": invalid})
+    comparison: live.Comparison
+    rows: live_kernels.Rows
 
+    def __getitem__(self, name: str) -> list[live.CompareRow]:
+        return self.rows[name]
 
-def invariant_problems(cmp: live.Comparison) -> dict[int, str]:
-    """{op index: problem} for each op after which the model's own invariants did not hold.
+    @property
+    def invalid(self) -> dict[int, str]:
+        """{op index: problem} for each op after which the model's own invariants did not hold.
 
-    ``live.compare_run`` calls ``AddressSpace.check_invariants()`` around the arena after every replayed
-    operation and records a broken invariant in the row's ``model_error`` (which is also a mismatch)."""
-    return {r.index: r.model_error for r in cmp.rows if r.model_error and "invariant" in r.model_error}
+        ``live.compare_run`` calls ``AddressSpace.check_invariants()`` around the arena after every replayed
+        operation and records a broken invariant in the row's ``model_error`` (which is also a mismatch)."""
+        return {r.index: r.model_error for r in self.comparison.rows if r.model_error and "invariant" in r.model_error}
 
 
-def assert_valid(results: dict, rows: list, label: str) -> None:
-    """The model's state was valid after each of ``rows`` (checked by compare_run, see invariant_problems)."""
-    bad = {r.index: results["__invalid__"][r.index] for r in rows if r.index in results["__invalid__"]}
-    assert not bad, f"{label}: " + "; ".join(f"#{i} {msg}" for i, msg in bad.items())
-
-
-def assert_match(rows: list, label: str) -> None:
-    live_kernels.assert_match(rows, label)
+def assert_case(results: Results, name: str) -> None:
+    """The case's rows all matched, and the model's state was valid after each of them."""
+    rows = results[name]
+    live_kernels.assert_match(rows, name)
+    bad = {r.index: results.invalid[r.index] for r in rows if r.index in results.invalid}
+    assert not bad, f"{name}: " + "; ".join(f"#{i} {msg}" for i, msg in bad.items())
 
 
 # ---- named cases (public test suites, in our own words) ----------------------------------------------
@@ -212,42 +210,39 @@ SEED = _seed()
 
 
 @pytest.fixture(scope="module")
-def named_results(kernel) -> dict[str, list]:
+def named_results(kernel) -> Results:
     return run_cases(NAMED, kernel)
 
 
 @pytest.fixture(scope="module")
-def threshold_results(kernel) -> dict[str, list]:
+def threshold_results(kernel) -> Results:
     return run_cases(THRESHOLDS, kernel)
 
 
 @pytest.fixture(scope="module")
-def seed_results(kernel) -> dict[str, list]:
+def seed_results(kernel) -> Results:
     return run_cases(SEED, kernel)
 
 
 @pytest.mark.parametrize("name", [c[0] for c in NAMED])
 def test_named_case(named_results, name: str) -> None:
-    assert_match(named_results[name], name)
-    assert_valid(named_results, named_results[name], name)
+    assert_case(named_results, name)
 
 
 @pytest.mark.parametrize("name", [c[0] for c in THRESHOLDS])
 def test_threshold_table(threshold_results, name: str) -> None:
-    assert_match(threshold_results[name], name)
-    assert_valid(threshold_results, threshold_results[name], name)
+    assert_case(threshold_results, name)
 
 
 @pytest.mark.parametrize("name", [c[0] for c in SEED])
 def test_seed_scenario_at_free_slots(seed_results, name: str) -> None:
-    assert_match(seed_results[name], name)
-    assert_valid(seed_results, seed_results[name], name)
+    assert_case(seed_results, name)
 
 
 def test_resets_leave_a_valid_model(named_results, threshold_results, seed_results) -> None:
     """The ops between cases (the arena resets) leave the model's state valid as well."""
     for results in (named_results, threshold_results, seed_results):
-        assert results["__invalid__"] == {}, results["__invalid__"]
+        assert results.invalid == {}, results.invalid
 
 
 def test_seed_band_is_the_semantics_band(seed_results, kernel) -> None:
@@ -264,7 +259,7 @@ def test_ltp_max_map_count_ends_at_max_plus_one(named_results) -> None:
     rows = named_results["ltp-max_map_count"]
     errs = [r.live_errno for r in rows]
     assert errs[:3] == [0, 0, 0] and errs[3] == E.ENOMEM, errs
-    mx = named_results["__all__"][0].live.max_map_count
+    mx = named_results.comparison.live.max_map_count
     assert rows[2].map_count_before + rows[2].live_delta == mx + 1
 
 
@@ -316,5 +311,5 @@ def test_random_sequences_match_live(kernel, batch) -> None:
     cases = [(f"case{i}", ops, slack, hold) for i, (ops, slack, hold) in enumerate(batch)]
     results = run_cases(cases, kernel)
     for name, _, _, _ in cases:
-        assert_match(results[name], name)
-    assert results["__invalid__"] == {}, results["__invalid__"]
+        live_kernels.assert_match(results[name], name)
+    assert results.invalid == {}, results.invalid

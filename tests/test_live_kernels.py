@@ -18,7 +18,7 @@ import os
 import live_kernels
 import pytest
 from helpers import UML_TASK_SIZE
-from live_ops import batch, hintless, mmap, mprotect, mremap, mremap_bytes, reset, touch
+from live_ops import hintless, mmap, mprotect, mremap, mremap_bytes, reset, touch
 
 from mmsim import live
 from mmsim.constants import (
@@ -163,9 +163,7 @@ def on(k: live_kernels.LiveKernel) -> tuple[live.Comparison, dict[str, list[live
     """Every case on kernel ``k`` in one child, compared with its profile (run once per test session)."""
     ready = live_kernels.require(k)
     if k.id not in _RUNS:
-        ops, slack_before, spans = batch(CASES, ARENA)
-        cmp = ready.compare(ops, arena_pages=ARENA, slack_before=slack_before, timeout=240)
-        _RUNS[k.id] = (cmp, {name: [cmp.rows[i] for i in span] for name, span in spans.items()})
+        _RUNS[k.id] = ready.run_cases(CASES, ARENA)
     return _RUNS[k.id]
 
 

@@ -11,15 +11,11 @@ import time
 
 import live_kernels
 import pytest
+from helpers import host_max_map_count
 
 from mmsim.live import kernels, qemu
 
 pytestmark = pytest.mark.live
-
-
-def _host_max_map_count() -> int:
-    with open("/proc/sys/vm/max_map_count") as f:
-        return int(f.read())
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +25,7 @@ def image() -> kernels.KernelImage:
 
 
 def test_a_command_runs_with_stdin_env_and_exit_status(image) -> None:
-    host_before = _host_max_map_count()
+    host_before = host_max_map_count()
     guest_max = 777 if host_before != 777 else 778
     script = ('read line; echo "stdin: $line"; echo "env: $MMSIM_X"; echo "to stderr" >&2; '
               'echo "guest max: $(cat /proc/sys/vm/max_map_count)"; echo "kernel: $(uname -r)"; exit 7')
@@ -40,7 +36,7 @@ def test_a_command_runs_with_stdin_env_and_exit_status(image) -> None:
         "stdin: hello world", "env: a b'c\"d", f"guest max: {guest_max}", f"kernel: {image.release}"]
     assert run.stderr == b"to stderr\n"
     assert run.max_map_count == guest_max and run.release == image.release != os.uname().release
-    assert _host_max_map_count() == host_before
+    assert host_max_map_count() == host_before
     assert run.boot_seconds is not None and 0 < run.boot_seconds < run.total_seconds
     assert not os.path.exists(run.tmp)
 

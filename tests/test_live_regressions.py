@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import live_kernels
 import pytest
-from live_ops import batch
 
 from mmsim.constants import (
     MAP_ANONYMOUS,
@@ -65,10 +64,7 @@ CASES = [
 def results(request) -> dict[str, list]:
     """Every case on each live kernel, in one child, against the kernel's profile: {name: rows}."""
     kernel = live_kernels.require(request.param)
-    ops, slack_before, spans = batch([(name, case, None, "") for name, case in CASES], ARENA)
-    cmp = kernel.compare(ops, arena_pages=ARENA, timeout=120)
-    assert cmp.initial_match, str(cmp)
-    return {name: [cmp.rows[i] for i in span] for name, span in spans.items()}
+    return kernel.run_cases([(name, case, None, "") for name, case in CASES], ARENA, timeout=120)[1]
 
 
 @pytest.mark.parametrize("name", [name for name, _ in CASES])

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import types
 
+import live_kernels
 import pytest
 from live_ops import canned_run
 
@@ -35,15 +36,6 @@ RW = PROT_READ | PROT_WRITE
 FIXED = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED
 
 
-@pytest.fixture(scope="module")
-def host() -> live.KernelInfo:
-    """The host kernel; skips the test with the reason when live runs are not supported here."""
-    info = live.kernel_info()
-    if not info.supported:
-        pytest.skip(info.reason)
-    return info
-
-
 # ---- the limit scenario: one child run, checked op by op ---------------------------------------------
 
 LIMIT_OPS = [
@@ -61,14 +53,14 @@ LIMIT_SLACK = {0: 5, 1: 5, 2: 0, 3: 0, 4: -1, 5: 0, 6: 1, 7: 1, 8: 0}
 
 
 @pytest.fixture(scope="module")
-def limit_run(host: live.KernelInfo) -> live.LiveRun:
+def limit_run(host: live_kernels.Ready) -> live.LiveRun:
     return live.run(LIMIT_OPS, arena_pages=64, slack_before=LIMIT_SLACK, timeout=60)
 
 
 @pytest.mark.live
-def test_run_metadata(limit_run: live.LiveRun, host: live.KernelInfo) -> None:
-    assert limit_run.release == host.release
-    assert limit_run.max_map_count == host.max_map_count
+def test_run_metadata(limit_run: live.LiveRun, host: live_kernels.Ready) -> None:
+    assert limit_run.release == host.info.release
+    assert limit_run.max_map_count == host.info.max_map_count
     assert limit_run.base % P == 0 and limit_run.arena_size == 64 * P
     assert limit_run.initial_vmas == (live.LiveVMA(0, 64 * P, "---p", 0, ""),)
     assert len(limit_run) == len(LIMIT_OPS)
@@ -152,7 +144,7 @@ def test_mprotect_three_way_split_at_slack_1_is_partial(limit_run: live.LiveRun)
 
 
 @pytest.mark.live
-def test_touch_faults_and_mremap(host: live.KernelInfo) -> None:
+def test_touch_faults_and_mremap(host: live_kernels.Ready) -> None:
     """touch really write-faults: an RW page taken back to R re-merges only if it was never written
     (mprotect_fixup() drops VM_ACCOUNT of an unfaulted private anon VMA since v6.7; a faulted one keeps it
     and its anon_vma, semantics §2.7 and §7.6)."""
@@ -196,13 +188,13 @@ def test_touch_faults_and_mremap(host: live.KernelInfo) -> None:
 
 
 @pytest.mark.live
-def test_timeout_raises_live_error(host: live.KernelInfo) -> None:
+def test_timeout_raises_live_error(host: live_kernels.Ready) -> None:
     with pytest.raises(live.LiveError, match="timed out"):
         live.run([("nop", {})], timeout=0.001)
 
 
 @pytest.mark.live
-def test_child_crash_raises_live_error_with_stderr(host: live.KernelInfo, monkeypatch) -> None:
+def test_child_crash_raises_live_error_with_stderr(host: live_kernels.Ready, monkeypatch) -> None:
     script = "import sys; sys.stderr.write('boom from the child'); sys.exit(3)"
     monkeypatch.setattr(live.runner, "child_command", lambda: [sys.executable, "-c", script])
     with pytest.raises(live.LiveError, match="status 3.*boom from the child"):
@@ -214,9 +206,9 @@ def test_child_crash_raises_live_error_with_stderr(host: live.KernelInfo, monkey
 
 
 @pytest.mark.live
-def test_unreachable_slack_raises_live_error(host: live.KernelInfo) -> None:
+def test_unreachable_slack_raises_live_error(host: live_kernels.Ready) -> None:
     with pytest.raises(live.LiveError, match="cannot lower map_count"):
-        live.run([("nop", {})], slack=host.max_map_count - 3)
+        live.run([("nop", {})], slack=host.info.max_map_count - 3)
 
 
 # ---- input checking (no child starts) --------------------------------------------------------------------
@@ -360,19 +352,19 @@ def test_kernel_info_6_1_kernel(monkeypatch) -> None:
 
 
 @pytest.mark.live
-def test_kernel_info_of_this_host(host: live.KernelInfo) -> None:
+def test_kernel_info_of_this_host(host: live_kernels.Ready) -> None:
     with open("/proc/sys/vm/max_map_count") as f:
-        assert host.max_map_count == int(f.read())
-    assert host.release == os.uname().release
-    assert host.profile == live.profile_for_release(host.release) and host.reason == ""
-    assert str(host).startswith("Linux ")
+        assert host.info.max_map_count == int(f.read())
+    assert host.info.release == os.uname().release
+    assert host.profile == live.profile_for_release(host.info.release) and host.info.reason == ""
+    assert str(host.info).startswith("Linux ")
 
 
 # ---- compare --------------------------------------------------------------------------------------------
 
 
 @pytest.mark.live
-def test_compare_limit_scenario_with_the_host_profile(limit_run: live.LiveRun, host: live.KernelInfo) -> None:
+def test_compare_limit_scenario_with_the_host_profile(limit_run: live.LiveRun, host: live_kernels.Ready) -> None:
     """The model of the host's profile agrees with the kernel op by op at the limit."""
     cmp = live.compare_run(limit_run, host.profile)
     assert cmp.initial_match
@@ -382,7 +374,7 @@ def test_compare_limit_scenario_with_the_host_profile(limit_run: live.LiveRun, h
 
 
 @pytest.mark.live
-def test_compare_faults_moves_and_shared_memory(host: live.KernelInfo) -> None:
+def test_compare_faults_moves_and_shared_memory(host: live_kernels.Ready) -> None:
     ops = [
         ("mmap", {"addr": 0, "length": 3 * P, "prot": PROT_READ, "flags": FIXED}),
         ("mprotect", {"addr": P, "length": P, "prot": RW}),

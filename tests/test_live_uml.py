@@ -18,6 +18,7 @@ import threading
 import time
 
 import pytest
+from helpers import host_max_map_count
 
 import mmsim
 from mmsim import live
@@ -45,11 +46,6 @@ MM, FX, DU = MREMAP_MAYMOVE, MREMAP_FIXED, MREMAP_DONTUNMAP
 ARENA = 128  # pages
 
 
-def _host_max_map_count() -> int:
-    with open("/proc/sys/vm/max_map_count") as f:
-        return int(f.read())
-
-
 @pytest.fixture(scope="module")
 def uml_ok() -> str:
     """The UML kernel's release; skips (fails under CI=true) when guests cannot be booted here."""
@@ -72,7 +68,7 @@ def uml_ok() -> str:
 def test_boot_runs_a_command_with_stdin_env_and_exit_status(uml_ok: str) -> None:
     """One guest: stdin, stdout and stderr go through files, the exit status and the environment come
     through, the guest's vm.max_map_count is the lowered one and the host's stays as it was."""
-    host_before = _host_max_map_count()
+    host_before = host_max_map_count()
     guest_max = 1024 if host_before != 1024 else 1000
     script = (
         "read line; echo \"stdin: $line\"; echo \"env: $MMSIM_X\"; echo \"to stderr\" >&2; "
@@ -86,7 +82,7 @@ def test_boot_runs_a_command_with_stdin_env_and_exit_status(uml_ok: str) -> None
     ]
     assert run.stderr == b"to stderr\n"
     assert run.max_map_count == guest_max and run.release == uml_ok != os.uname().release
-    assert _host_max_map_count() == host_before
+    assert host_max_map_count() == host_before
     assert uml.umid_processes(run.umid) == [] and uml.session_processes(run.session) == []
     assert not os.path.exists(run.tmp)
 
@@ -145,11 +141,11 @@ def test_init_refuses_when_it_cannot_tell_the_guest_from_the_host(uml_ok: str, m
     real = os.uname()
     fake = os.uname_result((real.sysname, real.nodename, uml_ok, real.version, real.machine))
     monkeypatch.setattr(os, "uname", lambda: fake)
-    host_before = _host_max_map_count()
+    host_before = host_max_map_count()
     with pytest.raises(uml.UMLError, match="refused.*host release") as exc:
         uml.run_in_uml(["true"], timeout=120, max_map_count=1000)
     assert exc.value.run is not None and exc.value.run.max_map_count is None
-    assert _host_max_map_count() == host_before
+    assert host_max_map_count() == host_before
 
 
 def test_kernel_info_of_the_uml_target(uml_ok: str) -> None:

@@ -359,16 +359,11 @@ def test_live_ops_are_relative_to_the_arena() -> None:
 
 @pytest.mark.live
 @pytest.mark.parametrize("name, slack", [("seed-W", 3), ("multi-vma", 6), ("mprotect-3way", 1)])
-def test_live_matches_the_model(name: str, slack: int) -> None:
+def test_live_matches_the_model(name: str, slack: int, host) -> None:
     """Replay on this machine's kernel (mmsim.live) and compare with the profile that models it, op by op."""
-    live = pytest.importorskip("mmsim.live")
-    info = live.kernel_info()
-    if not info.supported:
-        pytest.skip(info.reason)
     sc = CATALOGUE[name]
     ops = sc.live_ops()
-    cmp = live.compare(ops, info.profile, arena_pages=sc.arena_pages,
-                       slack_before={len(ops) - 1: slack}, timeout=120)
+    cmp = host.compare(ops, arena_pages=sc.arena_pages, slack_before={len(ops) - 1: slack}, timeout=120)
     assert cmp.all_match, str(cmp)
 
 
