@@ -100,6 +100,11 @@ class _ByProfile(dict):
 # ---- profiles (semantics §0, §2.3, §2.7, §3.5, §3.6, Appendix A) ----------------------------------
 
 
+def release_profiles() -> tuple[str, ...]:
+    """The profiles of KERNELS that model a release (not hypothetical), in KERNELS order."""
+    return tuple(k for k in KERNELS if not PROFILES[k].hypothetical)
+
+
 def having(feature: str) -> tuple[str, ...]:
     """The profiles with ``feature`` (mmsim.profiles.FEATURES), in KERNELS order."""
     return tuple(k for k in KERNELS if PROFILES[k].has(feature))
@@ -110,13 +115,15 @@ def lacking(feature: str) -> tuple[str, ...]:
     return tuple(k for k in KERNELS if not PROFILES[k].has(feature))
 
 
-#: Which profiles the semantics give each feature, written down from the §3.6 rows (and Appendix A
+#: Which release profiles the semantics give each feature, written down from the §3.6 rows (and Appendix A
 #: for munmap_gather, which §3.6 does not list: "6.12"; 6.1.176 subtracts the removed VMAs before
-#: mmap_region() inserts the new one). ideal has 5.0's features (§3.5.9), 5.1-alt 5.1's (§0).
+#: mmap_region() inserts the new one). Only the profiles that model a release are here (:func:`release_profiles`):
+#: a hypothetical profile has the features of the release whose flow it runs (§0: ideal 5.0's, 5.1-alt 5.1's),
+#: and a patched build those its own evidence gives; so a new hypothetical row changes nothing here.
 FEATURE_ROWS = {
     # "early map check": none on 5.0; FIXED on 5.1 (5.1-alt: 5.1's flow, §0); FIXED or DONTUNMAP on 5.10,
     # 6.1, 6.12 and 6.18; 7.1 keeps the release's features and adds its own checks (map_count_v7)
-    "early_map_count_check": ("5.1", "5.10", "6.1", "6.12", "6.18", "7.1", "5.1-alt"),
+    "early_map_count_check": ("5.1", "5.10", "6.1", "6.12", "6.18", "7.1"),
     # "DONTUNMAP": EINVAL on 5.0, 5.1/5.1-alt; yes from 5.7 (5.10, 6.1, 6.12, 6.18, 7.1)
     "dontunmap": ("5.10", "6.1", "6.12", "6.18", "7.1"),
     # "DONTUNMAP's old VMA: VM_ACCOUNT leaks to the next VMA" until 5.10; removed in 5.11
