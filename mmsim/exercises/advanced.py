@@ -4,9 +4,9 @@ Same mechanism as :mod:`mmsim.exercises.basics`: each ``check_*`` computes the e
 when it runs and returns a :class:`~mmsim.exercises.feedback.Feedback` (true iff right; one ✔/✘ line with a
 hint for the typical wrong answers). It never raises.
 
-===================================  ==============  =================================================
+=================================  ==============  =================================================
 check                              notebook        the answer
-===================================  ==============  =================================================
+=================================  ==============  =================================================
 check_smaller_headroom_free_slots  05 exercise 1   int: free slots an early check needs with 7.1's move headroom
 check_seed_w_ideal_refusals        05 exercise 2   set: free slots (0-8) where 5.1 refuses seed-W but ideal_ok
 check_seed_s_false_positives       05 exercise 3   set: free slots (0-8) where 5.1 refuses seed-S needlessly
@@ -19,7 +19,7 @@ check_changed_at_free_slots        07 exercise 3   set: catalogue scenarios whos
 check_live_prediction              08 exercise 1   dict: free slots -> errno name or "OK" for seed-S on 6.18
 check_fail_at_free_slots           08 exercise 2   set: catalogue mremaps that do not succeed on 6.18 with 4 slots
 check_profile_for_release          08 exercise 3   dict: release string -> mmsim profile name or None
-===================================  ==============  =================================================
+=================================  ==============  =================================================
 """
 
 from __future__ import annotations
