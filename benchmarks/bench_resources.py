@@ -43,7 +43,7 @@ def main() -> int:
               f"{total / 1e9:.2f} GB (target < 2 GB: {'met' if ok else 'MISSED'})")
     info = live.kernel_info()
     if info.can_run:
-        run = live.run([("nop", {})], arena_pages=16, slack=5, timeout=120)
+        run = live.run([("nop", {})], arena_pages=16, free_slots=5, timeout=120)
         ok = run.fill_seconds is not None and run.fill_seconds < 3.0
         status |= not ok
         print(f"live fill on Linux {run.release}: {run.fill_seconds:.2f} s to reach max_map_count - 5 "

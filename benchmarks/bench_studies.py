@@ -45,9 +45,9 @@ out = {"compiled": mmsim.native.compiled_modules(), "ops": {}}
 for n in sizes:
     out["ops"][n] = b.model_us(n, iters)
 scs, ks = list(CATALOGUE.values())[:22], ["5.0", "5.1", "5.10", "6.1", "6.12", "6.18", "7.1"]
-X.sweep(scs[:1], ks[:1], slacks=[0], exact=True, progress=False)  # the filler template, once per process
+X.sweep(scs[:1], ks[:1], free_slots=[0], exact=True, progress=False)  # the filler template, once per process
 t = time.perf_counter()
-df = X.sweep(scs, ks, slacks=range(0, 31), exact=True, progress=False)
+df = X.sweep(scs, ks, free_slots=range(0, 31), exact=True, progress=False)
 out["exact"] = {"cases": len(df), "seconds": time.perf_counter() - t}
 print(json.dumps(out))
 """
@@ -101,8 +101,8 @@ def schedulers(dask: bool) -> dict:
     runs: dict = {}
 
     def timed(name: str, **kw) -> None:
-        for what, sc, extra in (("exact", scs, {"slacks": range(0, 31), "exact": True}),
-                                ("small", small, {"slacks": range(0, 17)})):
+        for what, sc, extra in (("exact", scs, {"free_slots": range(0, 31), "exact": True}),
+                                ("small", small, {"free_slots": range(0, 17)})):
             t = time.perf_counter()
             df = X.sweep(sc, ks, progress=False, **extra, **kw)
             runs[(name, what)] = (len(df), time.perf_counter() - t)

@@ -2,10 +2,10 @@
 
 Run ``.venv/bin/python benchmarks/bench_sweep.py [--repeat N] [--random-scenarios N]``. It prints
 
-* seconds per sweep of the whole catalogue x 6 kernels x slacks 0..16 (best of ``--repeat``), with and
+* seconds per sweep of the whole catalogue x 6 kernels x free-slot counts 0..16 (best of ``--repeat``), with and
   without reuse of settled outcomes (see mmsim.experiments.settled), and the classified cases per second;
 * the same sweep with ``exact=True`` (65,530 real filler VMAs per case, through the Runner cache);
-* a random sweep of ``--random-scenarios`` scenarios x 6 kernels x 17 slacks (1000 → 102,000 cases):
+* a random sweep of ``--random-scenarios`` scenarios x 6 kernels x 17 free-slot counts (1000 → 102,000 cases):
   seconds, cases/s, and how many of the cases needed a classify() call.
 
 No result is asserted: timings depend on the machine (the tests never time anything).
@@ -59,7 +59,7 @@ def main() -> None:
     scs = list(CATALOGUE.values())
     n = len(scs) * len(KERNELS) * 17
     X.sweep(scs, progress=False)  # warm up imports and caches
-    print(f"catalogue: {len(scs)} scenarios x {len(KERNELS)} kernels x slacks 0..16 = {n} cases")
+    print(f"catalogue: {len(scs)} scenarios x {len(KERNELS)} kernels x free-slot counts 0..16 = {n} cases")
     for reuse in (True, False):
         with _Counter() as c:
             t, _ = _best(lambda reuse=reuse: X.sweep(scs, progress=False, reuse=reuse), args.repeat)
@@ -75,7 +75,7 @@ def main() -> None:
     with _Counter() as c:
         df = X.sweep(rs, progress=False)
     t = time.perf_counter() - t0
-    print(f"random: {len(rs)} scenarios x {len(KERNELS)} kernels x 17 slacks = {m:,} cases")
+    print(f"random: {len(rs)} scenarios x {len(KERNELS)} kernels x 17 free-slot counts = {m:,} cases")
     print(f"  sweep: {t:.2f} s, {m / t:,.0f} cases/s, {c.calls:,} classify() calls ({c.calls / t:,.0f}/s)")
     counts = X.outcome_counts(df)
     print("  outcomes:\n" + "\n".join("    " + line for line in counts.to_string().splitlines()))

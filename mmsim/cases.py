@@ -12,6 +12,7 @@ from collections import OrderedDict
 
 from .addrspace import AddressSpace
 from .constants import DEFAULT_MAX_MAP_COUNT
+from .deprecation import renamed_arguments
 from .errors import MMError
 from .outcome import Outcome, classify
 from .profiles import get_profile
@@ -26,7 +27,7 @@ class Runner:
     Two ways to name a case:
 
     * by **free slots** (:meth:`run`, :meth:`setup`, :meth:`before_after`): the process is padded to
-      ``map_count = max_map_count - slack``, as the CLI and the notebooks' tables do;
+      ``map_count = max_map_count - free_slots``, as the CLI and the notebooks' tables do;
     * by **the sysctl** (:meth:`at_limit`, :meth:`process`, :meth:`before_after_at`): the process holds a
       fixed ``map_count`` VMAs (its layout plus filler, like a JVM or a search engine near the default limit)
       and only ``vm.max_map_count`` changes, as when an administrator moves the sysctl. Nothing is padded
@@ -35,7 +36,7 @@ class Runner:
 
     Padding 65,530 filler VMAs takes about a third of a second. A Runner pads one filler-only *template*
     per size, copies it per (scenario, kernel) (copy-on-write, milliseconds), maps the scenario's layout
-    into the copy and keeps the result in a small LRU cache; a new slack only adds or removes a few filler
+    into the copy and keeps the result in a small LRU cache; a new free-slots value only adds or removes a few filler
     VMAs. :meth:`at_limit` also keeps its outcomes (an LRU of ``outcomes`` entries): a slider that comes back
     to a value costs a dict look-up. Instances hold no global state: make one per widget or per command.
 
@@ -86,33 +87,36 @@ class Runner:
             self._cache.popitem(last=False)
         return mm
 
-    def setup(self, scenario: Scenario | str, kernel: str, slack: int,
+    @renamed_arguments(slack="free_slots")
+    def setup(self, scenario: Scenario | str, kernel: str, free_slots: int,
               max_map_count: int = DEFAULT_MAX_MAP_COUNT) -> AddressSpace:
-        """The scenario under ``kernel`` with ``slack`` free slots (cached and shared: do not mutate it)."""
+        """The scenario under ``kernel`` with ``free_slots`` free slots (cached and shared: do not mutate it)."""
         sc = get(scenario)
         kernel = get_profile(kernel).name
         mm = self._base(sc, kernel, max_map_count)
         mm.max_map_count = max_map_count  # a process() caller may have moved the limit of this shared object
-        target = max_map_count - slack
+        target = max_map_count - free_slots
         try:
             mm.pad(target - mm.map_count)
         except ValueError:
             raise ValueError(
-                f"scenario {sc.name!r} cannot have {slack} free slots under max_map_count={max_map_count}"
+                f"scenario {sc.name!r} cannot have {free_slots} free slots under max_map_count={max_map_count}"
             ) from None
         return mm
 
-    def run(self, scenario: Scenario | str, kernel: str, slack: int,
+    @renamed_arguments(slack="free_slots")
+    def run(self, scenario: Scenario | str, kernel: str, free_slots: int,
             max_map_count: int = DEFAULT_MAX_MAP_COUNT, *, trace: bool = True) -> Outcome:
         """:meth:`Scenario.run`, faster on repeated use (``trace=False``: without the records, as sweeps)."""
         sc = get(scenario)
-        return classify(self.setup(sc, kernel, slack, max_map_count), sc.op, *sc.args, trace=trace)
+        return classify(self.setup(sc, kernel, free_slots, max_map_count), sc.op, *sc.args, trace=trace)
 
-    def before_after(self, scenario: Scenario | str, kernel: str, slack: int,
+    @renamed_arguments(slack="free_slots")
+    def before_after(self, scenario: Scenario | str, kernel: str, free_slots: int,
                      max_map_count: int = DEFAULT_MAX_MAP_COUNT) -> tuple[Outcome, AddressSpace, AddressSpace]:
         """``(outcome, before, after)``: the classified call, the state before it, and a copy on which the
         call really ran (whether it failed or not: a PARTIAL_FAIL shows its half-changed state)."""
-        return self._before_after(get(scenario), self.setup(scenario, kernel, slack, max_map_count))
+        return self._before_after(get(scenario), self.setup(scenario, kernel, free_slots, max_map_count))
 
     @staticmethod
     def _before_after(sc: Scenario, before: AddressSpace) -> tuple[Outcome, AddressSpace, AddressSpace]:

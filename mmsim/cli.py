@@ -3,10 +3,10 @@
 Subcommands::
 
     mmsim list                                  # the scenario catalogue
-    mmsim trace seed-W --kernel 5.0 --kernel 5.1 --slack 3
-    mmsim layout seed-W --kernel 5.0 --slack 3 --png layout.png
-    mmsim sweep --slacks 0:17 --csv out.csv --png map.png
-    mmsim live seed-W --slack 3                 # run it on this machine's kernel, compare with the model
+    mmsim trace seed-W --kernel 5.0 --kernel 5.1 --free-slots 3
+    mmsim layout seed-W --kernel 5.0 --free-slots 3 --png layout.png
+    mmsim sweep --free-slots 0:17 --csv out.csv --png map.png
+    mmsim live seed-W --free-slots 3                 # run it on this machine's kernel, compare with the model
     mmsim quiz --seed 7 [--answers]             # homework: a generated question, and its worked answer
 
 Exit status: 0 on success; 2 for bad arguments, with one line on stderr (``mmsim CMD: error: ...``) and no
@@ -20,8 +20,8 @@ files (their directory exists and is writable, their suffix is one the writer su
 the run. The size limits, measured on the project's machines (2 cores, 24 GiB) so that the largest
 allowed run stays under ~2 GB:
 
-* :data:`MAX_MODEL_VMAS`: ``trace`` and ``layout`` pad the model to ``max_map_count - slack`` VMAs (and
-  ``sweep`` to its scenario's VMAs plus the largest slack). A ``trace`` over all nine profiles peaks at
+* :data:`MAX_MODEL_VMAS`: ``trace`` and ``layout`` pad the model to ``max_map_count - free_slots`` VMAs (and
+  ``sweep`` to its scenario's VMAs plus the most free slots). A ``trace`` over all nine profiles peaks at
   ~0.88 kB per padded VMA (~0.1 kB per profile; 1.76 GB at 2,000,000 VMAs; ``benchmarks/bench_resources.py``
   measures it). Outcomes depend only on the free slots (see :mod:`mmsim.experiments`), so a
   larger ``--max-map-count`` teaches nothing new; ``mmsim sweep --max-map-count N`` stands for any ``N``
@@ -31,8 +31,8 @@ allowed run stays under ~2 GB:
 * :data:`MAX_MAP_COLUMNS`: ``sweep --png`` draws one column per free-slot value (the whole catalogue at
   1,000 columns: 365 MiB, 17 s; at 2,000: 551 MiB, 54 s, more columns than the figure has pixels).
 
-Values that start with ``-`` are accepted after an option as after ``=``: ``--slacks -3:2`` is
-``--slacks=-3:2`` (argparse itself only takes plain negative numbers such as ``-3`` as values).
+Values that start with ``-`` are accepted after an option as after ``=``: ``--free-slots -3:2`` is
+``--free-slots=-3:2`` (argparse itself only takes plain negative numbers such as ``-3`` as values).
 """
 
 from __future__ import annotations
@@ -70,8 +70,8 @@ __all__ = [
 
 PROG = "mmsim"
 
-#: The most model VMAs a ``trace``/``layout`` run pads to (``max_map_count - slack``), and the most a sweep
-#: pads one scenario to (its VMAs + the largest slack + 1). Measured: ~0.88 kB per VMA at a trace's peak.
+#: The most model VMAs a ``trace``/``layout`` run pads to (``max_map_count - free_slots``), and the most a sweep
+#: pads one scenario to (its VMAs + the most free slots + 1). Measured: ~0.88 kB per VMA at a trace's peak.
 MAX_MODEL_VMAS = 2_000_000
 #: ``vm.max_map_count`` is an ``int`` sysctl with minimum 0 (``proc_dointvec_minmax``, ``extra1 =
 #: SYSCTL_ZERO`` in mm/mmap.c): the kernel refuses (EINVAL) anything outside ``0 .. INT_MAX``.
@@ -166,6 +166,20 @@ def parse_int_range(text: str, max_values: int = MAX_SWEEP_CASES) -> list[int]:
 # ---- argument types (each raises ArgumentTypeError: argparse prints it as one usage line) ------------
 
 
+class _Renamed(argparse.Action):
+    """An option's deprecated spelling (``--slack`` for ``--free-slots``): hidden from ``--help``, it stores into
+    the new option's ``dest`` and says on stderr which option to use."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, new: str = "", **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, help=argparse.SUPPRESS, default=argparse.SUPPRESS, **kwargs)
+        self.new = new
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        print(f"mmsim: {option_string} is deprecated: use {self.new} (the same meaning)", file=sys.stderr)
+        setattr(namespace, self.dest, values)
+
+
 def _type(fn: Callable[[str], Any]) -> Callable[[str], Any]:
     """An argparse ``type`` from ``fn``: its ValueError becomes an ArgumentTypeError with the same text."""
 
@@ -213,7 +227,7 @@ def _max_map_count(text: str) -> int:
     return v
 
 
-def _slack(text: str) -> int:
+def _free_slots_arg(text: str) -> int:
     v = _to_int(text)
     if v < -1:
         raise ValueError(f"free slots must be >= -1 (mmap lets map_count reach max_map_count + 1), got {v}")
@@ -277,7 +291,7 @@ def _join_dash_values(argv: Sequence[str]) -> list[str]:
     """``--opt -3:2`` → ``--opt=-3:2`` for every long option followed by a value that starts with ``-``.
 
     argparse reads a token that starts with ``-`` as an option unless it looks like a plain negative
-    number (``-3``, ``-1.5``), so ``--slacks -3:2`` would fail with "expected one argument"; the
+    number (``-3``, ``-1.5``), so ``--free-slots -3:2`` would fail with "expected one argument"; the
     ``--opt=VALUE`` form is argparse's documented way to give such a value. Only values that start with
     ``-`` and a digit (or ``.digit``, ``inf``, ``nan``) are joined, never anything after ``--``. After
     a flag that takes no value the joined form is refused by argparse (exit 2), as the bare value would be.
@@ -341,11 +355,12 @@ def build_parser() -> argparse.ArgumentParser:
     def scenario_args(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("scenario", metavar="SCENARIO",
                         help=f"scenario name (see 'mmsim list'; also k-whole-N, 1 <= N <= {K_WHOLE_MAX})")
-        sp.add_argument("--slack", type=_type(_slack), default=3,
+        sp.add_argument("--free-slots", type=_type(_free_slots_arg), default=3,
                         help="free slots before the call: max_map_count - map_count (default 3; >= -1)")
+        sp.add_argument("--slack", dest="free_slots", type=_type(_free_slots_arg), action=_Renamed, new="--free-slots")
         sp.add_argument("--max-map-count", type=_type(_max_map_count), default=DEFAULT_MAX_MAP_COUNT, metavar="N",
                         help=f"vm.max_map_count of the model (default {DEFAULT_MAX_MAP_COUNT}); the model is "
-                             f"padded to N - slack VMAs, at most {MAX_MODEL_VMAS}")
+                             f"padded to N - free-slots VMAs, at most {MAX_MODEL_VMAS}")
 
     tr = sub.add_parser("trace", help="print the step trace of a scenario under one or more kernels",
                         description="Classify a scenario's call and print its step trace (semantics §8) per kernel.")
@@ -375,13 +390,14 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--seed", type=_type(_seed), default=0, help="seed of --random (default 0)")
     sw.add_argument("--kernels", nargs="+", type=_type(_kernel), metavar="K", help="kernel profiles (default: all)")
     grp = sw.add_mutually_exclusive_group()
-    grp.add_argument("--slacks", type=_type(_range), metavar="RANGE",
+    grp.add_argument("--free-slots", type=_type(_range), metavar="RANGE",
                      help="free slots, e.g. 0:17 (default), 0:17:2, 3, 1,3,5 or -1:8")
+    grp.add_argument("--slacks", dest="free_slots", type=_type(_range), action=_Renamed, new="--free-slots")
     grp.add_argument("--max-map-counts", type=_type(_range), metavar="RANGE",
-                     help=f"instead of --slacks: max_map_count values (0..{INT_MAX}) for the layouts alone "
+                     help=f"instead of --free-slots: max_map_count values (0..{INT_MAX}) for the layouts alone "
                           "(no filler)")
     sw.add_argument("--max-map-count", type=_type(_max_map_count), default=DEFAULT_MAX_MAP_COUNT, metavar="N",
-                    help=f"the max_map_count the --slacks rows stand for (default {DEFAULT_MAX_MAP_COUNT}; "
+                    help=f"the max_map_count the --free-slots rows stand for (default {DEFAULT_MAX_MAP_COUNT}; "
                          f"0..{INT_MAX}, not padded)")
     sw.add_argument("--csv", metavar="FILE", help=f"write the tidy frame to FILE ({', '.join(CSV_SUFFIXES)})")
     sw.add_argument("--parquet", metavar="FILE",
@@ -403,11 +419,13 @@ def build_parser() -> argparse.ArgumentParser:
                         description="Replay a scenario's layout and call in a child process on a real kernel "
                                     "(mmsim.live): this machine's, or one of Debian's booted under qemu "
                                     "(--target qemu --kernel 5.10|6.1|6.12; fetched and cached on first use), "
-                                    "with SLACK free slots before the call, and compare every step with the "
+                                    "with N free slots before the call, and compare every step with the "
                                     "model. Never changes this machine's vm.max_map_count.")
     lv.add_argument("scenario", metavar="SCENARIO",
                     help=f"scenario name (see 'mmsim list'; also k-whole-N, 1 <= N <= {K_WHOLE_MAX})")
-    lv.add_argument("--slack", type=_type(_slack), default=3, help="free slots before the call (default 3; >= -1)")
+    lv.add_argument("--free-slots", type=_type(_free_slots_arg), default=3,
+                    help="free slots before the call (default 3; >= -1)")
+    lv.add_argument("--slack", dest="free_slots", type=_type(_free_slots_arg), action=_Renamed, new="--free-slots")
     lv.add_argument("--profile", "-p", type=_type(_kernel), metavar="P",
                     help="model profile to compare with (default: the one mmsim.release_coverage() names for the "
                          "kernel that runs the call)")
@@ -476,10 +494,10 @@ def _scenario(name: str) -> Any:
         raise UsageError(str(e)) from None
 
 
-def _check_slack(sc: Any, layout: int, slack: int, max_map_count: int) -> None:
-    """UsageError unless ``max_map_count - slack`` leaves room for the scenario's own ``layout`` VMAs."""
-    if max_map_count - slack < layout:
-        raise UsageError(f"scenario {sc.name!r} has {layout} VMAs of its own: it cannot have {slack} free slots "
+def _check_free_slots(sc: Any, layout: int, free_slots: int, max_map_count: int) -> None:
+    """UsageError unless ``max_map_count - free_slots`` leaves room for the scenario's own ``layout`` VMAs."""
+    if max_map_count - free_slots < layout:
+        raise UsageError(f"scenario {sc.name!r} has {layout} VMAs of its own: it cannot have {free_slots} free slots "
                          f"under max_map_count={max_map_count} (at most {max_map_count - layout})")
 
 
@@ -575,9 +593,9 @@ def _prepare_single(args: argparse.Namespace, cmd: str) -> Any:
     sc = _scenario(args.scenario)
     _check_output(args.png, "--png", FIGURE_SUFFIXES)
     layout = sc.layout_vmas
-    _check_slack(sc, layout, args.slack, args.max_map_count)
-    _check_model_size(cmd, max(args.max_map_count - args.slack, layout),
-                      f"lower --max-map-count to at most {MAX_MODEL_VMAS + args.slack} (outcomes depend only "
+    _check_free_slots(sc, layout, args.free_slots, args.max_map_count)
+    _check_model_size(cmd, max(args.max_map_count - args.free_slots, layout),
+                      f"lower --max-map-count to at most {MAX_MODEL_VMAS + args.free_slots} (outcomes depend only "
                       "on the free slots; 'mmsim sweep --max-map-count N' stands for any N without padding)")
     return sc
 
@@ -591,11 +609,11 @@ def cmd_trace(args: argparse.Namespace, out: TextIO) -> int:
     runner = Runner()
     print(f"{sc.name}: {sc.description}", file=out)
     print(f"call: {sc.call()}", file=out)
-    print(f"free slots {args.slack}, max_map_count {args.max_map_count}", file=out)
+    print(f"free slots {args.free_slots}, max_map_count {args.max_map_count}", file=out)
     outs = {}
     for k in kernels:
         try:
-            o = runner.run(sc, k, args.slack, args.max_map_count)
+            o = runner.run(sc, k, args.free_slots, args.max_map_count)
         except ValueError as e:
             raise UsageError(str(e)) from None
         outs[k] = o
@@ -609,7 +627,8 @@ def cmd_trace(args: argparse.Namespace, out: TextIO) -> int:
     if args.png:
         from .plots import plot_trace
 
-        _save(plot_trace(outs, title=f"{sc.name}: map_count at each step — {args.slack} free slots"), args.png, out)
+        title = f"{sc.name}: map_count at each step — {args.free_slots} free slots"
+        _save(plot_trace(outs, title=title), args.png, out)
     return 0
 
 
@@ -619,11 +638,11 @@ def cmd_layout(args: argparse.Namespace, out: TextIO) -> int:
 
     sc = _prepare_single(args, "layout")
     try:
-        o, before, after = Runner().before_after(sc, args.kernel, args.slack, args.max_map_count)
+        o, before, after = Runner().before_after(sc, args.kernel, args.free_slots, args.max_map_count)
     except ValueError as e:
         raise UsageError(str(e)) from None
     w0, w1 = sc.window if sc.window is not None else (0, 0)
-    print(f"{sc.name} on kernel {args.kernel}, {args.slack} free slots: {sc.call()}", file=out)
+    print(f"{sc.name} on kernel {args.kernel}, {args.free_slots} free slots: {sc.call()}", file=out)
     print(f"outcome: {o}", file=out)
     for label, mm in (("before", before), ("after", after)):
         print(f"\n{label} (map_count {mm.map_count}; VMAs in [{w0:#x}, {w1:#x})):", file=out)
@@ -636,13 +655,13 @@ def cmd_layout(args: argparse.Namespace, out: TextIO) -> int:
 
         old, new = sc.ranges()
         fig = plot_layout(before, after, old_range=old, new_range=new, window=sc.window, outcome=o,
-                          title=f"{sc.name} on kernel {args.kernel} with {args.slack} free slots")
+                          title=f"{sc.name} on kernel {args.kernel} with {args.free_slots} free slots")
         _save(fig, args.png, out)
     return 0
 
 
 def _prepare_sweep(args: argparse.Namespace) -> tuple[list[Any], list[str], list[int] | None]:
-    """Every check of ``sweep`` (before any case runs); returns (scenarios, kernels, slacks)."""
+    """Every check of ``sweep`` (before any case runs); returns (scenarios, kernels, free-slot counts)."""
     from .scenarios import CATALOGUE, families, random_scenarios
 
     outputs = {"--csv": args.csv, "--parquet": args.parquet, "--png": args.png, "--rates-png": args.rates_png}
@@ -672,8 +691,8 @@ def _prepare_sweep(args: argparse.Namespace) -> tuple[list[Any], list[str], list
         raise UsageError("no scenarios selected")
     kernels = list(args.kernels or KERNELS)
     mxs = args.max_map_counts
-    slacks = args.slacks if args.slacks is not None else (None if mxs is not None else list(range(17)))
-    values = mxs if mxs is not None else slacks
+    free_slots = args.free_slots if args.free_slots is not None else (None if mxs is not None else list(range(17)))
+    values = mxs if mxs is not None else free_slots
     assert values is not None
     cases = (len(scs) + args.random) * len(kernels) * len(values)
     if cases > MAX_SWEEP_CASES:
@@ -686,29 +705,29 @@ def _prepare_sweep(args: argparse.Namespace) -> tuple[list[Any], list[str], list
             raise UsageError(f"--max-map-counts: vm.max_map_count must be 0..{INT_MAX} (an int sysctl, minimum 0),"
                              f" got {bad[0]}")
     else:
-        assert slacks is not None
-        if min(slacks) < -1:
-            raise UsageError(f"--slacks: free slots must be >= -1 (mmap lets map_count reach max_map_count + 1), "
-                             f"got {min(slacks)}")
+        assert free_slots is not None
+        if min(free_slots) < -1:
+            raise UsageError(f"--free-slots: free slots must be >= -1 (mmap lets map_count reach max_map_count + 1), "
+                             f"got {min(free_slots)}")
     if args.png and len(set(values)) > MAX_MAP_COLUMNS:
         raise UsageError(f"--png: the outcome map draws one column per value: {len(set(values))} values, at most "
                          f"{MAX_MAP_COLUMNS}; give fewer values or leave out --png")
     scs += random_scenarios(args.random, args.seed)
     layouts = {sc.name: sc.layout_vmas for sc in scs}
-    if slacks is not None:
-        top = max(slacks)
+    if free_slots is not None:
+        top = max(free_slots)
         for sc in scs:
-            _check_slack(sc, layouts[sc.name], top, args.max_map_count)
+            _check_free_slots(sc, layouts[sc.name], top, args.max_map_count)
             _check_model_size(f"sweep of {sc.name!r} with {top} free slots",
                               min(args.max_map_count, layouts[sc.name] + max(top, 0) + 1),
-                              "lower the largest of --slacks (sweep pads each scenario to its VMAs plus the "
-                              "largest slack)")
+                              "lower the largest of --free-slots (sweep pads each scenario to its VMAs plus the "
+                              "largest free slots)")
     elif args.png:
         columns = {m - n for n in set(layouts.values()) for m in set(mxs)}
         if len(columns) > MAX_MAP_COLUMNS:
             raise UsageError(f"--png: the outcome map draws one column per free-slot value: {len(columns)} here, "
                              f"at most {MAX_MAP_COLUMNS}; give fewer values or leave out --png")
-    return scs, kernels, slacks
+    return scs, kernels, free_slots
 
 
 def cmd_sweep(args: argparse.Namespace, out: TextIO) -> int:
@@ -717,9 +736,9 @@ def cmd_sweep(args: argparse.Namespace, out: TextIO) -> int:
 
     from .experiments import false_positive_rate, outcome_counts, partial_failure_rate, sweep
 
-    scs, kernels, slacks = _prepare_sweep(args)
+    scs, kernels, free_slots = _prepare_sweep(args)
     try:
-        df = sweep(scs, kernels, slacks=slacks, max_map_counts=args.max_map_counts,
+        df = sweep(scs, kernels, free_slots=free_slots, max_map_counts=args.max_map_counts,
                    max_map_count=args.max_map_count, progress=args.progress, n_jobs=args.jobs,
                    scheduler=args.scheduler)
     except ValueError as e:
@@ -729,7 +748,7 @@ def cmd_sweep(args: argparse.Namespace, out: TextIO) -> int:
     except OSError as e:  # a scheduler that cannot be reached
         raise _Failure(f"cannot reach the Dask scheduler {args.scheduler}: {e}") from None
     what = (f"max_map_count {args.max_map_counts[0]}..{args.max_map_counts[-1]}" if args.max_map_counts
-            else f"free slots {min(df['slack'])}..{max(df['slack'])}")
+            else f"free slots {min(df['free_slots'])}..{max(df['free_slots'])}")
     print(f"{len(df)} cases: {df['scenario'].nunique()} scenarios x {df['kernel'].nunique()} kernels x {what}",
           file=out)
     print("\noutcomes per kernel:", file=out)
@@ -783,7 +802,7 @@ def cmd_live(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     try:
         info = live.kernel_info(target=args.target, kernel=args.kernel)
         if info.max_map_count is not None:
-            _check_slack(sc, sc.layout_vmas, args.slack, info.max_map_count)
+            _check_free_slots(sc, sc.layout_vmas, args.free_slots, info.max_map_count)
         if not info.can_run:
             print(f"{PROG} live: error: live runs are unavailable here: {_one_line(info.reason)}", file=err)
             return 1
@@ -792,13 +811,13 @@ def cmd_live(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             print(f"{PROG} live: error: no mmsim profile models Linux {info.release} ({_one_line(info.reason)}); "
                   "choose one with --profile", file=err)
             return 1
-        cmp = live.compare(ops, kernel, slack_before={len(ops) - 1: args.slack}, arena_pages=sc.arena_pages,
+        cmp = live.compare(ops, kernel, free_slots_before={len(ops) - 1: args.free_slots}, arena_pages=sc.arena_pages,
                            timeout=args.timeout, target=args.target, kernel=args.kernel)
     except (live.LiveError, OSError, ValueError, TypeError) as e:
         print(f"{PROG} live: error: live run failed: {_one_line(str(e))}", file=err)
         return 1
     print(f"{sc.name}: {sc.description}", file=out)
-    print(f"call: {sc.call()}   (layout set up first; {args.slack} free slots before the call)", file=out)
+    print(f"call: {sc.call()}   (layout set up first; {args.free_slots} free slots before the call)", file=out)
     print(str(cmp), file=out)
     last = cmp.rows[-1]
     print(f"\nthe call: live {_errno.errorcode.get(last.live_errno, 'OK') if last.live_errno else 'OK'} "
@@ -806,8 +825,8 @@ def cmd_live(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
           f"{(_errno.errorcode.get(last.model_errno, 'OK') if last.model_errno else 'OK')} "
           f"{'' if last.model_delta is None else f'{last.model_delta:+d}'}", file=out)
     try:
-        o = sc.run(kernel, args.slack, cmp.live.max_map_count)
-        print(f"model classification ({kernel}, {args.slack} free slots): {o.kind}"
+        o = sc.run(kernel, args.free_slots, cmp.live.max_map_count)
+        print(f"model classification ({kernel}, {args.free_slots} free slots): {o.kind}"
               + (f" {o.errname} at {o.check}" if o.errno else "") + (" (fp)" if o.fp else ""), file=out)
     except ValueError:
         pass

@@ -12,7 +12,7 @@ Why a sweep need not pad 65,530 filler VMAs per case: every map-count check of t
 (§6). Filler VMAs lie far from every scenario. So a case depends on the free slots only: running it with
 ``max_map_count = R`` and shifting ``mc_before``, ``mc_after`` and ``peak`` by ``M - R`` gives exactly the
 row of ``max_map_count = M``. ``sweep`` runs each scenario at a small ``R`` (its own VMAs plus the largest
-slack), pads once per (scenario, kernel) and then adds or removes one filler VMA per slack step.
+free slots), pads once per (scenario, kernel) and then adds or removes one filler VMA per free slot.
 ``exact=True`` runs at the real size instead (slower; the tests check both agree).
 """
 
@@ -27,6 +27,7 @@ import pandas as pd
 from .addrspace import AddressSpace
 from .cases import Runner
 from .constants import DEFAULT_MAX_MAP_COUNT
+from .deprecation import renamed_arguments, renamed_module_names
 from .outcome import OUTCOMES, Outcome, classify
 from .parallel import PROGRESS_THRESHOLD, n_jobs_of, progress_bar, run_tasks
 from .profiles import KERNELS, get_profile
@@ -42,13 +43,13 @@ __all__ = [
     "partial_failure_rate",
     "resolve_scenarios",
     "settled",
-    "slack_table",
+    "free_slots_table",
     "sweep",
 ]
 
 #: The columns of a sweep, in order.
 COLUMNS: tuple[str, ...] = (
-    "scenario", "family", "kernel", "max_map_count", "slack", "outcome", "errno", "check", "where",
+    "scenario", "family", "kernel", "max_map_count", "free_slots", "outcome", "errno", "check", "where",
     "mc_before", "mc_after", "peak", "fp", "ideal_ok", "steps",
 )
 
@@ -87,10 +88,10 @@ def _ints(values: Iterable[int] | int, what: str) -> list[int]:
     return out
 
 
-def _row(sc: Scenario, o: Outcome, nominal_max: int, slack: int, shift: int) -> tuple:
+def _row(sc: Scenario, o: Outcome, nominal_max: int, free_slots: int, shift: int) -> tuple:
     """One sweep row; ``shift`` is added to every map_count of the outcome."""
     return (
-        sc.name, sc.family, o.kernel, nominal_max, slack, str(o.kind),
+        sc.name, sc.family, o.kernel, nominal_max, free_slots, str(o.kind),
         _errno.errorcode.get(o.errno) if o.errno else None, o.check, o.where,
         o.mc_before + shift, o.mc_after + shift, o.peak + shift, o.fp, o.ideal_ok, o.steps,
     )
@@ -108,7 +109,7 @@ def settled(o: Outcome) -> bool:
     * a failure at an argument validation (EFAULT, EINVAL, ...), where ``fp`` and ``ideal_ok`` are False
       at any count.
 
-    :func:`sweep` reuses a settled outcome for the larger slacks instead of classifying again.
+    :func:`sweep` reuses a settled outcome for the larger free-slot counts instead of classifying again.
     """
     if o.degraded or o.trace.any_failed_check():
         return False
@@ -118,10 +119,11 @@ def settled(o: Outcome) -> bool:
     return fail is not None and fail.kind == "validate" and not o.fp and not o.ideal_ok
 
 
+@renamed_arguments(slacks="free_slots")
 def sweep(
     scenarios: Iterable[Scenario | str] | Scenario | str | None = None,
     kernels: Iterable[str] | str = KERNELS,
-    slacks: Iterable[int] | int | None = None,
+    free_slots: Iterable[int] | int | None = None,
     max_map_counts: Iterable[int] | int | None = None,
     *,
     max_map_count: int = DEFAULT_MAX_MAP_COUNT,
@@ -139,18 +141,18 @@ def sweep(
         Scenario objects or catalogue names; ``None`` = the whole catalogue.
     kernels:
         Profile names (default: all of :data:`mmsim.KERNELS`).
-    slacks:
+    free_slots:
         Free slots before the call (``max_map_count - map_count``; -1 allowed). Default ``range(0, 17)``.
-        The process is padded with filler VMAs to ``map_count = max_map_count - slack``.
+        The process is padded with filler VMAs to ``map_count = max_map_count - free_slots``.
     max_map_counts:
-        Instead of ``slacks``: values of ``vm.max_map_count`` for the scenario's layout alone (no filler),
-        as if the sysctl were changed under a small process; ``slack`` is then ``max - (layout VMAs)`` and
-        may be negative. Give ``slacks`` or ``max_map_counts``, not both.
+        Instead of ``free_slots``: values of ``vm.max_map_count`` for the scenario's layout alone (no filler),
+        as if the sysctl were changed under a small process; ``free_slots`` is then ``max - (layout VMAs)`` and
+        may be negative. Give ``free_slots`` or ``max_map_counts``, not both.
     max_map_count:
-        The ``vm.max_map_count`` the slack rows stand for (default 65530). See the module docstring for
+        The ``vm.max_map_count`` the free-slots rows stand for (default 65530). See the module docstring for
         why the rows are exact without padding that many VMAs; ``exact=True`` pads them for real.
     reuse:
-        Reuse a :func:`settled` outcome for larger slacks instead of classifying again (exact: see
+        Reuse a :func:`settled` outcome for larger free-slot counts instead of classifying again (exact: see
         :func:`settled`; ``False`` classifies every case, the tests check both agree).
     progress:
         tqdm progress bar: ``None`` = only for more than :data:`PROGRESS_THRESHOLD` cases.
@@ -165,26 +167,26 @@ def sweep(
 
     Returns
     -------
-    DataFrame with :data:`COLUMNS`, one row per (scenario, kernel, slack or max_map_count), ordered by
-    scenario (as given), kernel (as given), then slack / max_map_count (as given). Deterministic.
+    DataFrame with :data:`COLUMNS`, one row per (scenario, kernel, free slots or max_map_count), ordered by
+    scenario (as given), kernel (as given), then free slots / max_map_count (as given). Deterministic.
     ``df.attrs["mmsim"]`` holds what the rows stand for (:func:`mmsim.sweepfile.sweep_metadata`: the
     parameters, and each profile's releases, features and checks); ``df.to_parquet(path)`` keeps it and
     :func:`mmsim.read_sweep` loads and checks it.
 
-    Raises ValueError for bad kernels, slacks, or a slack the layout cannot have; KeyError for an unknown
+    Raises ValueError for bad kernels or free slots, or free slots the layout cannot have; KeyError for an unknown
     scenario name.
 
     >>> import mmsim
-    >>> df = mmsim.sweep(["fixed-whole-free"], kernels=["5.0", "5.1"], slacks=[4, 6])
+    >>> df = mmsim.sweep(["fixed-whole-free"], kernels=["5.0", "5.1"], free_slots=[4, 6])
     >>> list(df.itertuples(index=False, name=None))[0][:6]
     ('fixed-whole-free', 'fixed', '5.0', 65530, 4, 'OK')
-    >>> [(k, s, o) for k, s, o in zip(df["kernel"], df["slack"], df["outcome"])]
+    >>> [(k, s, o) for k, s, o in zip(df["kernel"], df["free_slots"], df["outcome"])]
     [('5.0', 4, 'OK'), ('5.0', 6, 'OK'), ('5.1', 4, 'FALSE_POSITIVE'), ('5.1', 6, 'OK')]
     """
     scs = resolve_scenarios(scenarios)
     ks = _kernels(kernels)
-    if slacks is not None and max_map_counts is not None:
-        raise ValueError("give slacks or max_map_counts, not both")
+    if free_slots is not None and max_map_counts is not None:
+        raise ValueError("give free_slots or max_map_counts, not both")
     jobs = n_jobs_of(n_jobs)
     if scheduler is not None and jobs != 1:
         raise ValueError("give n_jobs or scheduler, not both")
@@ -197,17 +199,17 @@ def sweep(
                               progress=progress))
         df.attrs["mmsim"] = sweep_metadata(ks, axis="max_map_count", values=mxs, exact=False)
         return df
-    sl = _ints(range(0, 17) if slacks is None else slacks, "slacks")
+    sl = _ints(range(0, 17) if free_slots is None else free_slots, "free_slots")
     if min(sl) < -1:
-        raise ValueError(f"slack must be >= -1 (mmap lets map_count reach max_map_count + 1), got {min(sl)}")
-    for sc in scs:  # refuse an impossible slack before any work
+        raise ValueError(f"free slots must be >= -1 (mmap lets map_count reach max_map_count + 1), got {min(sl)}")
+    for sc in scs:  # refuse impossible free slots before any work
         layout = sc.layout_vmas
         if max_map_count - max(sl) < layout:
             raise ValueError(f"scenario {sc.name!r} has {layout} VMAs: it cannot have {max(sl)} free slots under "
                              f"max_map_count={max_map_count}")
-    df = _frame(run_tasks(_sweep_slacks, tasks, (sl, max_map_count, exact, reuse), len(sl), n_jobs=jobs,
+    df = _frame(run_tasks(_sweep_free_slots, tasks, (sl, max_map_count, exact, reuse), len(sl), n_jobs=jobs,
                           scheduler=scheduler, progress=progress))
-    df.attrs["mmsim"] = sweep_metadata(ks, axis="slack", values=sl, max_map_count=max_map_count, exact=exact)
+    df.attrs["mmsim"] = sweep_metadata(ks, axis="free_slots", values=sl, max_map_count=max_map_count, exact=exact)
     return df
 
 
@@ -222,7 +224,7 @@ def _sweep_max(sc: Scenario, k: str, mxs: list[int]) -> list[tuple]:
     return rows
 
 
-def _sweep_slacks(sc: Scenario, k: Any, sl: list[int], max_map_count: int, exact: bool, reuse: bool) -> list[tuple]:
+def _sweep_free_slots(sc: Scenario, k: Any, sl: list[int], max_map_count: int, exact: bool, reuse: bool) -> list[tuple]:
     """One (scenario, kernel) of a sweep over free slots (see the module docstring for the small-max trick).
 
     ``k`` is a profile name or a :class:`~mmsim.profiles.Profile` (a derived one too)."""
@@ -261,7 +263,7 @@ def _exact_runner() -> Runner:
 
 def _frame(rows: list[tuple]) -> pd.DataFrame:
     df = pd.DataFrame.from_records(rows, columns=list(COLUMNS))
-    for col in ("max_map_count", "slack", "mc_before", "mc_after", "peak", "steps"):
+    for col in ("max_map_count", "free_slots", "mc_before", "mc_after", "peak", "steps"):
         df[col] = df[col].astype("int64")
     for col in ("fp", "ideal_ok"):
         df[col] = df[col].astype(bool)
@@ -327,13 +329,13 @@ def partial_failure_rate(df: pd.DataFrame, by: str = "kernel") -> pd.Series:
 # ---- single cases at full size ---------------------------------------------------------------
 
 
-def slack_table(df: pd.DataFrame, kernels: Sequence[str] | None = None) -> pd.DataFrame:
-    """A table in the style of semantics §7: one row per (scenario, slack), one column per kernel, cells like
+def free_slots_table(df: pd.DataFrame, kernels: Sequence[str] | None = None) -> pd.DataFrame:
+    """A table in the style of semantics §7: one row per (scenario, free slots), one column per kernel, cells like
     ``"PARTIAL(fp) 65529"`` (class, map_count after). Useful to compare a sweep with docs/semantics.md by eye."""
     short = {"OK": "OK", "FALSE_POSITIVE": "FP", "CLEAN_FAIL": "CLEAN", "PARTIAL_FAIL": "PARTIAL"}
     cells = df["outcome"].map(short) + df["fp"].where(df["outcome"].eq("PARTIAL_FAIL"), False).map(
         {True: "(fp)", False: ""}) + " " + df["mc_after"].astype(str)
-    t = df.assign(cell=cells).pivot_table(index=["scenario", "slack"], columns="kernel", values="cell",
+    t = df.assign(cell=cells).pivot_table(index=["scenario", "free_slots"], columns="kernel", values="cell",
                                           aggfunc="first", sort=False)
     cols = [k for k in (kernels or KERNELS) if k in t.columns]
     return t[cols]
@@ -375,7 +377,7 @@ def _profiles(profiles: Iterable[Any] | Any) -> list[Any]:
 
 def _registry_only(profile: Any) -> bool:
     """True when every anticipatory check of the profile is the registry's own (a pure threshold, or
-    alt_early): then :func:`settled` holds and outcomes at larger slacks can be reused."""
+    alt_early): then :func:`settled` holds and outcomes at larger free-slot counts can be reused."""
     from .checks import CHECKS
 
     return all(CHECKS.get(name) is profile.check_named(name) and CHECKS[name].predicate in (None,
@@ -393,10 +395,11 @@ def _build(sc: Scenario, profile: Any, max_map_count: int) -> AddressSpace:
     return sc.build(profile.name if profile.name in KERNELS else "5.0", max_map_count).with_kernel(profile)
 
 
+@renamed_arguments(slacks="free_slots")
 def sweep_profiles(
     profiles: Iterable[Any] | Any,
     scenarios: Iterable[Scenario | str] | Scenario | str | None = None,
-    slacks: Iterable[int] | int = range(0, 11),
+    free_slots: Iterable[int] | int = range(0, 11),
     *,
     max_map_count: int = DEFAULT_MAX_MAP_COUNT,
     progress: bool | None = False,
@@ -408,17 +411,17 @@ def sweep_profiles(
     under a small ``max_map_count`` and its counts are shifted to ``max_map_count`` (exact for every check of
     the registry). A check of your own must therefore depend on ``map_count`` only through
     ``ctx.free_slots`` (``max_map_count - map_count``), as every kernel check does. Outcomes are reused for
-    larger slacks (:func:`settled`) only for profiles whose checks all come from the registry: a check of
+    larger free-slot counts (:func:`settled`) only for profiles whose checks all come from the registry: a check of
     your own need not fail less often with more free slots.
 
-    Raises ValueError for an unknown profile name, two profiles of one name, or bad slacks; a check that
+    Raises ValueError for an unknown profile name, two profiles of one name, or bad free-slot counts; a check that
     raises propagates its exception.
 
     >>> from mmsim import PROFILES
     >>> mine = PROFILES["5.0"].derive("5.0+early", checks={"mremap_to": ["mremap_early"],
     ...                                                     "move_vma": ["move_vma_limit"]})
-    >>> df = sweep_profiles([mine, "5.1"], ["seed-S"], slacks=[4, 5])
-    >>> for row in df[["kernel", "slack", "outcome"]].values.tolist():
+    >>> df = sweep_profiles([mine, "5.1"], ["seed-S"], free_slots=[4, 5])
+    >>> for row in df[["kernel", "free_slots", "outcome"]].values.tolist():
     ...     print(*row)
     5.0+early 4 CLEAN_FAIL
     5.0+early 5 FALSE_POSITIVE
@@ -427,9 +430,9 @@ def sweep_profiles(
     """
     ps = _profiles(profiles)
     scs = resolve_scenarios(scenarios)
-    sl = _ints(slacks, "slacks")
+    sl = _ints(free_slots, "free_slots")
     if min(sl) < -1:
-        raise ValueError(f"slack must be >= -1 (mmap lets map_count reach max_map_count + 1), got {min(sl)}")
+        raise ValueError(f"free slots must be >= -1 (mmap lets map_count reach max_map_count + 1), got {min(sl)}")
     rows: list[tuple] = []
     with progress_bar(len(scs) * len(ps) * len(sl), progress, "sweep") as bar:
         for sc in scs:
@@ -438,10 +441,10 @@ def sweep_profiles(
                 raise ValueError(f"scenario {sc.name!r} has {layout} VMAs: it cannot have {max(sl)} free "
                                  f"slots under max_map_count={max_map_count}")
             for p in ps:
-                rows.extend(_sweep_slacks(sc, p, sl, max_map_count, False, _registry_only(p)))
+                rows.extend(_sweep_free_slots(sc, p, sl, max_map_count, False, _registry_only(p)))
                 bar.update(len(sl))
     df = _frame(rows)
-    df.attrs["mmsim"] = sweep_metadata(ps, axis="slack", values=sl, max_map_count=max_map_count, exact=False)
+    df.attrs["mmsim"] = sweep_metadata(ps, axis="free_slots", values=sl, max_map_count=max_map_count, exact=False)
     return df
 
 
@@ -451,7 +454,7 @@ def tradeoff_table(df: pd.DataFrame, kernels: Sequence[str] | None = None) -> pd
 
     Rows in the order of ``kernels`` (default: :data:`mmsim.KERNELS` first, then the others as they appear).
 
-    >>> df = sweep(["seed-W", "seed-S"], ["5.0", "5.1"], slacks=range(0, 9))
+    >>> df = sweep(["seed-W", "seed-S"], ["5.0", "5.1"], free_slots=range(0, 9))
     >>> t = tradeoff_table(df); (t * 18).round().astype(int).loc[:, ["partial_failure_rate", "false_positive_rate"]]
     ... # doctest: +NORMALIZE_WHITESPACE
             partial_failure_rate  false_positive_rate
@@ -484,9 +487,13 @@ _MOVED = {n: "tables" for n in (
     "slots_needed", "unmapped_ranges", "vma_table")}
 
 
-def __getattr__(name: str) -> Any:
+def _moved(name: str) -> Any:
     if name in _MOVED:
         import importlib
 
         return getattr(importlib.import_module(f".{_MOVED[name]}", __package__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+#: ``slack_table`` is the deprecated spelling of :func:`free_slots_table` (it warns).
+__getattr__ = renamed_module_names(__name__, {"slack_table": "free_slots_table"}, fallback=_moved)

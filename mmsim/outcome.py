@@ -13,6 +13,7 @@ from typing import Any
 
 from .addrspace import AddressSpace, Trial
 from .checks import A_CHECKS, E_CHECKS
+from .deprecation import renamed_attribute
 from .kinds import OutcomeKind
 from .ops import SYSCALLS
 from .trace import Trace
@@ -65,9 +66,11 @@ class Outcome:
         return self.kind == OutcomeKind.OK
 
     @property
-    def slack(self) -> int:
+    def free_slots(self) -> int:
         """Free slots before the call: ``max_map_count - mc_before``."""
         return self.max_map_count - self.mc_before
+
+    slack = renamed_attribute("free_slots", "slack")
 
     @property
     def errname(self) -> str | None:
@@ -79,7 +82,7 @@ class Outcome:
         return {
             "kernel": self.kernel, "op": self.op, "outcome": self.kind, "errno": self.errname,
             "check": self.check, "where": self.where, "max_map_count": self.max_map_count,
-            "slack": self.slack, "mc_before": self.mc_before, "mc_after": self.mc_after, "peak": self.peak,
+            "free_slots": self.free_slots, "mc_before": self.mc_before, "mc_after": self.mc_after, "peak": self.peak,
             "fp": self.fp, "ideal_ok": self.ideal_ok, "degraded": self.degraded, "steps": self.steps,
         }
 

@@ -248,8 +248,8 @@ def plot_layout(
         free = mm.max_map_count - mm.map_count
         head = f"{label}: map_count {mm.map_count:,}, {free} free slot{'' if free == 1 else 's'}"
         if label == "before" and outcome is not None:
-            head = (f"{label}: map_count {outcome.mc_before:,}, {outcome.slack} free "
-                    f"slot{'' if outcome.slack == 1 else 's'}")
+            head = (f"{label}: map_count {outcome.mc_before:,}, {outcome.free_slots} free "
+                    f"slot{'' if outcome.free_slots == 1 else 's'}")
         if label == "after" and outcome is not None:
             what = outcome.kind + (f" ({outcome.errname} at {outcome.check})" if outcome.errno else "")
             head += f" — {what}"
@@ -426,7 +426,7 @@ def plot_trace(
                ncols=max(1, min(len(handles), 3, int(fig.get_figwidth() / 2.4))))
     if title is None:
         o0 = items[0][1]
-        title = (f"map_count at each step of {o0.op} — {o0.slack} free slot{'' if o0.slack == 1 else 's'}, "
+        title = (f"map_count at each step of {o0.op} — {o0.free_slots} free slot{'' if o0.free_slots == 1 else 's'}, "
                  f"max_map_count {o0.max_map_count:,}")
     _suptitle(fig, title)
     return fig
@@ -490,28 +490,28 @@ def plot_outcome_map(df: pd.DataFrame, *, kernels: Sequence[str] | None = None, 
     PARTIAL_FAIL dark vermillion and hatched; a white dot marks a PARTIAL_FAIL that is also a false positive
     (``fp``). Cells the frame lacks stay white. Each panel holds exactly one image (``ax.images[0]``).
     """
-    _require(df, ("scenario", "kernel", "slack", "outcome", "fp"))
+    _require(df, ("scenario", "kernel", "free_slots", "outcome", "fp"))
     ks = _kernel_order(df, kernels)
     if not ks:
         raise ValueError("none of the requested kernels is in the frame")
     scen = list(dict.fromkeys(df["scenario"]))
-    slacks = sorted(df["slack"].unique())
+    free_slots = sorted(df["free_slots"].unique())
     ncols = min(3, len(ks))
     nrows = math.ceil(len(ks) / ncols)
-    cell_w = min(0.3, 5.0 / max(len(slacks), 1))
-    width = 2.0 + ncols * (len(slacks) * cell_w + 0.6) + 2.6
+    cell_w = min(0.3, 5.0 / max(len(free_slots), 1))
+    width = 2.0 + ncols * (len(free_slots) * cell_w + 0.6) + 2.6
     height = nrows * (0.24 * len(scen) + 1.3) + 0.6
     fig = _new_figure(min(width, 20.0), min(height, 40.0))
     axes = fig.subplots(nrows, ncols, squeeze=False, sharey=True)
     for n, k in enumerate(ks):
         ax = axes[n // ncols][n % ncols]
-        _outcome_cells(ax, df[df["kernel"] == k], scen, "slack", slacks, ms=3.2)
+        _outcome_cells(ax, df[df["kernel"] == k], scen, "free_slots", free_slots, ms=3.2)
         ax.set_title(f"kernel {k}", fontsize=10)
-        step = max(1, math.ceil(len(slacks) / 9))
-        ax.set_xticks(range(0, len(slacks), step), [str(slacks[i]) for i in range(0, len(slacks), step)],
+        step = max(1, math.ceil(len(free_slots) / 9))
+        ax.set_xticks(range(0, len(free_slots), step), [str(free_slots[i]) for i in range(0, len(free_slots), step)],
                       fontsize=8)
         ax.set_yticks(range(len(scen)), scen, fontsize=8)
-        ax.set_xticks(np.arange(-0.5, len(slacks), 1), minor=True)
+        ax.set_xticks(np.arange(-0.5, len(free_slots), 1), minor=True)
         ax.set_yticks(np.arange(-0.5, len(scen), 1), minor=True)
         ax.grid(which="minor", color="white", lw=0.6)
         ax.tick_params(which="minor", length=0)
@@ -746,7 +746,7 @@ def plot_tradeoff(data: pd.DataFrame, *, kernels: Sequence[str] | None = None, t
     (your own) are drawn in :data:`OWN_PROFILE_COLOR`.
 
     >>> from mmsim.experiments import sweep
-    >>> fig = plot_tradeoff(sweep(["seed-W", "seed-S"], ["5.0", "5.1", "ideal"], slacks=range(0, 9)))
+    >>> fig = plot_tradeoff(sweep(["seed-W", "seed-S"], ["5.0", "5.1", "ideal"], free_slots=range(0, 9)))
     >>> ax = fig.axes[0]; ax.get_xlabel(), ax.get_ylabel()
     ('cases that failed half-way: PARTIAL_FAIL (%)', 'cases refused needlessly: FALSE_POSITIVE (%)')
     >>> sorted(t.get_text() for t in ax.texts)[:2]

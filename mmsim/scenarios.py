@@ -15,7 +15,7 @@ The worked examples of the semantics reference (docs/semantics.md §7) are here 
 ``mprotect-2way`` (§7.4) and ``multi-vma`` (§7.5); the other entries are rows of the §4 table.
 
 >>> from mmsim import scenarios
->>> scenarios.get("seed-W").run("5.0", slack=3).kind
+>>> scenarios.get("seed-W").run("5.0", free_slots=3).kind
 'PARTIAL_FAIL'
 """
 
@@ -43,6 +43,7 @@ from .constants import (
     PROT_READ,
     PROT_WRITE,
 )
+from .deprecation import renamed_arguments
 from .ops import SYSCALLS
 from .outcome import Outcome, classify
 
@@ -150,22 +151,24 @@ class Scenario:
         return hash((self.name, self.op, self.args))
 
     # ---- running -------------------------------------------------------------------------------
-    def setup(self, kernel: str, max_map_count: int = DEFAULT_MAX_MAP_COUNT, slack: int = 0) -> AddressSpace:
-        """The layout under ``kernel``, padded with filler VMAs to ``slack`` free slots
-        (``map_count = max_map_count - slack``; ``slack`` may be -1). ValueError if the layout alone
-        already needs more than ``max_map_count - slack`` VMAs."""
+    @renamed_arguments(slack="free_slots")
+    def setup(self, kernel: str, max_map_count: int = DEFAULT_MAX_MAP_COUNT, free_slots: int = 0) -> AddressSpace:
+        """The layout under ``kernel``, padded with filler VMAs to ``free_slots`` free slots
+        (``map_count = max_map_count - free_slots``; ``free_slots`` may be -1). ValueError if the layout alone
+        already needs more than ``max_map_count - free_slots`` VMAs."""
         mm = self.build(kernel, max_map_count)
-        if max_map_count - slack < mm.map_count:
+        if max_map_count - free_slots < mm.map_count:
             raise ValueError(
-                f"scenario {self.name!r} has {mm.map_count} VMAs of its own: it cannot have {slack} free slots "
+                f"scenario {self.name!r} has {mm.map_count} VMAs of its own: it cannot have {free_slots} free slots "
                 f"under max_map_count={max_map_count}"
             )
-        mm.set_free_slots(slack)
+        mm.set_free_slots(free_slots)
         return mm
 
-    def run(self, kernel: str, slack: int, max_map_count: int = DEFAULT_MAX_MAP_COUNT) -> Outcome:
+    @renamed_arguments(slack="free_slots")
+    def run(self, kernel: str, free_slots: int, max_map_count: int = DEFAULT_MAX_MAP_COUNT) -> Outcome:
         """Classify the operation on :meth:`setup` (semantics §6). O(max_map_count) for the padding."""
-        return classify(self.setup(kernel, max_map_count, slack), self.op, *self.args)
+        return classify(self.setup(kernel, max_map_count, free_slots), self.op, *self.args)
 
     def replay_setup(self, mm: AddressSpace) -> None:
         """Map the layout into an existing address space (e.g. one that already holds filler VMAs).
@@ -240,7 +243,7 @@ class Scenario:
 
         First the whole arena is unmapped (so the gaps of the layout are real holes, as in the model), then
         the layout is mapped with MAP_FIXED inside it, then comes the operation itself (the last element).
-        Run it with ``mmsim.live.compare(ops, arena_pages=s.arena_pages, slack_before={len(ops) - 1: slack})``.
+        Run it with ``mmsim.live.compare(ops, arena_pages=s.arena_pages, free_slots_before={len(ops) - 1: n})``.
         """
         if self.op_kwargs is None:
             raise ValueError(f"scenario {self.name!r} has no live representation (made without scenario_from_ops)")

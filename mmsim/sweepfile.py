@@ -18,8 +18,10 @@ import pandas as pd
 
 __all__ = ["FORMAT", "profile_metadata", "read_sweep", "sweep_metadata"]
 
-#: The metadata's format tag (bumped when its keys change).
-FORMAT = "mmsim-sweep/1"
+#: The metadata's format tag (bumped when its keys change). 2: the column and axis "slack" became "free_slots".
+FORMAT = "mmsim-sweep/2"
+#: Earlier formats :func:`read_sweep` still reads, and how each is brought to :data:`FORMAT`.
+_OLDER = {"mmsim-sweep/1": {"slack": "free_slots"}}
 
 
 def profile_metadata(kernel: Any) -> dict[str, Any]:
@@ -48,17 +50,17 @@ def profile_metadata(kernel: Any) -> dict[str, Any]:
 
 def sweep_metadata(kernels: Iterable[Any], *, axis: str, values: Sequence[int], exact: bool,
                    max_map_count: int | None = None) -> dict[str, Any]:
-    """The metadata of a sweep over ``kernels`` along ``axis`` (``"slack"`` or ``"max_map_count"``) at
+    """The metadata of a sweep over ``kernels`` along ``axis`` (``"free_slots"`` or ``"max_map_count"``) at
     ``values``. O(kernels).
 
-    >>> m = sweep_metadata(["5.0"], axis="slack", values=[0, 1], exact=False, max_map_count=65530)
+    >>> m = sweep_metadata(["5.0"], axis="free_slots", values=[0, 1], exact=False, max_map_count=65530)
     >>> m["format"], m["axis"], m["values"], list(m["profiles"])
-    ('mmsim-sweep/1', 'slack', [0, 1], ['5.0'])
+    ('mmsim-sweep/2', 'free_slots', [0, 1], ['5.0'])
     """
     from . import __version__
 
-    if axis not in ("slack", "max_map_count"):
-        raise ValueError(f"axis must be 'slack' or 'max_map_count', not {axis!r}")
+    if axis not in ("free_slots", "max_map_count"):
+        raise ValueError(f"axis must be 'free_slots' or 'max_map_count', not {axis!r}")
     profiles = [profile_metadata(k) for k in kernels]
     return {
         "format": FORMAT,
@@ -75,6 +77,8 @@ def read_sweep(path: str | os.PathLike[str]) -> pd.DataFrame:
     """Load a sweep written with ``df.to_parquet(path)``: the frame with :data:`mmsim.experiments.COLUMNS`
     and the dtypes :func:`mmsim.sweep` gives, and its metadata in ``attrs["mmsim"]``. O(rows).
 
+    A file of an earlier format (``mmsim-sweep/1``, whose column and axis were called ``"slack"``) is read as
+    :data:`FORMAT`: its column and axis are renamed, and ``attrs["mmsim"]["format"]`` says the file's own.
     Raises ValueError if the file is not an mmsim sweep (no metadata, another format, other columns or
     dtypes, or rows of a profile the metadata does not describe).
     """
@@ -82,11 +86,16 @@ def read_sweep(path: str | os.PathLike[str]) -> pd.DataFrame:
 
     df = pd.read_parquet(path)
     meta = df.attrs.get("mmsim")
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+    if isinstance(meta, dict) and meta.get("format") in _OLDER:
+        renames = _OLDER[meta["format"]]
+        df = df.rename(columns=renames)
+        meta = {**meta, "axis": renames.get(str(meta.get("axis")), meta.get("axis"))}
+        df.attrs["mmsim"] = meta
+    elif not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ValueError(f"{os.fspath(path)}: not an mmsim sweep (no {FORMAT!r} metadata in the Parquet file)")
     if tuple(df.columns) != COLUMNS:
         raise ValueError(f"{os.fspath(path)}: the columns are not a sweep's: {list(df.columns)}")
-    ints = ("max_map_count", "slack", "mc_before", "mc_after", "peak", "steps")
+    ints = ("max_map_count", "free_slots", "mc_before", "mc_after", "peak", "steps")
     bad = [c for c in ints if df[c].dtype != "int64"] + [c for c in ("fp", "ideal_ok") if df[c].dtype != bool]
     if bad:
         raise ValueError(f"{os.fspath(path)}: column(s) {', '.join(bad)} do not have a sweep's dtypes")

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 import pandas as pd
 
 from .addrspace import AddressSpace
+from .deprecation import renamed_arguments
 from .experiments import sweep
 from .outcome import Outcome, classify
 from .profiles import KERNELS
@@ -63,27 +64,29 @@ def vma_table(mm: AddressSpace, base: int | None = None) -> pd.DataFrame:
     })
 
 
-def min_free_slots(scenario: Scenario | str, kernel: str, slacks: Iterable[int] = FREE_SLOTS_TRIED) -> int | None:
+@renamed_arguments(slacks="free_slots")
+def min_free_slots(scenario: Scenario | str, kernel: str, free_slots: Iterable[int] = FREE_SLOTS_TRIED) -> int | None:
     """The fewest free slots (``max_map_count - map_count`` before the call) from which the scenario's call
-    succeeds at every slack in ``slacks`` up to the largest; None if it fails at the largest.
+    succeeds at every value in ``free_slots`` up to the largest; None if it fails at the largest.
 
     >>> min_free_slots("munmap-punch", "6.18"), min_free_slots("mmap-new", "6.18")   # semantics §4
     (1, 0)
     """
-    df = sweep(scenario, kernel, slacks=sorted(set(slacks)), progress=False)
+    df = sweep(scenario, kernel, free_slots=sorted(set(free_slots)), progress=False)
     best = None
-    for s, outcome in sorted(zip(df["slack"], df["outcome"], strict=True), reverse=True):
+    for s, outcome in sorted(zip(df["free_slots"], df["outcome"], strict=True), reverse=True):
         if outcome != "OK":
             break
         best = int(s)
     return best
 
 
+@renamed_arguments(slacks="free_slots")
 def slots_needed(scenarios: Iterable[Scenario | str], kernels: Iterable[str] = KERNELS,
-                 slacks: Iterable[int] = FREE_SLOTS_TRIED) -> pd.DataFrame:
+                 free_slots: Iterable[int] = FREE_SLOTS_TRIED) -> pd.DataFrame:
     """:func:`min_free_slots` for every scenario (rows) and kernel (columns), as a DataFrame.
 
-    Integer columns (pandas ``Int64``); ``<NA>`` where the call never succeeds at the slacks tried. (6.18 moves
+    Integer columns (pandas ``Int64``); ``<NA>`` where the call never succeeds at the free slots tried. (6.18 moves
     ``multi-vma``'s three pieces one by one, each punching its own hole in the destination: +1 per piece, and
     the third piece's move check needs 4 free slots at that point. Checked live on 6.18 and 6.1.)
 
@@ -94,19 +97,20 @@ def slots_needed(scenarios: Iterable[Scenario | str], kernels: Iterable[str] = K
     """
     scs = [get(s) for s in scenarios]
     ks = list(kernels)
-    sl = sorted(set(slacks))
+    sl = sorted(set(free_slots))
     data = {k: [min_free_slots(sc, k, sl) for sc in scs] for k in ks}
     out = pd.DataFrame(data, index=pd.Index([sc.name for sc in scs], name="scenario"), dtype="Int64")
     out.columns.name = "kernel"
     return out
 
 
+@renamed_arguments(slacks="free_slots")
 def limits_table(scenarios: Iterable[Scenario | str], kernel: str = "6.18",
-                 slacks: Iterable[int] = range(-1, 9)) -> pd.DataFrame:
+                 free_slots: Iterable[int] = range(-1, 9)) -> pd.DataFrame:
     """One row per scenario: the call, what it does to map_count, and what the limit does to it.
 
-    Columns: ``call``; ``Δ map_count`` when it succeeds; ``free slots needed`` (:func:`min_free_slots`, or
-    ``"any"`` when it succeeds even at the lowest slack tried); ``with one slot fewer`` (the outcome class
+    Columns: ``call``; ``Δ map_count`` when it succeeds; ``free_slots needed`` (:func:`min_free_slots`, or
+    ``"any"`` when it succeeds even at the fewest free slots tried); ``with one slot fewer`` (the outcome class
     there) and ``refused by`` (the check that failed there).
 
     >>> row = limits_table(["mprotect-3way"]).loc["mprotect-3way"]   # semantics §4, §7.4
@@ -114,11 +118,11 @@ def limits_table(scenarios: Iterable[Scenario | str], kernel: str = "6.18",
     (2, 'PARTIAL_FAIL')
     """
     scs = [get(s) for s in scenarios]
-    sl = sorted(set(slacks))
-    df = sweep(scs, kernel, slacks=sl, progress=False)
+    sl = sorted(set(free_slots))
+    df = sweep(scs, kernel, free_slots=sl, progress=False)
     rows = []
     for sc in scs:
-        sub = df[df["scenario"] == sc.name].set_index("slack")
+        sub = df[df["scenario"] == sc.name].set_index("free_slots")
         need = min_free_slots(sc, kernel, sl)
         ok = sub[sub["outcome"] == "OK"]
         delta = int(ok["mc_after"].iloc[-1] - ok["mc_before"].iloc[-1]) if len(ok) else None
@@ -137,8 +141,9 @@ def limits_table(scenarios: Iterable[Scenario | str], kernel: str = "6.18",
     return pd.DataFrame(rows).set_index("scenario")
 
 
-def run_small(sc: Scenario | str, kernel: str, slack: int) -> Outcome:
-    """Classify a scenario's call at ``slack`` free slots under a small max_map_count (fast; the outcome's
+@renamed_arguments(slack="free_slots")
+def run_small(sc: Scenario | str, kernel: str, free_slots: int) -> Outcome:
+    """Classify a scenario's call at ``free_slots`` free slots under a small max_map_count (fast; the outcome's
     class, errno and Δ map_count are those at any max_map_count, see :mod:`mmsim.experiments`).
 
     >>> o = run_small("seed-S", "6.18", 16); o.kind, o.mc_after - o.mc_before
@@ -146,11 +151,12 @@ def run_small(sc: Scenario | str, kernel: str, slack: int) -> Outcome:
     """
     s = get(sc)
     mm = s.build(kernel, 1 << 16)
-    mm.max_map_count = mm.map_count + slack
+    mm.max_map_count = mm.map_count + free_slots
     return classify(mm, s.op, *s.args)
 
 
-def path_table(scenarios: Iterable[Scenario | str], kernel: str = "6.18", slack: int = 16) -> pd.DataFrame:
+@renamed_arguments(slack="free_slots")
+def path_table(scenarios: Iterable[Scenario | str], kernel: str = "6.18", free_slots: int = 16) -> pd.DataFrame:
     """One row per scenario with plenty of free slots: the call, outcome, errno, Δ map_count and the
     depth-0 steps of its trace (the path the syscall took through the kernel, semantics §8).
 
@@ -160,7 +166,7 @@ def path_table(scenarios: Iterable[Scenario | str], kernel: str = "6.18", slack:
     rows = []
     for s in scenarios:
         sc = get(s)
-        o = run_small(sc, kernel, slack)
+        o = run_small(sc, kernel, free_slots)
         rows.append({
             "scenario": sc.name,
             "call": sc.call(compact=True),

@@ -39,6 +39,7 @@ from matplotlib.figure import Figure
 
 from .checks import CHECKS
 from .constants import DEFAULT_MAX_MAP_COUNT
+from .deprecation import renamed_arguments
 from .experiments import Runner, sweep
 from .outcome import OUTCOMES, Outcome
 from .palette import INK, OUTCOME_TEXT
@@ -106,30 +107,31 @@ def default_limits(map_count: int = PROCESS_MAP_COUNT) -> tuple[int, int]:
     return map_count + LIMIT_SPAN[0], map_count + LIMIT_SPAN[1]
 
 
-def process_limits(max_map_count: int | None, map_count: int | None, slack: int | None) -> tuple[int, int]:
+@renamed_arguments(slack="free_slots")
+def process_limits(max_map_count: int | None, map_count: int | None, free_slots: int | None) -> tuple[int, int]:
     """``(max_map_count, map_count)`` from what the caller gave.
 
-    ``slack`` (free slots, the old knob) keeps its meaning ``max_map_count - map_count``: with a limit it
+    ``free_slots`` keeps its meaning ``max_map_count - map_count``: with a limit it
     fixes the map_count, alone it fixes the limit above the default process. A ``max_map_count`` below
     :attr:`Runner.HEADROOM` (64: no process of the course can live under such a limit) given without
-    ``map_count`` is read as free slots, with a FutureWarning: earlier versions took ``slack`` in that
-    position (``render_layout(scenario, kernel, slack)``).
+    ``map_count`` is read as free slots, with a FutureWarning: earlier versions took ``free_slots`` in that
+    position (``render_layout(scenario, kernel, free_slots)``).
     """
-    if slack is None and map_count is None and max_map_count is not None and max_map_count < Runner.HEADROOM:
+    if free_slots is None and map_count is None and max_map_count is not None and max_map_count < Runner.HEADROOM:
         import warnings
 
-        warnings.warn(f"max_map_count={max_map_count} is read as free slots (slack={max_map_count}); pass "
-                      "slack= by name, or an absolute max_map_count", FutureWarning, stacklevel=3)
-        max_map_count, slack = None, max_map_count
-    if slack is None:
+        warnings.warn(f"max_map_count={max_map_count} is read as free slots (free_slots={max_map_count}); pass "
+                      "free_slots= by name, or an absolute max_map_count", FutureWarning, stacklevel=3)
+        max_map_count, free_slots = None, max_map_count
+    if free_slots is None:
         mc = PROCESS_MAP_COUNT if map_count is None else map_count
         return (DEFAULT_MAX_MAP_COUNT if max_map_count is None else max_map_count), mc
-    if map_count is not None and max_map_count is not None and max_map_count - map_count != slack:
-        raise ValueError(f"slack={slack} contradicts max_map_count={max_map_count} and map_count={map_count}")
+    if map_count is not None and max_map_count is not None and max_map_count - map_count != free_slots:
+        raise ValueError(f"free_slots={free_slots} contradicts max_map_count={max_map_count} and map_count={map_count}")
     if max_map_count is not None:
-        return max_map_count, max_map_count - slack
+        return max_map_count, max_map_count - free_slots
     mc = PROCESS_MAP_COUNT if map_count is None else map_count
-    return mc + slack, mc
+    return mc + free_slots, mc
 
 
 def message_figure(text: str) -> Figure:
@@ -275,23 +277,24 @@ def kernel_order(kernels: Sequence[str] | str) -> list[str]:
 # ---- views and render functions -------------------------------------------------------------------------
 
 
+@renamed_arguments(slack="free_slots")
 def trace_view(
     scenario: Scenario | str,
     kernels: Sequence[str] | str = DEFAULT_KERNELS,
     max_map_count: int | None = None,
     *,
     map_count: int | None = None,
-    slack: int | None = None,
+    free_slots: int | None = None,
     runner: Runner | None = None,
     limits: tuple[int, int] | None = None,
 ) -> View:
     """map_count at each step of ``scenario``'s call, one panel per kernel, in a process of ``map_count``
-    VMAs under ``vm.max_map_count = max_map_count`` (see the module docstring; ``slack`` = free slots, the old
+    VMAs under ``vm.max_map_count = max_map_count`` (see the module docstring; ``free_slots``, the old
     knob). Each panel's x axis holds every step the call takes somewhere in ``limits`` (default
     :func:`default_limits`; :func:`trace_steps`), so the chart keeps its size as the limit moves.
     ``facts["outcomes"]`` maps each kernel to its :class:`~mmsim.Outcome`, ``facts["steps"]`` to its axis."""
     sc = get(scenario)
-    mx, mc = process_limits(max_map_count, map_count, slack)
+    mx, mc = process_limits(max_map_count, map_count, free_slots)
     ks = kernel_order(kernels)
     if not ks:
         return View.message("Select at least one kernel.")
@@ -334,27 +337,30 @@ def _alt(title: str, outcomes: Mapping[str, Outcome], limit: int = 125) -> str:
     return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0].rstrip(" .,;:—") + "…"
 
 
+@renamed_arguments(slack="free_slots")
 def render_trace(scenario: Scenario | str, kernels: Sequence[str] | str = DEFAULT_KERNELS,
-                 max_map_count: int | None = None, *, map_count: int | None = None, slack: int | None = None,
+                 max_map_count: int | None = None, *, map_count: int | None = None, free_slots: int | None = None,
                  runner: Runner | None = None) -> Figure:
     """The matplotlib figure of :func:`trace_view` (:func:`mmsim.plots.plot_trace`): absolute map_count, the
     limit line, free slots on a second axis; a :func:`message_figure` with no kernel selected."""
-    return trace_view(scenario, kernels, max_map_count, map_count=map_count, slack=slack, runner=runner).figure()
+    return trace_view(scenario, kernels, max_map_count, map_count=map_count, free_slots=free_slots,
+                      runner=runner).figure()
 
 
+@renamed_arguments(slack="free_slots")
 def layout_view(
     scenario: Scenario | str,
     kernel: str = "5.0",
     max_map_count: int | None = None,
     *,
     map_count: int | None = None,
-    slack: int | None = None,
+    free_slots: int | None = None,
     runner: Runner | None = None,
 ) -> View:
     """The VMAs around ``scenario`` before and after its call under ``kernel``, in a process of ``map_count``
     VMAs under ``vm.max_map_count = max_map_count``. ``facts["outcome"]`` is the call's Outcome."""
     sc = get(scenario)
-    mx, mc = process_limits(max_map_count, map_count, slack)
+    mx, mc = process_limits(max_map_count, map_count, free_slots)
     runner = runner or Runner()
     outcome, before, after = runner.before_after_at(sc, kernel, mx, mc)
     old, new = sc.ranges()
@@ -374,10 +380,12 @@ def layout_view(
                                     outcome=outcome, title=title), alt=_alt(title, {kernel: outcome}))
 
 
+@renamed_arguments(slack="free_slots")
 def render_layout(scenario: Scenario | str, kernel: str = "5.0", max_map_count: int | None = None, *,
-                  map_count: int | None = None, slack: int | None = None, runner: Runner | None = None) -> Figure:
+                  map_count: int | None = None, free_slots: int | None = None, runner: Runner | None = None) -> Figure:
     """The matplotlib figure of :func:`layout_view` (:func:`mmsim.plots.plot_layout`)."""
-    return layout_view(scenario, kernel, max_map_count, map_count=map_count, slack=slack, runner=runner).figure()
+    return layout_view(scenario, kernel, max_map_count, map_count=map_count, free_slots=free_slots,
+                      runner=runner).figure()
 
 
 def failure_points(
@@ -486,11 +494,11 @@ def sweep_limits(
     lo, hi = limits or default_limits(map_count)
     if hi < lo:
         raise ValueError(f"empty range of limits {lo}..{hi}")
-    slacks = list(range(lo - map_count, hi - map_count + 1))
-    top = map_count + slacks[-1]
-    df = sweep(scenarios, kernels, slacks=slacks, max_map_count=top, progress=False)
-    shift = df["slack"] - slacks[-1]  # each row's process had top - slack VMAs; move it to map_count
-    df["max_map_count"] = map_count + df["slack"]
+    free_slots = list(range(lo - map_count, hi - map_count + 1))
+    top = map_count + free_slots[-1]
+    df = sweep(scenarios, kernels, free_slots=free_slots, max_map_count=top, progress=False)
+    shift = df["free_slots"] - free_slots[-1]  # each row's process had top - free slots VMAs; move it to map_count
+    df["max_map_count"] = map_count + df["free_slots"]
     for col in ("mc_before", "mc_after", "peak"):
         df[col] = df[col] + shift
     return df

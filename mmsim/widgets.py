@@ -59,6 +59,7 @@ import traitlets
 from matplotlib.figure import Figure
 
 from .constants import DEFAULT_MAX_MAP_COUNT
+from .deprecation import renamed_arguments
 from .experiments import Runner
 from .plots import figure_alt, figure_png
 from .profiles import KERNELS
@@ -309,20 +310,21 @@ def _kernel_select(value: Sequence[str], options: Sequence[str] = KERNELS) -> Ke
     return KernelPicker(list(options), ks)
 
 
-def _initial(max_map_count: int | None, map_count: int | None, slack: int | None) -> tuple[int, int]:
-    return process_limits(max_map_count, map_count, slack)
+def _initial(max_map_count: int | None, map_count: int | None, free_slots: int | None) -> tuple[int, int]:
+    return process_limits(max_map_count, map_count, free_slots)
 
 
 # ---- factories -----------------------------------------------------------------------------------------
 
 
+@renamed_arguments(slack="free_slots")
 def trace_explorer(
     scenario: str = "seed-W",
     kernels: Sequence[str] = DEFAULT_KERNELS,
     max_map_count: int | None = None,
     *,
     map_count: int | None = None,
-    slack: int | None = None,
+    free_slots: int | None = None,
     limits: tuple[int, int] | None = None,
     scenarios: Iterable[Scenario | str] | None = None,
 ) -> Explorer:
@@ -330,11 +332,11 @@ def trace_explorer(
 
     Controls: ``scenario`` (Dropdown), ``max_map_count`` (IntSlider over ``limits``, default
     :func:`default_limits`), ``kernels`` (a row of toggle buttons, :class:`KernelPicker`, of every profile).
-    ``max_map_count`` defaults to 65,530; ``slack`` instead starts the slider ``slack`` above ``map_count``. Each
+    ``max_map_count`` defaults to 65,530; ``free_slots=n`` instead starts the slider n above ``map_count``. Each
     panel's x axis holds every step of the slider's range (steps not reached are greyed), so the chart keeps
     its size as the slider moves.
     """
-    mx, mc = _initial(max_map_count, map_count, slack)
+    mx, mc = _initial(max_map_count, map_count, free_slots)
     runner = Runner()
     controls: dict[str, W.Widget] = {
         "scenario": _scenario_dropdown(scenario, scenarios),
@@ -375,7 +377,7 @@ def revert_explorer(scenario: str = "seed-W", free_slots: int = 3, *, result: An
     def render(free_slots: int) -> View:
         r = result.at(result.kernels[0], free_slots)
         # the model's trace of the same call on each kernel's profile, over the real run's maps and readout
-        model = trace_view(result.scenario, profiles, result.max_map_count, slack=free_slots, runner=runner,
+        model = trace_view(result.scenario, profiles, result.max_map_count, free_slots=free_slots, runner=runner,
                            limits=(result.max_map_count - max(slots), result.max_map_count - min(slots)))
         return View(model.svg,
                     f"{slots_text(free_slots)}: {result.kernels[0]} {r.errno_name} {r.delta:+d}"
@@ -388,13 +390,14 @@ def revert_explorer(scenario: str = "seed-W", free_slots: int = 3, *, result: An
     return ex
 
 
+@renamed_arguments(slack="free_slots")
 def failure_point_explorer(
     scenario: str = "seed-W",
     kernels: Sequence[str] = DEFAULT_KERNELS,
     max_map_count: int | None = None,
     *,
     map_count: int | None = None,
-    slack: int | None = None,
+    free_slots: int | None = None,
     limits: tuple[int, int] | None = None,
     scenarios: Iterable[Scenario | str] | None = None,
 ) -> Explorer:
@@ -403,7 +406,7 @@ def failure_point_explorer(
 
     Controls: ``scenario``, ``max_map_count`` (IntSlider), ``kernels``.
     """
-    mx, mc = _initial(max_map_count, map_count, slack)
+    mx, mc = _initial(max_map_count, map_count, free_slots)
     lo, hi = limits or default_limits(mc)
     runner = Runner(maxsize=len(KERNELS) + 2)
     controls: dict[str, W.Widget] = {
@@ -420,13 +423,14 @@ def failure_point_explorer(
     return Explorer(controls, render, rows=[["scenario", "max_map_count"], ["kernels"]], runner=runner)
 
 
+@renamed_arguments(slack="free_slots")
 def layout_explorer(
     scenario: str = "seed-W",
     kernel: str = "5.0",
     max_map_count: int | None = None,
     *,
     map_count: int | None = None,
-    slack: int | None = None,
+    free_slots: int | None = None,
     limits: tuple[int, int] | None = None,
     scenarios: Iterable[Scenario | str] | None = None,
 ) -> Explorer:
@@ -434,7 +438,7 @@ def layout_explorer(
 
     Controls: ``scenario``, ``kernel`` (ToggleButtons of every profile), ``max_map_count`` (IntSlider).
     """
-    mx, mc = _initial(max_map_count, map_count, slack)
+    mx, mc = _initial(max_map_count, map_count, free_slots)
     runner = Runner()
     controls: dict[str, W.Widget] = {
         "scenario": _scenario_dropdown(scenario, scenarios),
@@ -559,7 +563,7 @@ def live_explorer(
         button.disabled = True
         result.value = f"<i>running {html.escape(sc.name)} on {html.escape(where)} at {slots_text(free)}…</i>"
         try:
-            c = compare(ops, kernel, arena_pages=sc.arena_pages, slack_before={len(ops) - 1: free},
+            c = compare(ops, kernel, arena_pages=sc.arena_pages, free_slots_before={len(ops) - 1: free},
                         **({} if info.target == "host" else {"target": info.target, "kernel": info.kernel}))
         except Exception as e:  # noqa: BLE001 - a failed live run is reported, never raised into the front end
             result.value = f"<b>live run failed:</b> {html.escape(str(e))}"

@@ -98,7 +98,7 @@ def new_mm(kernel: str = "6.18", max_map_count: int = MAX, *, filled: bool = Fal
     """An address space under ``kernel``: empty, or (``filled``) with ~65466 filler VMAs at max 65530.
 
     Building 65 466 filler VMAs costs ~0.5 s, so one filled address space is built once and copied
-    per call (``with_kernel``); set the slack with :func:`at_slack`.
+    per call (``with_kernel``); set the free slots with :func:`at_free_slots`.
     """
     if filled:
         assert max_map_count == MAX and not kw, "a filled address space has the default max and parameters"
@@ -124,7 +124,7 @@ def fmap(mm, fd: int, page: int, npages: int, off_pages: int, prot: int = R, fla
     return mm.mmap(at(page), npages * P, prot, flags | MAP_FIXED, fd, off_pages * P)
 
 
-def at_slack(mm: AddressSpace, s: int) -> AddressSpace:
+def at_free_slots(mm: AddressSpace, s: int) -> AddressSpace:
     """Pad/unpad filler so that ``max_map_count - map_count == s``."""
     mm.set_free_slots(s)
     assert mm.max_map_count - mm.map_count == s

@@ -98,10 +98,10 @@ class Ready:
         return cmp
 
     def run_cases(self, cases: list, arena_pages: int, timeout: float = 240) -> tuple[live.Comparison, Rows]:
-        """Named cases (``(name, ops, free slots, hold)``, see :func:`live_ops.batch`) in one child on this
+        """Named cases (``(name, ops, free_slots, hold)``, see :func:`live_ops.batch`) in one child on this
         kernel against its profile: the comparison (tallied) and each case's rows, ``{name: [CompareRow]}``."""
-        ops, slack_before, spans = batch(cases, arena_pages)
-        cmp = self.compare(ops, arena_pages=arena_pages, slack_before=slack_before, timeout=timeout)
+        ops, free_slots_before, spans = batch(cases, arena_pages)
+        cmp = self.compare(ops, arena_pages=arena_pages, free_slots_before=free_slots_before, timeout=timeout)
         assert cmp.initial_match, str(cmp)
         return cmp, {name: [cmp.rows[i] for i in span] for name, span in spans.items()}
 

@@ -61,24 +61,24 @@ def reset(arena_pages: int) -> tuple:
 
 
 def batch(cases: list, arena_pages: int) -> tuple[list, dict[int, int], dict[str, range]]:
-    """Named cases as one child's op list: ``(ops, slack_before, spans)``.
+    """Named cases as one child's op list: ``(ops, free_slots_before, spans)``.
 
-    A case is ``(name, ops, slack, hold)``; each starts with :func:`reset`. ``slack`` free slots are set
+    A case is ``(name, ops, free_slots, hold)``; each starts with :func:`reset`. ``free_slots`` free slots are set
     before the case's first op (``hold="all"``: before every op of the case), or none for None; ``spans``
     gives each case's op indices.
     """
     ops: list = []
-    slack_before: dict[int, int] = {}
+    free_slots_before: dict[int, int] = {}
     spans: dict[str, range] = {}
-    for name, case_ops, slack, hold in cases:
+    for name, case_ops, free_slots, hold in cases:
         ops.append(reset(arena_pages))
         first = len(ops)
         ops.extend(case_ops)
         spans[name] = range(first, len(ops))
-        if slack is not None:
+        if free_slots is not None:
             for i in spans[name] if hold == "all" else [first]:
-                slack_before[i] = slack
-    return ops, slack_before, spans
+                free_slots_before[i] = free_slots
+    return ops, free_slots_before, spans
 
 
 def canned_run(results: list[dict], ops: list, *, release: str, max_map_count: int, base: int,
@@ -105,7 +105,7 @@ def canned_run(results: list[dict], ops: list, *, release: str, max_map_count: i
     }
     for r in results:
         r["vmas"] = [[base + s, base + e, perms, pgoff, ""] for s, e, perms, pgoff in r["vmas"]]
-        r.setdefault("slack", None)
+        r.setdefault("free_slots", None)
         r.setdefault("adjust_seconds", 0.0)
         r.setdefault("op_seconds", 0.0)
     return live.build_run(out, live.normalize_ops(ops, pages), target=target)

@@ -2,9 +2,9 @@
 
 Every layout is built with the model's own syscalls (mmap with MAP_FIXED, touch) exactly as the
 semantics describe it, on the filled address space (``new_mm(kernel, filled=True)``), so a test
-sets the slack with ``at_slack``. Each builder is cached per profile: :func:`mmsim.classify`
+sets the free slots with ``at_free_slots``. Each builder is cached per profile: :func:`mmsim.classify`
 never mutates its input (a property in test_mremap_properties.py) and the tests run calls for
-real only on copies (``helpers.run_copy``), so one scenario is re-used at every slack.
+real only on copies (``helpers.run_copy``), so one scenario is re-used at every free slots.
 
 Arena pages of each layout are given in its docstring; the builders return addresses, as
 ``helpers.anon`` does.

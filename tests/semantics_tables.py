@@ -249,13 +249,13 @@ def cell(text: str) -> Cell:
     return Cell(kind, mc, token, errno, fp, f"{_SHORT[head]} {mc}")
 
 
-def by_slack(table: dict[int, dict[str, str]], kernel: str | Profile) -> dict[int, str]:
-    """One profile's column of a §7 table: {slack: cell} (derived for a profile the table does not print)."""
+def by_free_slots(table: dict[int, dict[str, str]], kernel: str | Profile) -> dict[int, str]:
+    """One profile's column of a §7 table: {free slots: cell} (derived for a profile the table does not print)."""
     return {s: row[kernel] for s, row in table.items()}
 
 
 def _s7(rows: dict[int, tuple[str, ...]]) -> dict[int, dict[str, str]]:
-    """A §7.1-§7.5 table as printed (PRINTED order) -> {slack: {profile: cell}}; every other profile's cell
+    """A §7.1-§7.5 table as printed (PRINTED order) -> {free slots: {profile: cell}}; every other profile's cell
     is the printed cell of the profile with the same :data:`S7_ASPECTS` (for 6.1: 5.1's, as §7.6 says)."""
     return {s: _ByProfile(_row(r), S7_ASPECTS) for s, r in rows.items()}
 
@@ -317,7 +317,7 @@ K1 = _k_table({  # semantics §7.3, k = 1
     6: ("OK 65523", "OK 65523", "OK 65523", "OK 65523", "OK 65523"),
 })
 
-K3 = _k_table({  # semantics §7.3, k = 3; the "1-3" and "4-5" rows expanded per slack
+K3 = _k_table({  # semantics §7.3, k = 3; the "1-3" and "4-5" rows expanded per free slots
     0: ("PARTIAL(fp) 65527 [move]", "CLEAN 65530 [early]", "FP 65530 [early]", "CLEAN 65530 [alt]", "OK 65527"),
     1: ("OK 65526", "FP 65529 [early]", "FP 65529 [early]", "OK 65526", "OK 65526"),
     2: ("OK 65525", "FP 65528 [early]", "FP 65528 [early]", "OK 65525", "OK 65525"),
@@ -329,7 +329,7 @@ K3 = _k_table({  # semantics §7.3, k = 3; the "1-3" and "4-5" rows expanded per
 
 # ---- §7.4 mprotect partial split: X = 10-page RW VMA with non-mergeable neighbours -----------------
 
-#: slack -> (3-way mprotect(X+2P, P, R) on 5.0-7.1 and 5.1-alt, the same on ideal, 2-way mprotect(X, P, R)).
+#: free slots -> (3-way mprotect(X+2P, P, R) on 5.0-7.1 and 5.1-alt, the same on ideal, 2-way mprotect(X, P, R)).
 #: The "5.0-7.1" column covers 6.1 (a release in that range; §7.6's last paragraph; and linux-6.1.md §4,
 #: measured on 6.1.176: the 3-way split at s = 1 is ENOMEM, +1).
 MPROTECT = {
@@ -341,7 +341,7 @@ MPROTECT = {
 
 
 def mprotect_cells(kernel: str | Profile, s: int) -> tuple[str, str]:
-    """(3-way cell, 2-way cell) of §7.4 for ``kernel`` at slack ``s``: the "ideal" column for a transactional
+    """(3-way cell, 2-way cell) of §7.4 for ``kernel`` at free slots ``s``: the "ideal" column for a transactional
     profile, the "5.0-7.1" column for every other."""
     three, three_ideal, two = MPROTECT[s]
     return (three_ideal if get_profile(kernel).transactional else three), two
@@ -467,18 +467,18 @@ S4 = {
 _S4_KINDS = {"FP": "FALSE_POSITIVE", "C": "CLEAN_FAIL", "P": "PARTIAL_FAIL"}
 
 
-def parse_s4(text: str, slacks) -> dict[int, str]:
-    """A §4 cell -> {slack: OK | FALSE_POSITIVE | CLEAN_FAIL | PARTIAL_FAIL | EINVAL}.
+def parse_s4(text: str, free_slots) -> dict[int, str]:
+    """A §4 cell -> {free slots: OK | FALSE_POSITIVE | CLEAN_FAIL | PARTIAL_FAIL | EINVAL}.
 
     ``"4; FP 2-3, C 0-1"`` means success from 4 free slots, FALSE_POSITIVE at 2-3, CLEAN_FAIL at
-    0-1. A class without a range (``"1; C"``) covers every slack below the minimum that no ranged
-    class names; "any" means no limit check applies; "EINVAL" fails at every slack.
+    0-1. A class without a range (``"1; C"``) covers every free slots below the minimum that no ranged
+    class names; "any" means no limit check applies; "EINVAL" fails at every free slots.
     """
     if text in ("any", "EINVAL"):
-        return {s: ("OK" if text == "any" else "EINVAL") for s in slacks}
+        return {s: ("OK" if text == "any" else "EINVAL") for s in free_slots}
     head, _, rest = text.partition(";")
     need = int(head)
-    res = {s: "OK" for s in slacks if s >= need}
+    res = {s: "OK" for s in free_slots if s >= need}
     rest_kind = None
     for part in filter(None, (p.strip() for p in rest.split(","))):
         m = re.fullmatch(r"(FP|C|P)(?: (\d+)(?:-(\d+))?)?", part)
@@ -489,20 +489,20 @@ def parse_s4(text: str, slacks) -> dict[int, str]:
             continue
         lo, hi = int(m.group(2)), int(m.group(3) or m.group(2))
         for s in range(lo, hi + 1):
-            if s in slacks:
+            if s in free_slots:
                 res[s] = kind
     if rest_kind is not None:
-        for s in slacks:
+        for s in free_slots:
             res.setdefault(s, rest_kind)
-    missing = [s for s in slacks if s not in res]
-    assert not missing, f"cell {text!r} leaves slack {missing} undefined"
-    return {s: res[s] for s in slacks}
+    missing = [s for s in free_slots if s not in res]
+    assert not missing, f"cell {text!r} leaves free slots {missing} undefined"
+    return {s: res[s] for s in free_slots}
 
 
-def s4(row: str, kernel: str | Profile, slacks) -> dict[int, str]:
-    """The §4 cell of ``row`` for ``kernel``, parsed for ``slacks`` (derived by :data:`S4_ASPECTS`)."""
+def s4(row: str, kernel: str | Profile, free_slots) -> dict[int, str]:
+    """The §4 cell of ``row`` for ``kernel``, parsed for ``free_slots`` (derived by :data:`S4_ASPECTS`)."""
     cells = S4[row]
-    return parse_s4(cells[column(kernel, S4_ASPECTS, tuple(cells))], slacks)
+    return parse_s4(cells[column(kernel, S4_ASPECTS, tuple(cells))], free_slots)
 
 
 def s4_onto_k(kernel: str | Profile, k: int, s: int) -> str:

@@ -30,37 +30,37 @@ def like_51(ctx):
 def test_5_0_plus_the_early_check_is_5_1_on_every_scenario() -> None:
     """The fix is 5.0's flow plus one check at mremap_to (semantics §3.5.1 F3a): a derived profile gives 5.1's
     rows in the whole catalogue, threshold check or predicate alike."""
-    cols = ["scenario", "slack", "outcome", "errno", "check", "mc_after", "fp", "ideal_ok"]
-    ref = sweep(None, "5.1", slacks=range(-1, 11), progress=False)[cols].fillna("")
+    cols = ["scenario", "free_slots", "outcome", "errno", "check", "mc_after", "fp", "ideal_ok"]
+    ref = sweep(None, "5.1", free_slots=range(-1, 11), progress=False)[cols].fillna("")
     by_name = PROFILES["5.0"].derive("5.0+early", checks={"mremap_to": ["mremap_early"],
                                                           "move_vma": ["move_vma_limit"]})
-    got = sweep_profiles(by_name, None, slacks=range(-1, 11))[cols].fillna("")
+    got = sweep_profiles(by_name, None, free_slots=range(-1, 11))[cols].fillna("")
     assert got.equals(ref)
-    pred = sweep_profiles(C.own_profile(like_51, "pred"), None, slacks=range(-1, 11))[cols].fillna("")
+    pred = sweep_profiles(C.own_profile(like_51, "pred"), None, free_slots=range(-1, 11))[cols].fillna("")
     pred["check"] = pred["check"].replace("pred_early", "mremap_early")
     assert pred.equals(ref)
 
 
 def test_sweep_profiles_of_kernel_names_equals_sweep() -> None:
-    a = sweep(["seed-W", "k-whole-2", "multi-vma"], ["5.0", "7.1", "ideal"], slacks=range(0, 9), progress=False)
-    b = sweep_profiles(["5.0", "7.1", "ideal"], ["seed-W", "k-whole-2", "multi-vma"], slacks=range(0, 9))
+    a = sweep(["seed-W", "k-whole-2", "multi-vma"], ["5.0", "7.1", "ideal"], free_slots=range(0, 9), progress=False)
+    b = sweep_profiles(["5.0", "7.1", "ideal"], ["seed-W", "k-whole-2", "multi-vma"], free_slots=range(0, 9))
     assert sorted(map(tuple, a.fillna("").values.tolist())) == sorted(map(tuple, b.fillna("").values.tolist()))
 
 
 def test_sweep_profiles_refuses_bad_input() -> None:
     with pytest.raises(ValueError, match="two profiles are named"):
-        sweep_profiles(["5.1", PROFILES["5.1"]], ["seed-W"], slacks=[3])
+        sweep_profiles(["5.1", PROFILES["5.1"]], ["seed-W"], free_slots=[3])
     with pytest.raises(ValueError, match="unknown kernel profile"):
-        sweep_profiles(["4.19"], ["seed-W"], slacks=[3])
-    with pytest.raises(ValueError, match="slack must be >= -1"):
-        sweep_profiles(["5.1"], ["seed-W"], slacks=[-2])
+        sweep_profiles(["4.19"], ["seed-W"], free_slots=[3])
+    with pytest.raises(ValueError, match="free slots must be >= -1"):
+        sweep_profiles(["5.1"], ["seed-W"], free_slots=[-2])
 
 
 def test_a_predicate_is_not_assumed_monotone() -> None:
-    """A check of one's own may refuse only at some counts: outcomes are not reused across slacks for it."""
+    """A check of one's own may refuse only at some counts: outcomes are not reused across free-slot counts for it."""
     odd = C.own_profile(lambda ctx: (ctx.free_slots == 8, "refuse at exactly 8"), "odd")
-    df = sweep_profiles(odd, ["fixed-whole-free"], slacks=range(6, 11))
-    assert df.set_index("slack")["outcome"].to_dict() == {6: "OK", 7: "OK", 8: "FALSE_POSITIVE", 9: "OK", 10: "OK"}
+    df = sweep_profiles(odd, ["fixed-whole-free"], free_slots=range(6, 11))
+    assert df.set_index("free_slots")["outcome"].to_dict() == {6: "OK", 7: "OK", 8: "FALSE_POSITIVE", 9: "OK", 10: "OK"}
 
 
 def test_punches_hole_follows_the_unmap_shapes() -> None:
@@ -79,9 +79,9 @@ def test_punches_hole_follows_the_unmap_shapes() -> None:
 
 
 def test_tradeoff_table_from_the_worked_examples() -> None:
-    """semantics §7.1/§7.2, slacks 0-8: 5.0 fails half-way on seed-W at 1-5 and seed-S at 1-4 (9 of 18 cases);
+    """semantics §7.1/§7.2, free-slot counts 0-8: 5.0 fails half-way on seed-W at 1-5 and seed-S at 1-4 (9 of 18 cases);
     5.1 never does, and refuses needlessly once (seed-S at 5); ideal does neither."""
-    df = sweep(["seed-W", "seed-S"], ["5.0", "5.1", "ideal"], slacks=range(0, 9), progress=False)
+    df = sweep(["seed-W", "seed-S"], ["5.0", "5.1", "ideal"], free_slots=range(0, 9), progress=False)
     t = tradeoff_table(df)
     assert list(t.index) == ["5.0", "5.1", "ideal"] and t["cases"].tolist() == [18, 18, 18]
     assert t.loc["5.0", "partial_failure_rate"] == pytest.approx(9 / 18)
@@ -92,8 +92,8 @@ def test_tradeoff_table_from_the_worked_examples() -> None:
 
 
 def test_the_tradeoff_plot() -> None:
-    df = sweep(["seed-W", "seed-S"], ["5.0", "5.1", "ideal"], slacks=range(0, 9), progress=False)
-    mine = sweep_profiles(C.own_profile(like_51, "mine"), ["seed-W", "seed-S"], slacks=range(0, 9))
+    df = sweep(["seed-W", "seed-S"], ["5.0", "5.1", "ideal"], free_slots=range(0, 9), progress=False)
+    mine = sweep_profiles(C.own_profile(like_51, "mine"), ["seed-W", "seed-S"], free_slots=range(0, 9))
     import pandas as pd
 
     fig = plot_tradeoff(pd.concat([df, mine], ignore_index=True))
@@ -188,7 +188,7 @@ def test_the_safe_counting_check_never_fails_half_way_on_the_map_count() -> None
     from mmsim.scenarios import random_scenarios
 
     mine = C.own_profile(lambda ctx: (ctx.free_slots < 4 + _holes(ctx), ""), "mine")
-    df = sweep_profiles(mine, C.capstone_scenarios() + random_scenarios(150, seed=7), slacks=range(0, 11))
+    df = sweep_profiles(mine, C.capstone_scenarios() + random_scenarios(150, seed=7), free_slots=range(0, 11))
     assert not ((df["outcome"] == "PARTIAL_FAIL") & (df["errno"] == "ENOMEM")).any()
 
 

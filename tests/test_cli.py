@@ -47,17 +47,17 @@ def test_help_everywhere(capsys: pytest.CaptureFixture[str], argv: list[str]) ->
     (["frobnicate"], "invalid choice"),
     (["trace", "nope"], "unknown scenario 'nope'"),
     (["trace", "seed-W", "--kernel", "4.19"], "unknown kernel profile '4.19'"),
-    (["trace", "seed-W", "--slack", "-5"], "free slots must be >= -1"),
-    (["trace", "seed-W", "--slack", "x"], "not an integer"),
-    (["sweep", "--slacks", "0:x"], "not an integer range"),
-    (["sweep", "--slacks", "5:0"], "empty range"),
-    (["sweep", "--slacks", "0:3", "--max-map-counts", "5:8"], "not allowed with"),
+    (["trace", "seed-W", "--free-slots", "-5"], "free slots must be >= -1"),
+    (["trace", "seed-W", "--free-slots", "x"], "not an integer"),
+    (["sweep", "--free-slots", "0:x"], "not an integer range"),
+    (["sweep", "--free-slots", "5:0"], "empty range"),
+    (["sweep", "--free-slots", "0:3", "--max-map-counts", "5:8"], "not allowed with"),
     (["sweep", "--scenarios", "seed-W", "nope"], "unknown scenario"),
     (["sweep", "--family", "nope"], "unknown family"),
     (["list", "--family", "nope"], "unknown family"),
     (["layout", "seed-W", "--kernel", "x"], "unknown kernel"),
     (["live", "nope"], "unknown scenario"),
-    (["trace", "multi-vma", "--max-map-count", "5", "--slack", "3"], "cannot have"),
+    (["trace", "multi-vma", "--max-map-count", "5", "--free-slots", "3"], "cannot have"),
 ])
 def test_bad_arguments_exit_2_without_traceback(capsys: pytest.CaptureFixture[str], argv: list[str],
                                                 message: str) -> None:
@@ -84,7 +84,7 @@ def test_parse_int_range() -> None:
 
 def test_trace(capsys: pytest.CaptureFixture[str], tmp_path) -> None:
     png = tmp_path / "trace.png"
-    rc, out, _ = run(capsys, "trace", "seed-W", "--kernel", "5.0", "--kernel", "5.1", "--slack", "3",
+    rc, out, _ = run(capsys, "trace", "seed-W", "--kernel", "5.0", "--kernel", "5.1", "--free-slots", "3",
                      "--png", str(png))
     assert rc == 0
     assert "== kernel 5.0: PARTIAL_FAIL (ENOMEM at move_vma_limit)" in out
@@ -96,7 +96,7 @@ def test_trace(capsys: pytest.CaptureFixture[str], tmp_path) -> None:
 
 
 def test_trace_defaults_and_top(capsys: pytest.CaptureFixture[str]) -> None:
-    rc, out, _ = run(capsys, "trace", "seed-S", "--slack", "5", "--top", "--max-map-count", "1000")
+    rc, out, _ = run(capsys, "trace", "seed-S", "--free-slots", "5", "--top", "--max-map-count", "1000")
     assert rc == 0
     assert out.count("== kernel") == len(mmsim.KERNELS)  # all kernels by default
     assert "FALSE_POSITIVE" in out  # semantics §7.2: 5.1 / 6.18 at s = 5
@@ -105,13 +105,13 @@ def test_trace_defaults_and_top(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_layout(capsys: pytest.CaptureFixture[str], tmp_path) -> None:
     png = tmp_path / "layout.png"
-    rc, out, _ = run(capsys, "layout", "seed-W", "--kernel", "5.0", "--slack", "3", "--png", str(png))
+    rc, out, _ = run(capsys, "layout", "seed-W", "--kernel", "5.0", "--free-slots", "3", "--png", str(png))
     assert rc == 0
     assert "PARTIAL_FAIL" in out and "rw-p" in out and "r--p" in out
     before, after = out.split("\nafter")
     assert before.count("rw-p") == 1 and after.count("rw-p") == 2
     assert png.exists()
-    rc, out, _ = run(capsys, "layout", "relocate-whole", "--slack", "8", "--max-map-count", "200")
+    rc, out, _ = run(capsys, "layout", "relocate-whole", "--free-slots", "8", "--max-map-count", "200")
     assert rc == 0 and "outside this window" in out
 
 
@@ -121,21 +121,21 @@ def test_layout(capsys: pytest.CaptureFixture[str], tmp_path) -> None:
 def test_sweep_writes_csv_and_png(capsys: pytest.CaptureFixture[str], tmp_path) -> None:
     csv, png, rates = tmp_path / "s.csv", tmp_path / "map.png", tmp_path / "rates.png"
     rc, out, _ = run(capsys, "sweep", "--scenarios", "seed-W", "seed-S", "--kernels", "5.0", "5.1",
-                     "--slacks", "0:4", "--csv", str(csv), "--png", str(png), "--rates-png", str(rates))
+                     "--free-slots", "0:4", "--csv", str(csv), "--png", str(png), "--rates-png", str(rates))
     assert rc == 0
     assert "16 cases: 2 scenarios x 2 kernels" in out
     assert "PARTIAL_FAIL" in out and "false_positive" in out
     df = pd.read_csv(csv)
-    assert len(df) == 16 and list(df.columns)[:5] == ["scenario", "family", "kernel", "max_map_count", "slack"]
+    assert len(df) == 16 and list(df.columns)[:5] == ["scenario", "family", "kernel", "max_map_count", "free_slots"]
     assert png.stat().st_size > 1000 and rates.stat().st_size > 1000
 
 
 def test_sweep_variants(capsys: pytest.CaptureFixture[str]) -> None:
-    rc, out, _ = run(capsys, "sweep", "--family", "mprotect", "--kernels", "6.18", "--slacks=-1:2")
+    rc, out, _ = run(capsys, "sweep", "--family", "mprotect", "--kernels", "6.18", "--free-slots=-1:2")
     assert rc == 0 and "6 cases: 2 scenarios x 1 kernels x free slots -1..1" in out
     rc, out, _ = run(capsys, "sweep", "--scenarios", "munmap-punch", "--max-map-counts", "0:4")
     assert rc == 0 and f"{4 * len(mmsim.KERNELS)} cases" in out and "max_map_count 0..3" in out
-    rc, out, _ = run(capsys, "sweep", "--random", "3", "--seed", "1", "--kernels", "7.1", "--slacks", "2")
+    rc, out, _ = run(capsys, "sweep", "--random", "3", "--seed", "1", "--kernels", "7.1", "--free-slots", "2")
     assert rc == 0 and "3 cases: 3 scenarios" in out
 
 
@@ -149,7 +149,7 @@ def test_live_unavailable_is_a_clean_error(capsys: pytest.CaptureFixture[str],
     monkeypatch.setitem(sys.modules, "mmsim.live", None)  # import fails
     if "live" in vars(mmsim):  # imported by an earlier test; not looked up (that would import it)
         monkeypatch.delattr(mmsim, "live")
-    rc, out, err = run(capsys, "live", "seed-W", "--slack", "3")
+    rc, out, err = run(capsys, "live", "seed-W", "--free-slots", "3")
     assert rc == 1
     assert "live runs are unavailable" in err and "Traceback" not in out + err
 
@@ -161,7 +161,7 @@ def test_live_failure_is_a_clean_error(capsys: pytest.CaptureFixture[str], monke
         raise live.LiveError("the live child was killed by SIGKILL")
 
     monkeypatch.setattr(live, "compare", boom)
-    rc, out, err = run(capsys, "live", "seed-W", "--slack", "3")
+    rc, out, err = run(capsys, "live", "seed-W", "--free-slots", "3")
     if "unavailable here" in err:
         pytest.skip(err)
     assert rc == 1 and "live run failed: the live child was killed" in err and "Traceback" not in out + err
@@ -169,7 +169,7 @@ def test_live_failure_is_a_clean_error(capsys: pytest.CaptureFixture[str], monke
 
 @pytest.mark.live
 def test_live_seed_w(capsys: pytest.CaptureFixture[str], host) -> None:
-    rc, out, err = run(capsys, "live", "seed-W", "--slack", "3")
+    rc, out, err = run(capsys, "live", "seed-W", "--free-slots", "3")
     assert rc == 0, out + err
     assert "live and model agree" in out and "all 4 operations match" in out
     assert "model classification" in out
@@ -211,10 +211,10 @@ def _bad_inputs(tmp: str) -> list[tuple[list[str], str]]:
         (["trace", "k-whole-100000"], "k-whole-N needs 1 <= N <= 65536"),
         (["trace", "k-whole-99999999"], "k-whole-N needs 1 <= N <= 65536"),
         (["trace", f"k-whole-{HUGE}"], "k-whole-N needs 1 <= N <= 65536"),
-        (["trace", "seed-W", "--slack", "-5"], "free slots must be >= -1"),
-        (["trace", "seed-W", "--slack", "x"], "not an integer"),
-        (["trace", "seed-W", "--slack", HUGE], "5000 digits"),
-        (["trace", "seed-W", "--slack", "70000"], "cannot have 70000 free slots"),
+        (["trace", "seed-W", "--free-slots", "-5"], "free slots must be >= -1"),
+        (["trace", "seed-W", "--free-slots", "x"], "not an integer"),
+        (["trace", "seed-W", "--free-slots", HUGE], "5000 digits"),
+        (["trace", "seed-W", "--free-slots", "70000"], "cannot have 70000 free slots"),
         (["trace", "seed-W", "--max-map-count", "-1"], "must be 0..2147483647"),
         (["trace", "seed-W", "--max-map-count", "2147483648"], "must be 0..2147483647"),
         (["trace", "seed-W", "--max-map-count", str(10**23)], "must be 0..2147483647"),
@@ -235,7 +235,7 @@ def _bad_inputs(tmp: str) -> list[tuple[list[str], str]]:
         (["layout"], "required: SCENARIO"),
         (["layout", "nope"], "unknown scenario 'nope'"),
         (["layout", "k-whole-1000000"], "k-whole-N needs"),
-        (["layout", "seed-W", "--slack", "-2"], "free slots must be >= -1"),
+        (["layout", "seed-W", "--free-slots", "-2"], "free slots must be >= -1"),
         (["layout", "seed-W", "--max-map-count", "x"], "not an integer"),
         (["layout", "seed-W", "--max-map-count", "2000004"], "the limit is 2000000"),
         (["layout", "seed-W", "--kernel", "x"], "unknown kernel"),
@@ -250,14 +250,14 @@ def _bad_inputs(tmp: str) -> list[tuple[list[str], str]]:
         (["sweep", "--random", "1000000"], "at most 100000 random scenarios"),
         (["sweep", "--seed", "x"], "not an integer"),
         (["sweep", "--kernels", "4.19"], "unknown kernel profile"),
-        (["sweep", "--slacks", "0:x"], "not an integer range"),
-        (["sweep", "--slacks", "5:0"], "empty range"),
-        (["sweep", "--slacks", "-3:2"], "free slots must be >= -1"),
-        (["sweep", "--slacks", "0:1000000000000"], "at most 1000000"),
-        (["sweep", "--slacks", "0:100000"], "at most 1000000"),  # the catalogue x 6 kernels x 100000
-        (["sweep", "--slacks", "0:3", "--max-map-counts", "5:8"], "not allowed with"),
-        (["sweep", "--scenarios", "seed-W", "--kernels", "5.0", "--slacks", "65529"], "cannot have 65529 free"),
-        (["sweep", "--scenarios", "seed-W", "--kernels", "5.0", "--slacks", "0,2000000",
+        (["sweep", "--free-slots", "0:x"], "not an integer range"),
+        (["sweep", "--free-slots", "5:0"], "empty range"),
+        (["sweep", "--free-slots", "-3:2"], "free slots must be >= -1"),
+        (["sweep", "--free-slots", "0:1000000000000"], "at most 1000000"),
+        (["sweep", "--free-slots", "0:100000"], "at most 1000000"),  # the catalogue x 6 kernels x 100000
+        (["sweep", "--free-slots", "0:3", "--max-map-counts", "5:8"], "not allowed with"),
+        (["sweep", "--scenarios", "seed-W", "--kernels", "5.0", "--free-slots", "65529"], "cannot have 65529 free"),
+        (["sweep", "--scenarios", "seed-W", "--kernels", "5.0", "--free-slots", "0,2000000",
           "--max-map-count", "2147483647"], "the limit is 2000000"),
         (["sweep", "--max-map-counts", "-3:2"], "must be 0..2147483647"),
         (["sweep", "--max-map-counts", "2147483647:2147483649"], "must be 0..2147483647"),
@@ -266,7 +266,7 @@ def _bad_inputs(tmp: str) -> list[tuple[list[str], str]]:
         (["sweep", "--csv", f"{missing_dir}/s.csv"], "does not exist"),
         (["sweep", "--csv", f"{tmp}/s.txt"], "must end in .csv"),
         (["sweep", "--png", f"{tmp}/m.foo"], "must end in .png"),
-        (["sweep", "--png", f"{tmp}/m.png", "--slacks", "0:1001"], "at most 1000"),
+        (["sweep", "--png", f"{tmp}/m.png", "--free-slots", "0:1001"], "at most 1000"),
         (["sweep", "--rates-png", f"{tmp}/r.jpg"], "must end in .png"),
         (["sweep", "--rates-png", f"{tmp}/r.png", "--png", f"{tmp}/r.png"], "name the same file"),
         (["sweep", "--parquet", f"{tmp}/s.csv"], "must end in .parquet"),
@@ -281,7 +281,7 @@ def _bad_inputs(tmp: str) -> list[tuple[list[str], str]]:
         (["live"], "required: SCENARIO"),
         (["live", "nope"], "unknown scenario 'nope'"),
         (["live", "k-whole-70000"], "k-whole-N needs"),
-        (["live", "seed-W", "--slack", "-5"], "free slots must be >= -1"),
+        (["live", "seed-W", "--free-slots", "-5"], "free slots must be >= -1"),
         (["live", "seed-W", "--kernel", "x"], "unknown guest kernel 'x'"),
         (["live", "seed-W", "--kernel", "6.1"], "add --target qemu"),
         (["live", "seed-W", "--profile", "x"], "unknown kernel profile 'x'"),
@@ -369,24 +369,24 @@ def test_bad_inputs_are_refused_before_any_work(capsys: pytest.CaptureFixture[st
     monkeypatch.setattr(mmsim.experiments, "Runner", forbidden)
     monkeypatch.setattr(mmsim.experiments, "sweep", forbidden)
     for argv in (["trace", "k-whole-99999999"], ["layout", "k-whole-65537"],
-                 ["trace", "seed-W", "--max-map-count", "2000004", "--slack", "3"],
+                 ["trace", "seed-W", "--max-map-count", "2000004", "--free-slots", "3"],
                  ["trace", "seed-W", "--png", "/nonexistent-dir/x.png"],
-                 ["sweep", "--slacks", "0,2000000", "--max-map-count", "2147483647"]):
+                 ["sweep", "--free-slots", "0,2000000", "--max-map-count", "2147483647"]):
         rc, out, err = run(capsys, *argv)
         assert rc == 2 and "work started" not in err, (argv, err)
 
 
 def test_the_vma_bound_is_exact(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    """max_map_count - slack VMAs may be exactly the bound, not one more; the message says how to go lower."""
+    """max_map_count - free slots VMAs may be exactly the bound, not one more; the message says how to go lower."""
     monkeypatch.setattr(cli, "MAX_MODEL_VMAS", 70_000)
-    rc, out, err = run(capsys, "trace", "seed-W", "-k", "5.0", "--top", "--slack", "3", "--max-map-count", "70003")
+    rc, out, err = run(capsys, "trace", "seed-W", "-k", "5.0", "--top", "--free-slots", "3", "--max-map-count", "70003")
     assert rc == 0, err
     assert "free slots 3, max_map_count 70003" in out and "map_count 70000 -> 70002" in out
-    rc, out, err = run(capsys, "trace", "seed-W", "-k", "5.0", "--slack", "3", "--max-map-count", "70004")
+    rc, out, err = run(capsys, "trace", "seed-W", "-k", "5.0", "--free-slots", "3", "--max-map-count", "70004")
     assert rc == 2 and out == ""
     assert "would build 70001 model VMAs; the limit is 70000" in err
     assert "lower --max-map-count to at most 70003" in err
-    rc, out, err = run(capsys, "layout", "seed-W", "--slack=-1", "--max-map-count", "70000")
+    rc, out, err = run(capsys, "layout", "seed-W", "--free-slots=-1", "--max-map-count", "70000")
     assert rc == 2 and "would build 70001 model VMAs" in err and "at most 69999" in err
 
 
@@ -449,10 +449,10 @@ def test_unexpected_errors_are_one_line(capsys: pytest.CaptureFixture[str], monk
 
 
 @pytest.mark.parametrize("argv, expect", [
-    (["sweep", "--scenarios", "seed-W", "--kernels", "5.0", "--slacks", "-1:2"], "free slots -1..1"),
-    (["sweep", "--scenarios", "seed-W", "--kernels", "5.0", "--slacks", "-1,1"], "2 cases"),
-    (["sweep", "--scenarios", "seed-W", "--kernels", "5.0", "--slacks=-1:2"], "free slots -1..1"),
-    (["trace", "seed-W", "-k", "5.0", "--slack", "-1"], "free slots -1"),
+    (["sweep", "--scenarios", "seed-W", "--kernels", "5.0", "--free-slots", "-1:2"], "free slots -1..1"),
+    (["sweep", "--scenarios", "seed-W", "--kernels", "5.0", "--free-slots", "-1,1"], "2 cases"),
+    (["sweep", "--scenarios", "seed-W", "--kernels", "5.0", "--free-slots=-1:2"], "free slots -1..1"),
+    (["trace", "seed-W", "-k", "5.0", "--free-slots", "-1"], "free slots -1"),
 ])
 def test_negative_values_parse_as_values(capsys: pytest.CaptureFixture[str], argv: list[str], expect: str) -> None:
     rc, out, err = run(capsys, *argv)
@@ -462,7 +462,7 @@ def test_negative_values_parse_as_values(capsys: pytest.CaptureFixture[str], arg
 
 def test_negative_seed(capsys: pytest.CaptureFixture[str], tmp_path) -> None:
     csv = tmp_path / "r.csv"
-    rc, out, err = run(capsys, "sweep", "--random", "2", "--seed", "-5", "--kernels", "5.0", "--slacks", "1",
+    rc, out, err = run(capsys, "sweep", "--random", "2", "--seed", "-5", "--kernels", "5.0", "--free-slots", "1",
                        "--csv", str(csv))
     assert rc == 0, err
     assert list(pd.read_csv(csv)["scenario"]) == ["random--5-0", "random--5-1"]  # names are random-<seed>-<i>
@@ -475,7 +475,7 @@ def test_a_dash_value_after_a_flag_is_still_refused(capsys: pytest.CaptureFixtur
     assert rc == 2 and "unknown scenario '-3'" in err
 
 
-def test_live_slack_beyond_this_kernels_limit(capsys: pytest.CaptureFixture[str],
+def test_live_free_slots_beyond_this_kernels_limit(capsys: pytest.CaptureFixture[str],
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     from types import SimpleNamespace
 
@@ -485,7 +485,7 @@ def test_live_slack_beyond_this_kernels_limit(capsys: pytest.CaptureFixture[str]
                            supported=True, reason="", can_run=True)
     monkeypatch.setattr(live, "kernel_info", lambda target="host", kernel=None: info)
     monkeypatch.setattr(live, "compare", lambda *a, **k: pytest.fail("a live run started"))
-    rc, out, err = run(capsys, "live", "seed-W", "--slack", "99")  # seed-W has 2 VMAs: at most 98 free
+    rc, out, err = run(capsys, "live", "seed-W", "--free-slots", "99")  # seed-W has 2 VMAs: at most 98 free
     assert rc == 2 and err.count("\n") == 1 and "cannot have 99 free slots under max_map_count=100" in err
 
 
@@ -494,7 +494,7 @@ def test_live_slack_beyond_this_kernels_limit(capsys: pytest.CaptureFixture[str]
 
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full here")
 @pytest.mark.parametrize("argv", [["list"], ["--help"], ["trace", "--help"], ["trace", "seed-W", "-k", "5.0"],
-                                  ["sweep", "--scenarios", "seed-W", "--kernels", "5.0", "--slacks", "0:2"]])
+                                  ["sweep", "--scenarios", "seed-W", "--kernels", "5.0", "--free-slots", "0:2"]])
 def test_stdout_on_dev_full(argv: list[str]) -> None:
     with open("/dev/full", "w") as full:
         p = subprocess.run([sys.executable, "-m", "mmsim", *argv], stdout=full, stderr=subprocess.PIPE, text=True,

@@ -3,7 +3,7 @@
 
 The main table runs :func:`mmsim.classify` on one scene at free slots -1, 0, 1, 2 under every
 profile, with max_map_count = 65530 and filler VMAs (``set_free_slots``); the outcome class per
-slack is read from the §4 table (semantics_tables.S4), the §7.4 cells from semantics_tables.MPROTECT.
+free slots is read from the §4 table (semantics_tables.S4), the §7.4 cells from semantics_tables.MPROTECT.
 Scene (arena pages):
 
 * X = [0, 10)  RW private anon, unfaulted, gap before it;
@@ -59,16 +59,16 @@ def _filled_base():
 
 
 @functools.cache
-def scene_at(kernel: str, slack: int):
-    """The scene under ``kernel`` with ``slack`` free slots (classify never mutates it)."""
+def scene_at(kernel: str, free_slots: int):
+    """The scene under ``kernel`` with ``free_slots`` free slots (classify never mutates it)."""
     mm = _filled_base().with_kernel(kernel)
-    mm.set_free_slots(slack)
-    assert mm.max_map_count - mm.map_count == slack
+    mm.set_free_slots(free_slots)
+    assert mm.max_map_count - mm.map_count == free_slots
     return mm
 
 
 #: row -> (op, args, the semantics §4 row the call is an instance of, Δmc on success, the check
-#: that fails below the row's minimum slack). Δ derivations in the comments.
+#: that fails below the row's minimum free slots). Δ derivations in the comments.
 ROWS = {
     "mmap_new": ("mmap", (at(40), P, R, FIX), "mmap-new", +1, MMAP),  # a new VMA, +1 unchecked (§3.1 step 6)
     "mmap_merge": ("mmap", (at(32), P, RW, FIX), "mmap-new", 0, MMAP),  # row 1 "merging or not": 0, not +1
@@ -109,18 +109,18 @@ def limit_cell(kernel, s, row):
     return (kind, PARTIAL_DELTA[row] if kind == PARTIAL else 0, check)
 
 
-@pytest.mark.parametrize("slack", [-1, 0, 1, 2])
+@pytest.mark.parametrize("free_slots", [-1, 0, 1, 2])
 @pytest.mark.parametrize("kernel", KERNELS)
 @pytest.mark.parametrize("row", list(ROWS))
-def test_limit_table(row, kernel, slack):
+def test_limit_table(row, kernel, free_slots):
     """One cell of the free-slot table (semantics §4 rows 1-4, §3.1-§3.3). Core ops have no A-checks,
     so a failure is never FALSE_POSITIVE and fp is False (§6)."""
-    mm = scene_at(kernel, slack)
+    mm = scene_at(kernel, free_slots)
     op, args = ROWS[row][:2]
-    kind, delta, check = limit_cell(kernel, slack, row)
+    kind, delta, check = limit_cell(kernel, free_slots, row)
     out = classify(mm, op, *args)
     assert (out.kind, out.mc_after - out.mc_before, out.check) == (kind, delta, check)
-    assert out.mc_before == MAX - slack
+    assert out.mc_before == MAX - free_slots
     assert out.errno == (None if kind == OK else E.ENOMEM)
     assert out.fp is False
 
@@ -141,14 +141,14 @@ def test_mmap_fixed_interior_can_end_at_max_plus_one(kernel):
 # ---- §7.4: the mprotect partial split table, exact counts at max = 65530 -------------------------
 
 
-@pytest.mark.parametrize("slack", sorted(T.MPROTECT))
+@pytest.mark.parametrize("free_slots", sorted(T.MPROTECT))
 @pytest.mark.parametrize("kernel", KERNELS)
-def test_7_4_mprotect_partial_split(kernel, slack):
+def test_7_4_mprotect_partial_split(kernel, free_slots):
     """§7.4: X = 10-page RW private anon with non-mergeable neighbours; mprotect(X+2P, P, R) (3-way)
     and mprotect(X, P, R) (2-way). This scene's X has no neighbour at its start and an R one at its
     end, neither a merge candidate for these calls."""
-    mm = scene_at(kernel, slack)  # X = [0,10); no merge candidate for either call
-    three, two = (T.cell(c) for c in T.mprotect_cells(kernel, slack))
+    mm = scene_at(kernel, free_slots)  # X = [0,10); no merge candidate for either call
+    three, two = (T.cell(c) for c in T.mprotect_cells(kernel, free_slots))
     out3 = classify(mm, "mprotect", at(2), P, R)
     assert (out3.kind, out3.mc_after) == (three.kind, three.mc_after)
     out2 = classify(mm, "mprotect", at(0), P, R)
@@ -171,7 +171,7 @@ def test_partial_three_way_mprotect_leaves_two_old_protection_vmas(kernel):
     ], map_count=3)
 
 
-def test_ideal_three_way_mprotect_at_slack_one_is_clean():
+def test_ideal_three_way_mprotect_at_free_slots_one_is_clean():
     """§3.5.9: ideal runs mprotect transactionally: the same call fails with no change."""
     mm = new_mm("ideal", max_map_count=3)
     anon(mm, 0, 10)

@@ -84,9 +84,9 @@ class CoreMachine(RuleBasedStateMachine):
     kernel = "6.18"
 
     @initialize(seed=st.lists(st.tuples(st.integers(0, ARENA - 1), st.integers(1, 6), PROTS, KINDS), max_size=10),
-                slack=st.integers(-1, 4))
-    def setup(self, seed, slack):
-        """Seed the arena with up to 10 FIXED mappings, then set max = mc + slack (-1 <= slack <= 4)."""
+                free_slots=st.integers(-1, 4))
+    def setup(self, seed, free_slots):
+        """Seed the arena with up to 10 FIXED mappings, then set max = mc + free slots (-1 <= free slots <= 4)."""
         self.mm = mmsim.AddressSpace(kernel=self.kernel, max_map_count=1000)
         self.fds = {"file": self.mm.open("f"), "file2": self.mm.open("f"), "ro": self.mm.open("ro", writable=False)}
         for page, npages, prot, kind in seed:
@@ -96,7 +96,7 @@ class CoreMachine(RuleBasedStateMachine):
             except mmsim.MMError as e:  # only the read-only file's EACCES can fail here
                 assert e.errno == E.EACCES
             self.mm.check_invariants()
-        self.mm.max_map_count = max(0, self.mm.map_count + slack)
+        self.mm.max_map_count = max(0, self.mm.map_count + free_slots)
         self.mm.check_invariants()
 
     def resolve(self, where):

@@ -66,7 +66,7 @@ def kernel(request) -> live_kernels.Ready:
 
 
 def run_cases(cases: list[tuple[str, list, int | None, str]], kernel: live_kernels.Ready) -> Results:
-    """Named cases ``(name, ops, free slots, hold)`` in one child on ``kernel`` against its profile."""
+    """Named cases ``(name, ops, free_slots, hold)`` in one child on ``kernel`` against its profile."""
     return Results(*kernel.run_cases(cases, ARENA))
 
 
@@ -246,12 +246,12 @@ def test_resets_leave_a_valid_model(named_results, threshold_results, seed_resul
 
 
 def test_seed_band_is_the_semantics_band(seed_results, kernel) -> None:
-    """The live errno of seed-W and seed-S at slack 0..8 is the one the profile's column of the §7.1 and §7.2
+    """The live errno of seed-W and seed-S at 0 free slots..8 is the one the profile's column of the §7.1 and §7.2
     tables gives (semantics_tables: 6.1's column is 5.1's, the reverted 5.10's is 5.0's): ENOMEM below the
     band edge, success above it."""
     for name, table in (("seed-W", T.SEED_W), ("seed-S", T.SEED_S)):
         errnos = {s: seed_results[f"{name}@{s}"][-1].live_errno for s in range(0, 9)}
-        want = {s: 0 if T.cell(c).kind == "OK" else E.ENOMEM for s, c in T.by_slack(table, kernel.profile).items()}
+        want = {s: 0 if T.cell(c).kind == "OK" else E.ENOMEM for s, c in T.by_free_slots(table, kernel.profile).items()}
         assert errnos == want, (name, errnos, want)
 
 
@@ -308,7 +308,7 @@ def test_random_sequences_match_live(kernel, batch) -> None:
 
     A mismatch is a model bug: fix the model (citing the kernel source) and add the sequence below.
     """
-    cases = [(f"case{i}", ops, slack, hold) for i, (ops, slack, hold) in enumerate(batch)]
+    cases = [(f"case{i}", ops, free_slots, hold) for i, (ops, free_slots, hold) in enumerate(batch)]
     results = run_cases(cases, kernel)
     for name, _, _, _ in cases:
         live_kernels.assert_match(results[name], name)

@@ -151,7 +151,7 @@ def test_the_rate_accepts_what_its_message_prints() -> None:
     percentage; a count, the rate with partial failures and the complement get their own hints."""
     from mmsim.experiments import false_positive_rate, sweep
 
-    df = sweep(None, kernels="5.1", slacks=range(0, 11), progress=False)
+    df = sweep(None, kernels="5.1", free_slots=range(0, 11), progress=False)
     rate = float(false_positive_rate(df)["5.1"])
     with_partial = float(false_positive_rate(df, include_partial=True)["5.1"])
     n_fp = int((df["outcome"] == "FALSE_POSITIVE").sum())
@@ -173,7 +173,7 @@ def test_catalogue_sets_hint_at_their_typical_mistakes() -> None:
     from mmsim.experiments import sweep
     from mmsim.scenarios import CATALOGUE
 
-    df = sweep(None, kernels=["5.1", "5.1-alt"], slacks=range(0, 11), progress=False)
+    df = sweep(None, kernels=["5.1", "5.1-alt"], free_slots=range(0, 11), progress=False)
     fp = df[df["outcome"] == "FALSE_POSITIVE"]
     fp51 = set(fp.loc[fp["kernel"] == "5.1", "scenario"])
     assert EXERCISES["06-ex3"](fp51).reason == "all_of_51"

@@ -24,7 +24,7 @@ def test_min_free_slots() -> None:
     assert X.min_free_slots("munmap-whole", "6.18") == -1
     assert X.min_free_slots("mmap-new", "6.18") == 0
     assert X.min_free_slots("mprotect-3way", "ideal") == 2
-    assert X.min_free_slots("seed-W", "5.0", slacks=range(0, 4)) is None  # fails at the largest slack tried
+    assert X.min_free_slots("seed-W", "5.0", free_slots=range(0, 4)) is None  # fails at the most free slots tried
 
 
 def test_slots_needed_and_limits_table() -> None:

@@ -22,25 +22,25 @@ def catalogue_sweep() -> pd.DataFrame:
 def test_sweep_shape_columns_and_types(catalogue_sweep: pd.DataFrame) -> None:
     df = catalogue_sweep
     assert list(df.columns) == list(X.COLUMNS) == [
-        "scenario", "family", "kernel", "max_map_count", "slack", "outcome", "errno", "check", "where",
+        "scenario", "family", "kernel", "max_map_count", "free_slots", "outcome", "errno", "check", "where",
         "mc_before", "mc_after", "peak", "fp", "ideal_ok", "steps"]
     assert len(df) == len(CATALOGUE) * len(KERNELS) * 17
     assert set(df["outcome"]) <= set(OUTCOMES)
     assert (df["max_map_count"] == 65530).all()
-    assert (df["mc_before"] == 65530 - df["slack"]).all()
+    assert (df["mc_before"] == 65530 - df["free_slots"]).all()
     assert df["fp"].dtype == bool and df["ideal_ok"].dtype == bool
     assert (df["peak"] >= df[["mc_before", "mc_after"]].min(axis=1)).all()
-    assert not df.duplicated(["scenario", "kernel", "slack"]).any()
+    assert not df.duplicated(["scenario", "kernel", "free_slots"]).any()
 
 
-def test_sweep_ordering_is_scenario_kernel_slack(catalogue_sweep: pd.DataFrame) -> None:
+def test_sweep_ordering_is_scenario_kernel_free_slots(catalogue_sweep: pd.DataFrame) -> None:
     df = catalogue_sweep
     assert list(dict.fromkeys(df["scenario"])) == list(CATALOGUE)
     first = df[df["scenario"] == "seed-W"]
     assert list(first["kernel"]) == [k for k in KERNELS for _ in range(17)]
-    assert list(first["slack"][:17]) == list(range(17))
-    df2 = X.sweep(SMALL, ["7.1", "5.0"], slacks=[5, 0, 3], progress=False)
-    assert list(df2["kernel"][:3]) == ["7.1"] * 3 and list(df2["slack"][:3]) == [5, 0, 3]
+    assert list(first["free_slots"][:17]) == list(range(17))
+    df2 = X.sweep(SMALL, ["7.1", "5.0"], free_slots=[5, 0, 3], progress=False)
+    assert list(df2["kernel"][:3]) == ["7.1"] * 3 and list(df2["free_slots"][:3]) == [5, 0, 3]
 
 
 def test_sweep_is_deterministic(catalogue_sweep: pd.DataFrame) -> None:
@@ -48,7 +48,7 @@ def test_sweep_is_deterministic(catalogue_sweep: pd.DataFrame) -> None:
 
 
 def test_sweep_rows_match_single_runs() -> None:
-    df = X.sweep(["seed-W"], ["5.0"], slacks=[3], progress=False)
+    df = X.sweep(["seed-W"], ["5.0"], free_slots=[3], progress=False)
     row = df.iloc[0]
     o = S.get("seed-W").run("5.0", 3)
     assert (row["outcome"], row["errno"], row["check"], row["where"]) == (o.kind, "ENOMEM", o.check, o.where)
@@ -57,18 +57,18 @@ def test_sweep_rows_match_single_runs() -> None:
 
 
 def test_small_max_shortcut_equals_exact_runs() -> None:
-    """The rows of a sweep are those of real 65530-VMA runs (module docstring: only the slack matters)."""
+    """The rows of a sweep are those of real 65530-VMA runs (module docstring: only the free slots matters)."""
     scs = [CATALOGUE[n] for n in ("seed-W", "seed-S", "multi-vma", "k-whole-3", "mmap-new")]
     scs += S.random_scenarios(8, seed=2)
-    kw = {"kernels": ["5.0", "6.18", "7.1", "ideal"], "slacks": [-1, 0, 1, 3, 5, 6, 9], "progress": False}
+    kw = {"kernels": ["5.0", "6.18", "7.1", "ideal"], "free_slots": [-1, 0, 1, 3, 5, 6, 9], "progress": False}
     pd.testing.assert_frame_equal(X.sweep(scs, **kw), X.sweep(scs, exact=True, **kw))
 
 
 def test_reusing_settled_outcomes_changes_nothing(catalogue_sweep: pd.DataFrame) -> None:
     pd.testing.assert_frame_equal(catalogue_sweep, X.sweep(progress=False, reuse=False))
     rs = S.random_scenarios(60, seed=9)
-    pd.testing.assert_frame_equal(X.sweep(rs, slacks=range(-1, 12), progress=False),
-                                  X.sweep(rs, slacks=range(-1, 12), progress=False, reuse=False))
+    pd.testing.assert_frame_equal(X.sweep(rs, free_slots=range(-1, 12), progress=False),
+                                  X.sweep(rs, free_slots=range(-1, 12), progress=False, reuse=False))
 
 
 def test_settled() -> None:
@@ -85,7 +85,7 @@ def test_sweep_over_max_map_counts() -> None:
     df = X.sweep(["mprotect-3way"], ["6.18", "ideal"], max_map_counts=range(0, 5), progress=False)
     assert len(df) == 10
     assert list(df["max_map_count"][:5]) == [0, 1, 2, 3, 4]
-    assert list(df["slack"][:5]) == [-1, 0, 1, 2, 3]  # the layout has one VMA
+    assert list(df["free_slots"][:5]) == [-1, 0, 1, 2, 3]  # the layout has one VMA
     assert list(df["outcome"][:5]) == ["CLEAN_FAIL", "CLEAN_FAIL", "PARTIAL_FAIL", "OK", "OK"]
     assert (df["mc_before"] == 1).all()
     mm = CATALOGUE["mprotect-3way"].build("6.18", 2)
@@ -94,17 +94,17 @@ def test_sweep_over_max_map_counts() -> None:
 
 def test_sweep_argument_errors() -> None:
     with pytest.raises(ValueError, match="not both"):
-        X.sweep(SMALL, slacks=[1], max_map_counts=[5])
+        X.sweep(SMALL, free_slots=[1], max_map_counts=[5])
     with pytest.raises(ValueError, match="unknown kernel"):
         X.sweep(SMALL, ["4.19"])
     with pytest.raises(KeyError, match="unknown scenario"):
         X.sweep(["nope"])
     with pytest.raises(ValueError, match=">= -1"):
-        X.sweep(SMALL, slacks=[-2])
-    with pytest.raises(ValueError, match="no slacks"):
-        X.sweep(SMALL, slacks=[])
+        X.sweep(SMALL, free_slots=[-2])
+    with pytest.raises(ValueError, match="no free_slots given"):
+        X.sweep(SMALL, free_slots=[])
     with pytest.raises(ValueError, match="cannot have"):
-        X.sweep(["multi-vma"], slacks=[3], max_map_count=5)
+        X.sweep(["multi-vma"], free_slots=[3], max_map_count=5)
     with pytest.raises(ValueError):
         X.sweep(SMALL, max_map_counts=[-1])
 
@@ -117,11 +117,11 @@ def test_single_names_and_scenario_objects() -> None:
 
 
 def test_progress_bar(capsys: pytest.CaptureFixture[str]) -> None:
-    X.sweep(SMALL, slacks=[0, 1], progress=False)
+    X.sweep(SMALL, free_slots=[0, 1], progress=False)
     assert "sweep" not in capsys.readouterr().err
-    X.sweep(SMALL, slacks=[0, 1], progress=True)
+    X.sweep(SMALL, free_slots=[0, 1], progress=True)
     assert "sweep" in capsys.readouterr().err
-    X.sweep(SMALL, slacks=[0, 1])  # 36 cases: below the threshold, no bar
+    X.sweep(SMALL, free_slots=[0, 1])  # 36 cases: below the threshold, no bar
     assert "sweep" not in capsys.readouterr().err
 
 
@@ -177,8 +177,8 @@ def test_summaries_of_the_catalogue(catalogue_sweep: pd.DataFrame) -> None:
     assert list(by_scenario.index) == list(CATALOGUE)
 
 
-def test_slack_table(catalogue_sweep: pd.DataFrame) -> None:
-    t = X.slack_table(catalogue_sweep[catalogue_sweep["scenario"] == "seed-W"])
+def test_free_slots_table(catalogue_sweep: pd.DataFrame) -> None:
+    t = X.free_slots_table(catalogue_sweep[catalogue_sweep["scenario"] == "seed-W"])
     assert list(t.columns) == list(KERNELS)
     # the whole semantics §7.1 table in its own notation (class and map_count; the check is not shown)
     for s, row in T.SEED_W.items():

@@ -52,7 +52,7 @@ Case = tuple[str, list, int | None, str]
 
 
 def _cases() -> list[Case]:
-    """``(name, ops, slack, hold)``: ``slack`` free slots before the first op (``hold="all"``: before every
+    """``(name, ops, free_slots, hold)``: ``free_slots`` free slots before the first op (``hold="all"``: before every
     op of the case), or None for an uncontrolled count. The comments say what the source reading
     (docs/linux-6.1.md) predicts; the tests only hold each kernel to its profile."""
     c: list[Case] = []
@@ -266,7 +266,7 @@ def test_the_2019_bug_on_a_real_kernel(name: str) -> None:
     table = T.SEED_W if name == "seed-W" else T.SEED_S
     for k, column in ((REVERT, "5.0"), (CONTROL, "5.1")):
         rows = on(k)[1]
-        for s, text in T.by_slack(table, column).items():
+        for s, text in T.by_free_slots(table, column).items():
             before, last = rows[f"{name}@{s}"][-2], rows[f"{name}@{s}"][-1]
             cell = T.cell(text)
             changed = last.live_layout != before.live_layout

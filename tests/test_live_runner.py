@@ -39,22 +39,22 @@ FIXED = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED
 # ---- the limit scenario: one child run, checked op by op ---------------------------------------------
 
 LIMIT_OPS = [
-    ("nop", {}),  # 0  slack 5: two counts with nothing in between
-    ("mmap", {"addr": 0, "length": P, "prot": RW, "flags": FIXED}),  # 1  slack 5: +1
-    ("nop", {}),  # 2  slack 0: the count is exactly max
-    ("mmap", {"addr": P, "length": P, "prot": PROT_READ, "flags": FIXED}),  # 3  slack 0: ok, max+1
-    ("mmap", {"addr": 2 * P, "length": P, "prot": PROT_WRITE, "flags": FIXED}),  # 4  slack -1: ENOMEM
-    ("munmap", {"addr": 10 * P, "length": P}),  # 5  slack 0: punch -> ENOMEM
-    ("munmap", {"addr": 10 * P, "length": P}),  # 6  slack 1: punch -> +1
-    ("mprotect", {"addr": 20 * P, "length": P, "prot": RW}),  # 7  slack 1: 3-way -> ENOMEM, +1
-    ("nop", {}),  # 8  slack 0 again, after the filler went down and up
+    ("nop", {}),  # 0  5 free slots: two counts with nothing in between
+    ("mmap", {"addr": 0, "length": P, "prot": RW, "flags": FIXED}),  # 1  5 free slots: +1
+    ("nop", {}),  # 2  0 free slots: the count is exactly max
+    ("mmap", {"addr": P, "length": P, "prot": PROT_READ, "flags": FIXED}),  # 3  0 free slots: ok, max+1
+    ("mmap", {"addr": 2 * P, "length": P, "prot": PROT_WRITE, "flags": FIXED}),  # 4  -1 free slots: ENOMEM
+    ("munmap", {"addr": 10 * P, "length": P}),  # 5  0 free slots: punch -> ENOMEM
+    ("munmap", {"addr": 10 * P, "length": P}),  # 6  1 free slot: punch -> +1
+    ("mprotect", {"addr": 20 * P, "length": P, "prot": RW}),  # 7  1 free slot: 3-way -> ENOMEM, +1
+    ("nop", {}),  # 8  0 free slots again, after the filler went down and up
 ]
-LIMIT_SLACK = {0: 5, 1: 5, 2: 0, 3: 0, 4: -1, 5: 0, 6: 1, 7: 1, 8: 0}
+LIMIT_FREE_SLOTS = {0: 5, 1: 5, 2: 0, 3: 0, 4: -1, 5: 0, 6: 1, 7: 1, 8: 0}
 
 
 @pytest.fixture(scope="module")
 def limit_run(host: live_kernels.Ready) -> live.LiveRun:
-    return live.run(LIMIT_OPS, arena_pages=64, slack_before=LIMIT_SLACK, timeout=60)
+    return live.run(LIMIT_OPS, arena_pages=64, free_slots_before=LIMIT_FREE_SLOTS, timeout=60)
 
 
 @pytest.mark.live
@@ -64,7 +64,7 @@ def test_run_metadata(limit_run: live.LiveRun, host: live_kernels.Ready) -> None
     assert limit_run.base % P == 0 and limit_run.arena_size == 64 * P
     assert limit_run.initial_vmas == (live.LiveVMA(0, 64 * P, "---p", 0, ""),)
     assert len(limit_run) == len(LIMIT_OPS)
-    assert [r.slack for r in limit_run] == [LIMIT_SLACK[i] for i in range(len(LIMIT_OPS))]
+    assert [r.free_slots for r in limit_run] == [LIMIT_FREE_SLOTS[i] for i in range(len(LIMIT_OPS))]
 
 
 @pytest.mark.live
@@ -79,14 +79,14 @@ def test_counts_are_stable_at_the_limit(limit_run: live.LiveRun) -> None:
 
 
 @pytest.mark.live
-def test_slack_is_exact_before_every_op(limit_run: live.LiveRun) -> None:
+def test_free_slots_is_exact_before_every_op(limit_run: live.LiveRun) -> None:
     for r in limit_run:
-        assert r.map_count_before == limit_run.max_map_count - r.slack, r
-        assert r.slack_before == r.slack
+        assert r.map_count_before == limit_run.max_map_count - r.free_slots, r
+        assert r.free_slots_before == r.free_slots
 
 
 @pytest.mark.live
-def test_mmap_one_page_at_slack_5(limit_run: live.LiveRun) -> None:
+def test_mmap_one_page_at_free_slots_5(limit_run: live.LiveRun) -> None:
     """A MAP_FIXED page over the arena's head: the arena VMA is trimmed and one VMA is added (+1)."""
     r = limit_run[1]
     assert r.ok and r.ret == 0 and r.ret_in_arena
@@ -96,7 +96,7 @@ def test_mmap_one_page_at_slack_5(limit_run: live.LiveRun) -> None:
 
 
 @pytest.mark.live
-def test_mmap_at_slack_0_succeeds_and_reaches_max_plus_1(limit_run: live.LiveRun) -> None:
+def test_mmap_at_free_slots_0_succeeds_and_reaches_max_plus_1(limit_run: live.LiveRun) -> None:
     """do_mmap() fails only when ``mm->map_count > sysctl_max_map_count`` (mm/mmap.c@6.18): at map_count
     == max a new VMA is still created, and the count becomes max + 1. The overlap is the head of the
     arena VMA, so vms_gather_munmap_vmas() splits only at the end, without the punch check."""
@@ -108,7 +108,7 @@ def test_mmap_at_slack_0_succeeds_and_reaches_max_plus_1(limit_run: live.LiveRun
 
 
 @pytest.mark.live
-def test_mmap_at_slack_minus_1_fails(limit_run: live.LiveRun) -> None:
+def test_mmap_at_free_slots_minus_1_fails(limit_run: live.LiveRun) -> None:
     """At map_count == max + 1, ``map_count > max`` holds and do_mmap() returns ENOMEM (mm/mmap.c@6.18)."""
     r = limit_run[4]
     assert r.map_count_before == limit_run.max_map_count + 1
@@ -118,7 +118,7 @@ def test_mmap_at_slack_minus_1_fails(limit_run: live.LiveRun) -> None:
 
 
 @pytest.mark.live
-def test_munmap_hole_punch_at_slack_0_and_1(limit_run: live.LiveRun) -> None:
+def test_munmap_hole_punch_at_free_slots_0_and_1(limit_run: live.LiveRun) -> None:
     """vms_gather_munmap_vmas() (mm/vma.c@6.18) refuses a punch inside one VMA when ``map_count >= max``
     (ENOMEM, nothing changed); at max - 1 the punch adds one VMA."""
     at0, at1 = limit_run[5], limit_run[6]
@@ -129,7 +129,7 @@ def test_munmap_hole_punch_at_slack_0_and_1(limit_run: live.LiveRun) -> None:
 
 
 @pytest.mark.live
-def test_mprotect_three_way_split_at_slack_1_is_partial(limit_run: live.LiveRun) -> None:
+def test_mprotect_three_way_split_at_free_slots_1_is_partial(limit_run: live.LiveRun) -> None:
     """mprotect_fixup() -> vma_modify() splits at start, then at end; each split_vma() fails when
     ``map_count >= max`` (mm/vma.c@6.18). At max - 1 the first split succeeds (count = max) and the second
     fails: ENOMEM with the count +1 and the first split left behind (semantics §7.4)."""
@@ -206,9 +206,9 @@ def test_child_crash_raises_live_error_with_stderr(host: live_kernels.Ready, mon
 
 
 @pytest.mark.live
-def test_unreachable_slack_raises_live_error(host: live_kernels.Ready) -> None:
+def test_unreachable_free_slots_raises_live_error(host: live_kernels.Ready) -> None:
     with pytest.raises(live.LiveError, match="cannot lower map_count"):
-        live.run([("nop", {})], slack=host.info.max_map_count - 3)
+        live.run([("nop", {})], free_slots=host.info.max_map_count - 3)
 
 
 # ---- input checking (no child starts) --------------------------------------------------------------------
@@ -249,8 +249,8 @@ M = {"addr": 0, "length": P, "prot": RW, "flags": FIXED}
         ([("munmap", {"addr": 1.5, "length": P})], {}, "must be an int"),
         ([("munmap", {"addr": True, "length": P})], {}, "must be an int"),
         (["mmap"], {}, "expected a"),
-        ([("nop", {})], {"slack": -2}, "max_map_count \\+ 1"),
-        ([("nop", {})], {"slack_before": {1: 0}}, "not the index"),
+        ([("nop", {})], {"free_slots": -2}, "max_map_count \\+ 1"),
+        ([("nop", {})], {"free_slots_before": {1: 0}}, "not the index"),
         ([("nop", {})], {"arena_pages": 0}, "arena_pages"),
         ([("nop", {})], {"timeout": 0}, "timeout"),
     ],
@@ -395,11 +395,11 @@ def test_compare_faults_moves_and_shared_memory(host: live_kernels.Ready) -> Non
         ("mmap", {"addr": 50 * P, "length": 4 * P, "prot": RW, "flags": FIXED}),
         ("mprotect", {"addr": 51 * P, "length": P, "prot": PROT_READ}),
     ]
-    cmp = live.compare(ops, host.profile, arena_pages=64, slack=2)
+    cmp = live.compare(ops, host.profile, arena_pages=64, free_slots=2)
     assert cmp.all_match, str(cmp)
-    # At slack 2 (mm/mremap.c: move_vma() needs map_count < max - 3) the move fails; the model agrees.
+    # At 2 free slots (mm/mremap.c: move_vma() needs map_count < max - 3) the move fails; the model agrees.
     assert cmp.rows[10].live_errno == errno.ENOMEM
-    # The 3-way split at slack 2 succeeds and ends at max.
+    # The 3-way split at 2 free slots succeeds and ends at max.
     assert cmp.rows[-1].live_delta == 2 and cmp.live[-1].map_count_after == cmp.live.max_map_count
 
 

@@ -160,7 +160,7 @@ def test_cli_live_on_the_uml_target(uml_ok: str, capsys) -> None:
     profile of the guest's release."""
     from mmsim.cli import main
 
-    rc = main(["live", "seed-W", "--slack", "3", "--target", "uml"])
+    rc = main(["live", "seed-W", "--free-slots", "3", "--target", "uml"])
     out = capsys.readouterr().out
     assert f"live Linux {uml_ok} (user-mode Linux) vs mmsim profile {mmsim.kernel_for_release(uml_ok)}" in out, out
     assert rc == 0 and "live and model agree" in out, out

@@ -22,7 +22,7 @@ from helpers import (
     anon,
     assert_layout,
     at,
-    at_slack,
+    at_free_slots,
     classify_pure,
     failing_records,
     new_mm,
@@ -300,12 +300,12 @@ ORDER = [
      per_profile((CLEAN, E.EINVAL, "validate.flags"), modern=(CLEAN, E.EINVAL, "validate.addr_unaligned"),
                  dontunmap_v5=(CLEAN, E.EINVAL, "validate.dontunmap_resize"))),
     # 6.1: vma_lookup(addr) (EFAULT) runs before mremap_to()'s early check (linux-6.1.md §1.1 step 8,
-    # §1.2 step 4), so at slack 0 a FIXED move from an unmapped addr is EFAULT; 5.1/6.18/7.1/5.1-alt
+    # §1.2 step 4), so at 0 free slots a FIXED move from an unmapped addr is EFAULT; 5.1/6.18/7.1/5.1-alt
     # check the map count first (ENOMEM); 5.0 and ideal have no early check and a free destination,
     # so vma_to_resize() finds nothing (EFAULT, nothing changed)
     ("lookup-before-early", (HOLE, P, P, MOVE_FIXED, FREE),
      per_profile((CLEAN, E.EFAULT, "validate.no_vma"), early_first=lambda k: (CLEAN, E.ENOMEM, EARLY[k]))),
-    # overlap (EINVAL) before the early checks, even at slack 0
+    # overlap (EINVAL) before the early checks, even at 0 free slots
     ("overlap-before-early", (V, 4 * P, 4 * P, MOVE_FIXED, V + 2 * P),
      per_profile((CLEAN, E.EINVAL, "validate.overlap"))),
     # old_len 0 private (vma_to_resize step 2) before the crossing check (step 4); on 7.1 the
@@ -318,10 +318,10 @@ ORDER = [
 @pytest.mark.parametrize("kernel", KERNELS)
 @pytest.mark.parametrize("name,args,exp", ORDER, ids=_ids(ORDER))
 def test_kernel_order(kernel, name, args, exp):
-    """§3.5.1/§3.5.2 order: with two faults, the one the kernel checks first is reported. Slack 0
+    """§3.5.1/§3.5.2 order: with two faults, the one the kernel checks first is reported. Free slots 0
     (filled), so an early map-count check would win if it came first."""
     mm = basic(kernel, filled=True)
-    at_slack(mm, 0)
+    at_free_slots(mm, 0)
     out = classify_pure(mm, *args)
     assert (out.kind, out.errno, out.check) == exp[kernel], str(out)
 
@@ -343,17 +343,17 @@ def _fires_below(kernel: str, pred: int) -> int:
 @pytest.mark.parametrize("s", [0, 1, 2, 3, 4, 5, 6])
 @pytest.mark.parametrize("kernel", KERNELS)
 def test_early_check_vs_missing_vma(kernel, s):
-    """FIXED from an unmapped addr into a mapped destination at slack s:
+    """FIXED from an unmapped addr into a mapped destination at free slots s:
     5.0: dest punch +1 then EFAULT (PARTIAL); at s=0 the punch check (ENOMEM, CLEAN) comes first.
     5.1/6.18: mremap_early (s <= 5) precedes the lookup -> CLEAN ENOMEM; else 5.1 PARTIAL EFAULT,
     6.18 CLEAN EFAULT (lookup before unmaps). 7.1: mremap_early_v7 (s <= 3) pre-empts EFAULT.
-    6.1: vma_lookup(addr) comes first, before mremap_to()'s early check: CLEAN EFAULT at every slack
+    6.1: vma_lookup(addr) comes first, before mremap_to()'s early check: CLEAN EFAULT at every free slots
     (§3.5.1 6.1 additions, "even at s <= 5 where 6.18's earlier early check says ENOMEM"; linux-6.1.md
     §7 (i'), measured: EFAULT, nothing changed, at s = -1...8).
     5.1-alt: trigger s <= 5, pred +1 (interior of W), fires at s <= 4; at s=5 PARTIAL EFAULT.
     ideal: the 5.0 flow rolled back: CLEAN, ENOMEM (punch) at s=0, else EFAULT."""
     mm = basic(kernel, filled=True)
-    at_slack(mm, s)
+    at_free_slots(mm, s)
     out = classify_pure(mm, HOLE, P, P, MOVE_FIXED, W + 2 * P)
     early = _fires_below(kernel, pred=+1)
     if kernel in LOOKUP_FIRST and kernel not in MODERN:
@@ -373,14 +373,14 @@ def test_early_check_vs_missing_vma(kernel, s):
 
 @pytest.mark.parametrize("s", [-1, 0, 1, 2, 3, 4, 5])
 @pytest.mark.parametrize("kernel", KERNELS)
-def test_noop_at_unmapped_addr_by_slack(kernel, s):
+def test_noop_at_unmapped_addr_by_free_slots(kernel, s):
     """§3.6 row "no-op/shrink at an unmapped addr": returns addr on 5.x (and ideal: no mc increase,
-    R3 holds even at s = -1), EFAULT on 6.1 and 6.18 at every slack (no map-count check runs before
+    R3 holds even at s = -1), EFAULT on 6.1 and 6.18 at every free slots (no map-count check runs before
     their lookup), EFAULT on 7.1 but ENOMEM (mremap_early_v7) when
     s <= 3, which pre-empts the lookup. The 7.1 ENOMEM is CLEAN, not FP: without it the call fails
     with EFAULT."""
     mm = basic(kernel, filled=True)
-    at_slack(mm, s)
+    at_free_slots(mm, s)
     for args in ((HOLE, 2 * P, 2 * P, 0), (HOLE, 4 * P, 2 * P, 0)):
         out = classify_pure(mm, *args)
         if kernel == "7.1" and s <= 3:
@@ -497,20 +497,20 @@ ROWS = {
     "dup-maymove": ((LS, 0, 4 * P, MAYMOVE), +1, "dup-maymove"),
 }
 
-SLACKS = range(0, 9)
+FREE_SLOTS = range(0, 9)
 
 
 @pytest.mark.parametrize("kernel", KERNELS)
 @pytest.mark.parametrize("row", sorted(ROWS))
 def test_free_slots_row(row, kernel):
-    """Semantics §4, the mremap rows (no destination merge): minimum slack for success, then the failure
-    class below it, for every profile and slack 0..8. FP/CLEAN failures are ENOMEM with nothing
+    """Semantics §4, the mremap rows (no destination merge): minimum free slots for success, then the failure
+    class below it, for every profile and 0 free slots..8. FP/CLEAN failures are ENOMEM with nothing
     changed; successes change map_count by the path's Δ (§3.5.3)."""
     mm = limits(kernel)
     args, delta, s4_row = ROWS[row]
-    want = s4(s4_row, kernel, SLACKS)
-    for s in SLACKS:
-        at_slack(mm, s)
+    want = s4(s4_row, kernel, FREE_SLOTS)
+    for s in FREE_SLOTS:
+        at_free_slots(mm, s)
         out = classify_pure(mm, *args)
         ctx = f"{row} {kernel} s={s}: {out}"
         if want[s] == "EINVAL":
@@ -526,7 +526,7 @@ def test_any_means_even_at_max_plus_one(kernel):
     """§4 "any" (no-op, grow in place, trim shrink): no check applies, even at s = -1 (mc = max + 1,
     reachable through mmap's lenient check). ideal's R3 holds: the count does not increase."""
     mm = limits(kernel)
-    at_slack(mm, -1)
+    at_free_slots(mm, -1)
     for row in ("noop", "grow-in-place", "shrink-trim"):
         out = classify_pure(mm, *ROWS[row][0])
         assert out.kind == "OK", (row, str(out))
@@ -545,7 +545,7 @@ def _pieces(kernel: str, k: int):
 @pytest.mark.parametrize("kernel", KERNELS)
 def test_fixed_over_k_pieces(kernel, k):
     """Semantics §4 last row, "FIXED over k pieces, each landing inside a destination VMA", k = 2..4
-    (k >= 2 so that the range has gaps), slack 0..9:
+    (k >= 2 so that the range has gaps), 0 free slots..9:
     5.0: EFAULT, P (ENOMEM C at 0: the destination punch check);
     5.1: s <= 5 ENOMEM C, then EFAULT P; 6.1 as 5.1 (no multi-VMA move, the early check at s <= 5,
     then vma_to_resize() after the destination punch: linux-6.1.md §7 (c), measured for k = 3);
@@ -557,7 +557,7 @@ def test_fixed_over_k_pieces(kernel, k):
     mm, a, D = _pieces(kernel, k)
     length = (2 * k - 1) * P
     for s in range(0, 10):
-        at_slack(mm, s)
+        at_free_slots(mm, s)
         out = classify_pure(mm, a, length, length, MOVE_FIXED, D + 5 * P)
         got = (out.kind, out.errno)
         ctx = f"k={k} s={s}: {out}"

@@ -28,7 +28,7 @@ from helpers import (
     assert_layout,
     assert_trace_counts,
     at,
-    at_slack,
+    at_free_slots,
     classify_pure,
     failing_records,
     new_mm,
@@ -57,7 +57,7 @@ SEED_LAYOUT = [L(0, 10, "rw-p", pg(0), None, True), L(20, 30, "r--p", pg(20), No
 
 def seed_w(kernel: str, s: int):
     mm, O_, D = seed(kernel)
-    at_slack(mm, s)
+    at_free_slots(mm, s)
     return classify_pure(mm, O_ + 2 * P, 6 * P, 3 * P, MOVE_FIXED, D + 2 * P)
 
 
@@ -126,13 +126,13 @@ def test_seed_final_shapes(name, kernel):
     (SEED_SHAPES)."""
     new, expected = SEED_SHAPES[name]
     mm, O_, D = seed(kernel)
-    at_slack(mm, 8)
+    at_free_slots(mm, 8)
     assert_layout(mm, SEED_LAYOUT, map_count=65522)
     after, res = run_copy(mm, O_ + 2 * P, 6 * P, new * P, MOVE_FIXED, D + 2 * P)
     assert res == D + 2 * P
     assert after.map_count == mm.map_count + 3
     table = T.SEED_W if name == "seed-W" else T.SEED_S
-    assert_layout(after, expected, map_count=T.cell(T.by_slack(table, kernel)[8]).mc_after)  # 65525
+    assert_layout(after, expected, map_count=T.cell(T.by_free_slots(table, kernel)[8]).mc_after)  # 65525
 
 
 # ---- §7.2 Seed-S ----------------------------------------------------------------------------
@@ -140,7 +140,7 @@ def test_seed_final_shapes(name, kernel):
 
 def seed_s(kernel: str, s: int):
     mm, O_, D = seed(kernel)
-    at_slack(mm, s)
+    at_free_slots(mm, s)
     return classify_pure(mm, O_ + 2 * P, 6 * P, 6 * P, MOVE_FIXED, D + 2 * P)
 
 
@@ -178,7 +178,7 @@ def test_seed_s_live_6_18():
 
 def onto_k(kernel: str, k: int, s: int):
     mm, S, d = whole_onto_k(kernel, k)
-    at_slack(mm, s)
+    at_free_slots(mm, s)
     return classify_pure(mm, S, k * P, k * P, MOVE_FIXED, d)
 
 
@@ -212,7 +212,7 @@ def test_whole_onto_k_final_state(kernel):
     (§2.5, §3.5.4); the source, a whole VMA, removed (-1). Net -k = 65519."""
     k = 3
     mm, S, d = whole_onto_k(kernel, k)
-    at_slack(mm, 8)
+    at_free_slots(mm, 8)
     shared = [L(DEST + i, DEST + i + 1, "rw-s", 0, None, False) for i in range(k)]
     assert_layout(mm, [L(0, k, "rw-p", pg(0), "A", True), *shared], map_count=65522)
     src = mm.vma_at(S)
@@ -232,7 +232,7 @@ def test_mprotect_three_way(kernel, s):
     neighbours. Every profile but ideal leaves the first split at s=1 (PARTIAL, split_limit on the
     second split); ideal is transactional (CLEAN). The failing check is split_limit (§3.3 step 5)."""
     mm, X = mprotect_x(kernel)
-    at_slack(mm, s)
+    at_free_slots(mm, s)
     out = classify_pure(mm, X + 2 * P, P, mmsim.PROT_READ, op="mprotect")
     assert_cell(out, kernel, T.mprotect_cells(kernel, s)[0])
     if out.errno is not None:
@@ -245,7 +245,7 @@ def test_mprotect_three_way_partial_state(kernel):
     first split (+1, upper piece pgoff + 2, §2.1) stays, both pieces keep RW and VM_ACCOUNT, and
     the shared neighbours at pages 0 and 11 are untouched. mc 65529 + 1 = 65530."""
     mm, X = mprotect_x(kernel)
-    at_slack(mm, 1)
+    at_free_slots(mm, 1)
     assert_layout(mm, [
         L(0, 1, "rw-s", 0, None, False), L(1, 11, "rw-p", pg(1), None, True), L(11, 12, "rw-s", 0, None, False),
     ], map_count=65529)
@@ -264,7 +264,7 @@ def test_mprotect_three_way_partial_state(kernel):
 def test_mprotect_two_way(kernel, s):
     """Semantics §7.4: mprotect(X, P, PROT_READ): one checked split (fails at s=0), all profiles."""
     mm, X = mprotect_x(kernel)
-    at_slack(mm, s)
+    at_free_slots(mm, s)
     out = classify_pure(mm, X, P, mmsim.PROT_READ, op="mprotect")
     assert_cell(out, kernel, T.mprotect_cells(kernel, s)[1])
     if out.errno is not None:
@@ -276,7 +276,7 @@ def test_mprotect_two_way(kernel, s):
 
 def multi(kernel: str, s: int):
     mm, a, D = abc(kernel)
-    at_slack(mm, s)
+    at_free_slots(mm, s)
     return classify_pure(mm, a, 5 * P, 5 * P, MOVE_FIXED, D + 5 * P)
 
 
@@ -303,7 +303,7 @@ def test_multi_vma_partial_pieces(kernel, s):
     ([D+6P, D+7P) and [D+8P, D+9P)) are never unmapped (§3.5.5 step 3). Split pieces of D get
     pgoff + offset (§2.1)."""
     mm, a, D = abc(kernel)
-    at_slack(mm, s)
+    at_free_slots(mm, s)
     assert_layout(mm, [
         L(0, 1, "rw-p", pg(0), None, True), L(2, 3, "rw-p", pg(2), None, True),
         L(4, 5, "rw-p", pg(4), None, True), L(DEST, DEST + 20, "r--p", pg(DEST), None, False),
@@ -319,7 +319,7 @@ def test_multi_vma_partial_pieces(kernel, s):
         L(d + 7, d + 8, "rw-p", pg(d + 7), None, True),  # B
         L(d + 8, d + 9, "r--p", pg(d + 8), None, False),
         L(d + 10, d + 20, "r--p", pg(d + 10), None, False),  # [d+9, d+10) punched for C
-    ], map_count=T.cell(T.by_slack(T.MULTI, kernel)[s]).mc_after)  # the PARTIAL(fp) cell
+    ], map_count=T.cell(T.by_free_slots(T.MULTI, kernel)[s]).mc_after)  # the PARTIAL(fp) cell
 
 
 # ---- §7.6 merge facts involving mremap -------------------------------------------------------
@@ -592,7 +592,7 @@ def test_trace_fn_and_expr_fields():
 def test_trace_multi_piece_indices():
     """Semantics §8: piece = the multi-VMA index; 6.18 runs the move steps once per piece (§3.5.5)."""
     mm, a, D = abc("6.18")
-    at_slack(mm, 8)
+    at_free_slots(mm, 8)
     out = classify_pure(mm, a, 5 * P, 5 * P, MOVE_FIXED, D + 5 * P)
     assert out.kind == "OK"
     checks = [r for r in out.trace if r.step == "move_vma_limit"]
@@ -605,7 +605,7 @@ def test_outcome_fields_are_consistent():
     out = seed_w("5.0", 2)
     assert isinstance(out, mmsim.Outcome)
     mc_after = T.cell(T.SEED_W[2]["5.0"]).mc_after  # "PARTIAL 65530 move"
-    assert (out.mc_before, out.mc_after, out.max_map_count, out.slack) == (65528, mc_after, 65530, 2)
+    assert (out.mc_before, out.mc_after, out.max_map_count, out.free_slots) == (65528, mc_after, 65530, 2)
     assert out.trace.failure.step == out.check == "move_vma_limit"
 
 
@@ -615,14 +615,14 @@ def test_outcome_fields_are_consistent():
 @pytest.mark.parametrize("k", range(1, 7))
 @pytest.mark.parametrize("kernel", COLS)
 def test_whole_onto_k_family(kernel, k):
-    """Semantics §4 closed form (semantics_tables.s4_onto_k; §7.3 layout) for k = 1..6, slack 0..8.
+    """Semantics §4 closed form (semantics_tables.s4_onto_k; §7.3 layout) for k = 1..6, 0 free slots..8.
     Net -k on success (so the final count is always within the limit: ideal accepts every case, and
     every 5.1/6.18/7.1 rejection at or above the FP threshold is a FALSE_POSITIVE with ideal_ok).
     5.1-alt predicts -k exactly, so it rejects only where 5.0's own move check would fire after the
     unmap (CLEAN)."""
     mm, S, d = whole_onto_k(kernel, k)
     for s in range(9):
-        at_slack(mm, s)
+        at_free_slots(mm, s)
         out = classify_pure(mm, S, k * P, k * P, MOVE_FIXED, d)
         want = T.s4_onto_k(kernel, k, s)
         ctx = f"k={k} s={s}: want {want}, got {out}"

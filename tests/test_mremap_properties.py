@@ -1,9 +1,9 @@
 """Hypothesis properties of mremap over random small layouts (semantics §3.5, §5, §6).
 
 Layouts: 1-6 anonymous VMAs (private R, private RW, private RW written, shared RW) with random sizes
-and gaps, in a 60-page window; random old/new ranges; slack 0..8. Slack is what every map-count
+and gaps, in a 60-page window; random old/new ranges; 0 free slots..8. Free slots is what every map-count
 check compares (``mc >= max``, ``mc + 2 >= max - 3``, ...), so a small ``max_map_count`` (24) with
-filler gives the same outcomes as 65530 at the same slack, at a fraction of the cost.
+filler gives the same outcomes as 65530 at the same free slots, at a fraction of the cost.
 (24 = at most 6 layout VMAs + at most 8 free slots + filler.)
 
 Every address space is checked with ``check_invariants()`` after each operation that builds or
@@ -33,7 +33,7 @@ ONLY_FIXED = st.just(MOVE_FIXED)
 
 @st.composite
 def scenarios(draw, flags=ONLY_FIXED, disjoint=True):
-    """A random layout, one mremap call (addr, old_len, new_len, flags, new_addr) and a slack.
+    """A random layout, one mremap call (addr, old_len, new_len, flags, new_addr) and free slots.
 
     Addresses are either uniform over the window (gaps, beyond the layout) or a page inside / at
     the edge of a chosen VMA, so that punches, trims and whole-VMA unmaps all come up often.
@@ -64,11 +64,11 @@ def scenarios(draw, flags=ONLY_FIXED, disjoint=True):
     if disjoint:
         assume(not (addr + old > new_addr and new_addr + new > addr))
     return {"layout": tuple(layout), "call": (addr, old, new, draw(flags), new_addr),
-            "slack": draw(st.integers(0, 8))}
+            "free_slots": draw(st.integers(0, 8))}
 
 
 def build(kernel: str, sc: dict) -> AddressSpace:
-    """Map the layout with the model's own syscalls, then pad to the slack."""
+    """Map the layout with the model's own syscalls, then pad to the free slots."""
     mm = AddressSpace(kernel, SMALL_MAX)
     page = 0
     for gap, pages, kind in sc["layout"]:
@@ -77,7 +77,7 @@ def build(kernel: str, sc: dict) -> AddressSpace:
              faulted=kind == "priv_rw_written")
         mm.check_invariants()
         page += pages
-    mm.set_free_slots(sc["slack"])
+    mm.set_free_slots(sc["free_slots"])
     mm.check_invariants()
     return mm
 

@@ -33,9 +33,9 @@ def _bars(ax):
     return ax.containers[0].patches
 
 
-def _layout(runner: X.Runner, name: str, kernel: str, slack: int, **kw) -> tuple[Figure, object, object, object]:
+def _layout(runner: X.Runner, name: str, kernel: str, free_slots: int, **kw) -> tuple[Figure, object, object, object]:
     sc = CATALOGUE[name]
-    o, before, after = runner.before_after(sc, kernel, slack, MAX)
+    o, before, after = runner.before_after(sc, kernel, free_slots, MAX)
     old, new = sc.ranges()
     fig = PL.plot_layout(before, after, old_range=old, new_range=new, window=sc.window, outcome=o, **kw)
     return fig, o, before, after
@@ -178,7 +178,7 @@ def test_trace_argument_errors() -> None:
 
 @pytest.fixture(scope="module")
 def small_sweep() -> pd.DataFrame:
-    return X.sweep(["seed-W", "seed-S", "mprotect-3way"], slacks=range(0, 9), progress=False)
+    return X.sweep(["seed-W", "seed-S", "mprotect-3way"], free_slots=range(0, 9), progress=False)
 
 
 def test_outcome_map_one_image_per_kernel(small_sweep: pd.DataFrame) -> None:

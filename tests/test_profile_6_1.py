@@ -39,7 +39,7 @@ from helpers import (
     anon,
     assert_layout,
     at,
-    at_slack,
+    at_free_slots,
     classify_pure,
     fmap,
     new_mm,
@@ -488,7 +488,7 @@ def test_h_new_len_beyond_task_size(kernel, case):
     assert_layout(after, [L(0, 1, "rw-p", pg(0), None, True)], map_count=1)
 
 
-# ---- (i), (i'), (j) and the other thresholds: errno and Δ by slack ------------------------------------
+# ---- (i), (i'), (j) and the other thresholds: errno and Δ by free slots ------------------------------------
 
 
 def _fixed_free(mm):
@@ -554,7 +554,7 @@ def _mmap_new(mm):
 
 
 def _band(*spans):
-    """{slack: (errno name, Δ)} from (first slack, last slack, errno name, Δ) spans over -1..8."""
+    """{free slots: (errno name, Δ)} from (first free slots, last free slots, errno name, Δ) spans over -1..8."""
     out = {}
     for lo, hi, err, d in spans:
         for s in range(lo, hi + 1):
@@ -563,7 +563,7 @@ def _band(*spans):
     return out
 
 
-#: linux-6.1.md's threshold table (slack: errno, Δ), measured on 6.1.176 (max 1000) and 6.18.44 (65530):
+#: linux-6.1.md's threshold table (free slots: errno, Δ), measured on 6.1.176 (max 1000) and 6.18.44 (65530):
 #: name -> (setup, 6.1 column, 6.18 column). Cases (i): the early check (FIXED, DONTUNMAP,
 #: DONTUNMAP|FIXED) at s <= 5 and the move check (relocation, duplicate) at s <= 3; (i'): FIXED from an
 #: unmapped source; (j): MAP_FIXED into a VMA's interior; the rest as the report lists them.
@@ -588,15 +588,15 @@ THRESHOLDS = {
 @pytest.mark.parametrize("case", list(THRESHOLDS))
 @pytest.mark.parametrize("kernel", ["6.1", "6.18"])
 def test_thresholds_measured_on_6_1_and_6_18(kernel, case):
-    """linux-6.1.md §1.5 and §7 (i), (i'), (j): errno and map_count change at slack -1..8 for each case, as
+    """linux-6.1.md §1.5 and §7 (i), (i'), (j): errno and map_count change at -1 free slots..8 for each case, as
     measured on both kernels (a 6.18 column of None means: identical to 6.1's). The layouts are the
-    live experiment's; filler brings map_count to max - s (helpers.at_slack)."""
+    live experiment's; filler brings map_count to max - s (helpers.at_free_slots)."""
     setup, col61, col618 = THRESHOLDS[case]
     want = col61 if kernel == "6.1" or col618 is None else col618
     mm = new_mm(kernel, filled=True)
     op, args = setup(mm)
     for s in range(-1, 9):
-        at_slack(mm, s)
+        at_free_slots(mm, s)
         out = classify_pure(mm, *args, op=op)
         got = ("OK" if out.errno is None else E.errorcode[out.errno], out.mc_after - out.mc_before)
         assert got == want[s], f"{case} s={s}: {out}"

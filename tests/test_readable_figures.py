@@ -186,7 +186,7 @@ def _plots():
 def _sweep():
     from mmsim.experiments import sweep
 
-    return sweep(None, ["5.0", "5.1", "6.18", "7.1", "ideal"], slacks=range(-1, 9))
+    return sweep(None, ["5.0", "5.1", "6.18", "7.1", "ideal"], free_slots=range(-1, 9))
 
 
 def test_long_titles_wrap_instead_of_leaving_the_figure() -> None:

@@ -27,7 +27,7 @@ def test_the_recorded_run_is_the_semantics_table(recorded, kernel: str, column: 
     """Every free-slot count of the recorded seed-W: a PARTIAL cell of §7.1 is ENOMEM with the arena changed,
     a CLEAN cell ENOMEM with nothing changed, an OK cell success; and the model agreed with the kernel."""
     assert recorded.recorded and recorded.note and recorded.free_slots == tuple(range(9))
-    for s, text in T.by_slack(T.SEED_W, column).items():
+    for s, text in T.by_free_slots(T.SEED_W, column).items():
         r = recorded.at(kernel, s)
         kind = T.cell(text).kind
         assert r.match and r.model_kind == kind, (kernel, s, r)

@@ -123,9 +123,9 @@ def test_setup_pads_to_the_free_slots() -> None:
         CATALOGUE["multi-vma"].setup("6.18", 5, 3)
 
 
-def test_run_seed_w_slack_3_on_5_0_is_a_partial_false_positive() -> None:
+def test_run_seed_w_free_slots_3_on_5_0_is_a_partial_false_positive() -> None:
     """Semantics §7.1, row s = 3, column 5.0: PARTIAL(fp), map_count 65529 (failing check: move_vma_limit)."""
-    o = S.get("seed-W").run("5.0", slack=3)
+    o = S.get("seed-W").run("5.0", free_slots=3)
     assert_cell(o, "5.0", T.SEED_W[3]["5.0"])
     assert (o.kind, o.fp, o.errno, o.check) == ("PARTIAL_FAIL", True, errno.ENOMEM, "move_vma_limit")
     assert (o.mc_before, o.max_map_count) == (MAX - 3, MAX)
@@ -149,7 +149,7 @@ def test_7_tables(runner: Runner, name: str, table: dict[int, dict[str, str]]) -
     """Every cell of the §7.1-§7.3 tables on the catalogue's scenario: class, fp, map_count after
     (as the tables print them), and the failing check, errno and fp the cell names."""
     for k in KERNELS:
-        want = T.by_slack(table, k)
+        want = T.by_free_slots(table, k)
         outs = {s: runner.run(name, k, s, MAX) for s in want}
         assert [short(o) for o in outs.values()] == [T.cell(c).short for c in want.values()], f"{name} on {k}"
         for s, o in outs.items():
@@ -187,7 +187,7 @@ def test_7_5_multi_vma(runner: Runner) -> None:
     """The §7.5 table (semantics_tables.MULTI, every profile) on the catalogue's multi-vma."""
     got = {k: {s: runner.run("multi-vma", k, s, MAX) for s in range(3, 8)} for k in KERNELS}
     for k in KERNELS:
-        for s, text in T.by_slack(T.MULTI, k).items():
+        for s, text in T.by_free_slots(T.MULTI, k).items():
             assert short(got[k][s]) == T.cell(text).short, (k, s)
             assert_cell(got[k][s], k, text)
     assert got["6.18"][6].check == "move_vma_limit"
@@ -218,7 +218,7 @@ def test_7_5_multi_vma(runner: Runner) -> None:
 
 # ---- semantics §4 rows ------------------------------------------------------------------------------
 
-#: catalogue entry -> the §4 row (semantics_tables.S4) it is an instance of; checked at slack 0..6.
+#: catalogue entry -> the §4 row (semantics_tables.S4) it is an instance of; checked at 0 free slots..6.
 SECTION_4 = {
     "fixed-whole-free": "fixed-whole-free",  # FIXED, whole VMA into free space
     "relocate-whole": "reloc-whole",  # MAYMOVE relocation, source is a whole VMA
@@ -358,12 +358,12 @@ def test_live_ops_are_relative_to_the_arena() -> None:
 
 
 @pytest.mark.live
-@pytest.mark.parametrize("name, slack", [("seed-W", 3), ("multi-vma", 6), ("mprotect-3way", 1)])
-def test_live_matches_the_model(name: str, slack: int, host) -> None:
+@pytest.mark.parametrize("name, free_slots", [("seed-W", 3), ("multi-vma", 6), ("mprotect-3way", 1)])
+def test_live_matches_the_model(name: str, free_slots: int, host) -> None:
     """Replay on this machine's kernel (mmsim.live) and compare with the profile that models it, op by op."""
     sc = CATALOGUE[name]
     ops = sc.live_ops()
-    cmp = host.compare(ops, arena_pages=sc.arena_pages, slack_before={len(ops) - 1: slack}, timeout=120)
+    cmp = host.compare(ops, arena_pages=sc.arena_pages, free_slots_before={len(ops) - 1: free_slots}, timeout=120)
     assert cmp.all_match, str(cmp)
 
 

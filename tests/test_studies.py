@@ -35,9 +35,9 @@ def test_a_million_cases_are_tens_of_tasks() -> None:
 
 
 def test_the_frame_says_what_its_rows_stand_for() -> None:
-    df = X.sweep(["seed-W", "seed-S"], kernels=["5.0", "6.12"], slacks=range(0, 5), progress=False)
+    df = X.sweep(["seed-W", "seed-S"], kernels=["5.0", "6.12"], free_slots=range(0, 5), progress=False)
     meta = df.attrs["mmsim"]
-    assert meta["axis"] == "slack" and meta["values"] == [0, 1, 2, 3, 4] and meta["max_map_count"] == 65530
+    assert meta["axis"] == "free_slots" and meta["values"] == [0, 1, 2, 3, 4] and meta["max_map_count"] == 65530
     assert meta["exact"] is False and meta["mmsim_version"] == mmsim.__version__
     assert set(meta["profiles"]) == set(df["kernel"])
     for k, p in meta["profiles"].items():
@@ -50,7 +50,7 @@ def test_the_frame_says_what_its_rows_stand_for() -> None:
 
 def test_parquet_round_trip(tmp_path) -> None:
     pytest.importorskip("pyarrow")
-    df = X.sweep(SCENARIOS, kernels=["5.0", "5.1", "5.10", "7.1"], slacks=range(-1, 7), progress=False)
+    df = X.sweep(SCENARIOS, kernels=["5.0", "5.1", "5.10", "7.1"], free_slots=range(-1, 7), progress=False)
     path = tmp_path / "study.parquet"
     df.to_parquet(path)
     back = mmsim.read_sweep(path)
@@ -61,13 +61,13 @@ def test_parquet_round_trip(tmp_path) -> None:
 
 def test_read_sweep_refuses_what_is_not_a_sweep(tmp_path) -> None:
     pytest.importorskip("pyarrow")
-    df = X.sweep("seed-W", kernels=["5.0"], slacks=[0, 1], progress=False)
+    df = X.sweep("seed-W", kernels=["5.0"], free_slots=[0, 1], progress=False)
     plain = tmp_path / "plain.parquet"
     pd.DataFrame({"a": [1]}).to_parquet(plain)
     with pytest.raises(ValueError, match="not an mmsim sweep"):
         mmsim.read_sweep(plain)
     renamed = tmp_path / "renamed.parquet"
-    df.rename(columns={"slack": "free"}).to_parquet(renamed)
+    df.rename(columns={"free_slots": "free"}).to_parquet(renamed)
     with pytest.raises(ValueError, match="columns"):
         mmsim.read_sweep(renamed)
     foreign = tmp_path / "foreign.parquet"
@@ -81,11 +81,11 @@ def test_read_sweep_refuses_what_is_not_a_sweep(tmp_path) -> None:
 def test_cli_writes_a_parquet_study(tmp_path, capsys) -> None:
     pytest.importorskip("pyarrow")
     path = tmp_path / "cli.parquet"
-    assert cli_main(["sweep", "--scenarios", "seed-W", "--kernels", "5.0", "5.1", "--slacks", "0:4",
+    assert cli_main(["sweep", "--scenarios", "seed-W", "--kernels", "5.0", "5.1", "--free-slots", "0:4",
                      "--parquet", str(path), "--jobs", "2"]) == 0
     assert f"wrote {path} (8 rows" in capsys.readouterr().out
     back = mmsim.read_sweep(path)
-    pd.testing.assert_frame_equal(back, X.sweep("seed-W", kernels=["5.0", "5.1"], slacks=range(0, 4),
+    pd.testing.assert_frame_equal(back, X.sweep("seed-W", kernels=["5.0", "5.1"], free_slots=range(0, 4),
                                                 progress=False))
     assert cli_main(["sweep", "--scenarios", "seed-W", "--parquet", str(tmp_path / "x.csv")]) == 2
     err = capsys.readouterr().err
@@ -95,7 +95,7 @@ def test_cli_writes_a_parquet_study(tmp_path, capsys) -> None:
 
 def test_n_jobs_and_scheduler_are_exclusive() -> None:
     with pytest.raises(ValueError, match="n_jobs or scheduler"):
-        X.sweep("seed-W", slacks=[0], progress=False, n_jobs=2, scheduler="tcp://127.0.0.1:1")
+        X.sweep("seed-W", free_slots=[0], progress=False, n_jobs=2, scheduler="tcp://127.0.0.1:1")
 
 
 @pytest.fixture(scope="module")
@@ -108,8 +108,8 @@ def cluster():
 
 @pytest.mark.slow
 def test_a_sweep_on_dask_is_the_serial_sweep(cluster, capsys) -> None:
-    serial = X.sweep(SCENARIOS, slacks=range(-1, 9), progress=False)
-    on_dask = X.sweep(SCENARIOS, slacks=range(-1, 9), progress=True, scheduler=cluster)
+    serial = X.sweep(SCENARIOS, free_slots=range(-1, 9), progress=False)
+    on_dask = X.sweep(SCENARIOS, free_slots=range(-1, 9), progress=True, scheduler=cluster)
     pd.testing.assert_frame_equal(on_dask, serial)
     assert on_dask.dtypes.equals(serial.dtypes) and on_dask.attrs == serial.attrs
     # the bar moved as chunks completed (tqdm redraws at most every 0.1 s, so not every chunk shows)
@@ -129,7 +129,7 @@ def test_a_sweep_on_dask_by_address(cluster) -> None:
 def test_a_scheduler_of_the_wrong_type_is_a_type_error() -> None:
     pytest.importorskip("distributed")
     with pytest.raises(TypeError, match="scheduler"):
-        X.sweep(["seed-W", "seed-S"], slacks=[0, 1], progress=False, scheduler=42)
+        X.sweep(["seed-W", "seed-S"], free_slots=[0, 1], progress=False, scheduler=42)
 
 
 def test_the_compiled_modules_are_the_ones_setup_builds() -> None:

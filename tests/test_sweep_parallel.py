@@ -11,8 +11,8 @@ from mmsim import scenarios as S
 @pytest.mark.slow
 def test_parallel_sweep_equals_serial() -> None:
     scs = list(S.CATALOGUE.values())[:8] + S.random_scenarios(12, seed=3)
-    serial = X.sweep(scs, slacks=range(-1, 9), progress=False)
-    parallel = X.sweep(scs, slacks=range(-1, 9), progress=False, n_jobs=2)
+    serial = X.sweep(scs, free_slots=range(-1, 9), progress=False)
+    parallel = X.sweep(scs, free_slots=range(-1, 9), progress=False, n_jobs=2)
     assert parallel.equals(serial)
     assert len(serial) == len(scs) * len(X.KERNELS) * 10
 
@@ -25,4 +25,4 @@ def test_parallel_max_map_count_sweep_equals_serial() -> None:
 @pytest.mark.parametrize("bad", [0, -2, 1.5, True, "2"])
 def test_n_jobs_is_validated(bad) -> None:
     with pytest.raises(ValueError, match="n_jobs"):
-        X.sweep("seed-W", slacks=[0], progress=False, n_jobs=bad)
+        X.sweep("seed-W", free_slots=[0], progress=False, n_jobs=bad)

@@ -44,7 +44,7 @@ def test_the_seed_w_table_holds_for_it(synthetic, s: int) -> None:
     mm, O_, D = seed(synthetic.name)
     mm.set_free_slots(s)
     out = classify_pure(mm, O_ + 2 * P, 6 * P, 3 * P, FIXED, D + 2 * P)
-    cell = T.cell(T.by_slack(T.SEED_W, synthetic)[s])
+    cell = T.cell(T.by_free_slots(T.SEED_W, synthetic)[s])
     assert (out.kind, out.mc_after, out.fp) == (cell.kind, cell.mc_after, cell.fp)
 
 
@@ -59,7 +59,7 @@ def test_the_whole_onto_k_form_holds_for_it(synthetic, k: int) -> None:
 
 
 def test_sweeps_views_and_plots_take_it(synthetic) -> None:
-    df = X.sweep(["seed-W", "seed-S"], kernels=[synthetic.name, "6.12"], slacks=range(0, 9), progress=False)
+    df = X.sweep(["seed-W", "seed-S"], kernels=[synthetic.name, "6.12"], free_slots=range(0, 9), progress=False)
     assert set(df["kernel"]) == {synthetic.name, "6.12"}
     mine, named = (df[df["kernel"] == k].reset_index(drop=True) for k in (synthetic.name, "6.12"))
     assert list(mine["outcome"]) == list(named["outcome"])  # the backports change no FIXED seed move

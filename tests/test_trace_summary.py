@@ -20,15 +20,15 @@ SCENARIOS = list(S.CATALOGUE.values()) + S.random_scenarios(150, seed=11)
 def test_trace_less_classify_gives_the_same_rows(kernel: str) -> None:
     compared = 0
     for sc in SCENARIOS:
-        for slack in (-1, 0, 1, 2, 3, 4, 5, 6, 8):
+        for free_slots in (-1, 0, 1, 2, 3, 4, 5, 6, 8):
             try:
-                mm = sc.setup(kernel, 200, slack)
+                mm = sc.setup(kernel, 200, free_slots)
             except ValueError:  # the layout cannot have that many free slots
                 continue
             full = mmsim.classify(mm, sc.op, *sc.args)
             lean = mmsim.classify(mm, sc.op, *sc.args, trace=False)
             assert isinstance(lean.trace, TraceSummary) and len(lean.trace) == 0
-            assert lean.as_row() == full.as_row(), (sc.name, slack)
+            assert lean.as_row() == full.as_row(), (sc.name, free_slots)
             assert lean.trace.n_records == len(full.trace)
             # the peak includes the starting count (Outcome.peak); the summary's own peak may also count the
             # moment before a step's first change, which the full trace records only as mc_before

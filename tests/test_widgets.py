@@ -55,7 +55,7 @@ def test_the_slider_is_the_sysctl_in_absolute_units() -> None:
     assert isinstance(s, W.IntSlider) and s.description == "max_map_count" and s.continuous_update is False
     assert s.value == DEFAULT_MAX_MAP_COUNT == 65_530
     assert s.min <= Wd.PROCESS_MAP_COUNT < DEFAULT_MAX_MAP_COUNT <= s.max  # the default sits inside the range
-    assert "slack" not in ex.controls
+    assert "free_slots" not in ex.controls
     assert tuple(ex.controls["kernels"].options) == KERNELS
     assert ex.controls["kernels"].value == Wd.DEFAULT_KERNELS == ("5.0", "5.1", "6.18", "7.1", "ideal")
     facts = ex.last_view.facts
@@ -77,14 +77,14 @@ def test_moving_the_limit_moves_only_the_limit(runner: Runner) -> None:
         assert f'class="limit" data-value="{mx}"' in svg
 
 
-def test_slack_keeps_its_old_meaning() -> None:
-    """``slack=`` (free slots, the old knob) starts the slider that far above the process's map_count."""
-    ex = Wd.trace_explorer("seed-W", kernels=("5.0",), slack=3, map_count=MC)
+def test_free_slots_keeps_its_old_meaning() -> None:
+    """``free_slots=`` (free slots, the old knob) starts the slider that far above the process's map_count."""
+    ex = Wd.trace_explorer("seed-W", kernels=("5.0",), free_slots=3, map_count=MC)
     assert ex.controls["max_map_count"].value == MC + 3
-    fig = Wd.render_layout("seed-S", "6.18", slack=8, map_count=MC)
+    fig = Wd.render_layout("seed-S", "6.18", free_slots=8, map_count=MC)
     assert "8 free slots" in " ".join(fig.get_suptitle().split())
     with pytest.raises(ValueError, match="contradicts"):
-        Wd.trace_view("seed-W", ["5.0"], MC + 3, map_count=MC, slack=4)
+        Wd.trace_view("seed-W", ["5.0"], MC + 3, map_count=MC, free_slots=4)
 
 
 # ---- thresholds: one step of the slider flips the outcome -------------------------------------------------
@@ -186,7 +186,7 @@ def frame():
 def test_sweep_limits_is_one_process_under_many_limits(frame, runner: Runner) -> None:
     assert set(frame["mc_before"]) == {MC}
     assert sorted(frame["max_map_count"].unique()) == list(range(MC - 1, MC + 9))
-    assert (frame["slack"] == frame["max_map_count"] - MC).all()
+    assert (frame["free_slots"] == frame["max_map_count"] - MC).all()
     for row in frame.sample(12, random_state=1).itertuples():
         o = runner.at_limit(row.scenario, row.kernel, row.max_map_count, MC, trace=False)
         assert (o.kind, o.mc_after, o.fp) == (row.outcome, row.mc_after, row.fp)
@@ -252,7 +252,7 @@ def test_display_bundle_has_a_static_png() -> None:
     ``ipywidgets.Image.value`` may hold) is not JSON-serialisable and fails the website's notebook run."""
     from mmsim.exercises import mremap_explorer
 
-    for ex in (Wd.layout_explorer(map_count=MC, max_map_count=MC + 3), mremap_explorer("6.18", slack=4)):
+    for ex in (Wd.layout_explorer(map_count=MC, max_map_count=MC + 3), mremap_explorer("6.18", free_slots=4)):
         bundle = ex._repr_mimebundle_()
         assert "application/vnd.jupyter.widget-view+json" in bundle
         assert type(bundle["image/png"]) is bytes and bundle["image/png"][:8] == b"\x89PNG\r\n\x1a\n"
@@ -325,7 +325,7 @@ def test_live_explorer_runs_the_kernel_only_on_the_button() -> None:
                                   "model_delta": 3, "match": True}])
 
     def compare(ops, kernel, **kw):
-        calls.append((kernel, kw["slack_before"]))
+        calls.append((kernel, kw["free_slots_before"]))
         return Cmp()
 
     ex = Wd.live_explorer("seed-W", map_count=MC, max_map_count=MC + 3, compare=compare, info=_Info())
@@ -391,8 +391,8 @@ def test_the_readout_shows_the_check_arithmetic_at_the_limit(runner: Runner) -> 
     assert Wd.checks_evaluated(ok)[0].startswith(f"mremap_early: {MC} + 2 >= {mx + 1} - 3 → passes")
 
 
-def test_a_tiny_positional_limit_is_the_old_slack() -> None:
-    """``render_layout(scenario, kernel, slack)`` (notebook 07 before the knob changed) keeps working, warned."""
+def test_a_tiny_positional_limit_is_the_old_free_slots() -> None:
+    """``render_layout(scenario, kernel, free_slots)`` (notebook 07 before the knob changed) keeps working, warned."""
     with pytest.warns(FutureWarning, match="free slots"):
         fig = Wd.render_layout("seed-W", "5.0", 3)
     assert f"max_map_count {Wd.PROCESS_MAP_COUNT + 3:,}, 3 free slots" in " ".join(fig.get_suptitle().split())

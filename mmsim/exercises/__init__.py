@@ -15,6 +15,7 @@ from collections.abc import Callable as _Callable
 from pathlib import Path as _Path
 from typing import Any as _Any
 
+from .. import deprecation as _deprecation
 from . import advanced as _a
 from . import basics as _b
 from . import capstone as _c
@@ -41,17 +42,17 @@ EXERCISES: dict[str, _Callable[..., _Any]] = {
     "04-ex1": _b.check_bug_slots,
     "04-ex2": _b.check_lost_pages,
     "04-ex3": _b.check_fixed_min_slots,
-    "05-ex1": _a.check_smaller_headroom_slack,
+    "05-ex1": _a.check_smaller_headroom_free_slots,
     "05-ex2": _a.check_seed_w_ideal_refusals,
     "05-ex3": _a.check_seed_s_false_positives,
     "06-ex1": _a.check_fp_rate,
-    "06-ex2": _a.check_k_whole_min_slack,
+    "06-ex2": _a.check_k_whole_min_free_slots,
     "06-ex3": _a.check_alt_fixes,
     "07-ex1": _a.check_v71_needless_refusals,
     "07-ex2": _a.check_multi_vma_partial,
-    "07-ex3": _a.check_changed_at_slack,
+    "07-ex3": _a.check_changed_at_free_slots,
     "08-ex1": _a.check_live_prediction,
-    "08-ex2": _a.check_fail_at_slack,
+    "08-ex2": _a.check_fail_at_free_slots,
     "08-ex3": _a.check_profile_for_release,
     "09-ex1": _c.check_reproduces_51,
     "09-ex2": _c.check_own_check,
@@ -82,3 +83,10 @@ def solution(name: str) -> str:
         have = ", ".join(sorted(p.stem for p in where.glob("*.py"))) or "none"
         raise FileNotFoundError(f"no solution {name!r} in {where}; there are: {have}")
     return path.read_text()
+
+
+#: The checkers' names before "slack" became "free slots" everywhere: they still work, with a FutureWarning.
+__getattr__ = _deprecation.renamed_module_names(__name__, {
+    **{f"check_{stem}_slack": f"check_{stem}_free_slots"
+       for stem in ("smaller_headroom", "k_whole_min", "changed_at", "fail_at")},
+    "SLACKS": "FREE_SLOTS_TRIED", "CAPSTONE_SLACKS": "CAPSTONE_FREE_SLOTS"})

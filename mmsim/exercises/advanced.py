@@ -4,28 +4,29 @@ Same mechanism as :mod:`mmsim.exercises.basics`: each ``check_*`` computes the e
 when it runs and returns a :class:`~mmsim.exercises.feedback.Feedback` (true iff right; one ✔/✘ line with a
 hint for the typical wrong answers). It never raises.
 
-===============================  ==============  =================================================
-check                            notebook        the answer
-===============================  ==============  =================================================
-check_smaller_headroom_slack     05 exercise 1   int: free slots an early check needs with 7.1's move headroom
-check_seed_w_ideal_refusals      05 exercise 2   set: free slots (0-8) where 5.1 refuses seed-W but ideal_ok
-check_seed_s_false_positives     05 exercise 3   set: free slots (0-8) where 5.1 refuses seed-S needlessly
-check_fp_rate                    06 exercise 1   share: 5.1's FALSE_POSITIVE share, catalogue, slacks 0-10
-check_k_whole_min_slack          06 exercise 2   dict: kernel -> fewest free slots for k_whole(2) to succeed
-check_alt_fixes                  06 exercise 3   set: catalogue scenarios with a 5.1 false positive, none in 5.1-alt
-check_v71_grow_refusals          07 exercise 1   set: free slots (0-8) where 7.1 refuses grow-in-place
-check_multi_vma_partial          07 exercise 2   dict: kernel -> free slots (0-10) where multi-vma fails half-way
-check_changed_at_slack           07 exercise 3   set: catalogue scenarios whose outcome differs, 6.18 vs 7.1, 4 slots
-check_live_prediction            08 exercise 1   dict: free slots -> errno name or "OK" for seed-S on 6.18
-check_fail_at_slack              08 exercise 2   set: catalogue mremaps that do not succeed on 6.18 with 4 slots
-check_profile_for_release        08 exercise 3   dict: release string -> mmsim profile name or None
-===============================  ==============  =================================================
+===================================  ==============  =================================================
+check                              notebook        the answer
+===================================  ==============  =================================================
+check_smaller_headroom_free_slots  05 exercise 1   int: free slots an early check needs with 7.1's move headroom
+check_seed_w_ideal_refusals        05 exercise 2   set: free slots (0-8) where 5.1 refuses seed-W but ideal_ok
+check_seed_s_false_positives       05 exercise 3   set: free slots (0-8) where 5.1 refuses seed-S needlessly
+check_fp_rate                      06 exercise 1   share: 5.1's FALSE_POSITIVE share, catalogue, 0-10 free slots
+check_k_whole_min_free_slots       06 exercise 2   dict: kernel -> fewest free slots for k_whole(2) to succeed
+check_alt_fixes                    06 exercise 3   set: catalogue scenarios with a 5.1 false positive, none in 5.1-alt
+check_v71_grow_refusals            07 exercise 1   set: free slots (0-8) where 7.1 refuses grow-in-place
+check_multi_vma_partial            07 exercise 2   dict: kernel -> free slots (0-10) where multi-vma fails half-way
+check_changed_at_free_slots        07 exercise 3   set: catalogue scenarios whose outcome differs, 6.18 vs 7.1, 4 slots
+check_live_prediction              08 exercise 1   dict: free slots -> errno name or "OK" for seed-S on 6.18
+check_fail_at_free_slots           08 exercise 2   set: catalogue mremaps that do not succeed on 6.18 with 4 slots
+check_profile_for_release          08 exercise 3   dict: release string -> mmsim profile name or None
+===================================  ==============  =================================================
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from ..deprecation import renamed_arguments
 from .feedback import (
     Feedback,
     Hint,
@@ -40,18 +41,18 @@ from .feedback import (
 
 __all__ = [
     "EXERCISE_RELEASES",
-    "check_smaller_headroom_slack",
+    "check_smaller_headroom_free_slots",
     "check_seed_w_ideal_refusals",
     "check_seed_s_false_positives",
     "check_fp_rate",
-    "check_k_whole_min_slack",
+    "check_k_whole_min_free_slots",
     "check_alt_fixes",
     "check_v71_grow_refusals",
     "check_v71_needless_refusals",
     "check_multi_vma_partial",
-    "check_changed_at_slack",
+    "check_changed_at_free_slots",
     "check_live_prediction",
-    "check_fail_at_slack",
+    "check_fail_at_free_slots",
     "check_profile_for_release",
     "check_thread_stacks",
     "check_calls_that_fit",
@@ -73,8 +74,8 @@ def _sweep(*args: Any, **kwargs: Any) -> Any:
     return sweep(*args, progress=False, **kwargs)
 
 
-def _slacks_where(df: Any, mask: Any) -> frozenset[int]:
-    return frozenset(int(s) for s in df.loc[mask, "slack"])
+def _free_slots_where(df: Any, mask: Any) -> frozenset[int]:
+    return frozenset(int(s) for s in df.loc[mask, "free_slots"])
 
 
 def _known_names(universe: Any) -> Any:
@@ -102,7 +103,7 @@ def _unknown(answer: Any, universe: Any) -> Feedback | None:
 # ---- 05-the-fix ------------------------------------------------------------------------------------
 
 
-def check_smaller_headroom_slack(answer: Any) -> Feedback:
+def check_smaller_headroom_free_slots(answer: Any) -> Feedback:
     """05, exercise 1: keep 5.1's worst case for the two unmaps of ``mremap_to()``, but let ``move_vma()``
     need only the headroom of 7.1's move check (``map_count + 2 <= max_map_count``). From how many free slots
     would such an early check let a MREMAP_FIXED call through?
@@ -135,11 +136,11 @@ def check_smaller_headroom_slack(answer: Any) -> Feedback:
 def check_seed_w_ideal_refusals(answer: Any) -> Feedback:
     """05, exercise 2: the set of free-slot counts from 0 to 8 at which kernel 5.1 refuses seed-W although the
     ideal kernel would have completed it (``ideal_ok``)."""
-    df = _sweep("seed-W", kernels="5.1", slacks=range(0, 9))
+    df = _sweep("seed-W", kernels="5.1", free_slots=range(0, 9))
     refused = df["outcome"] != "OK"
-    want = _slacks_where(df, refused & df["ideal_ok"])
-    all_refused = _slacks_where(df, refused)
-    fps = _slacks_where(df, df["outcome"] == "FALSE_POSITIVE")
+    want = _free_slots_where(df, refused & df["ideal_ok"])
+    all_refused = _free_slots_where(df, refused)
+    fps = _free_slots_where(df, df["outcome"] == "FALSE_POSITIVE")
     return judge(answer, want, as_int_set, SLOTS, f"Right: at {sorted(want)} free slots 5.1 refuses seed-W, yet a "
                  "kernel that could undo its work would complete it (semantics §7.1).", hints=[
         Hint(lambda g, w: g == all_refused, "every_refusal", "that is every count where 5.1 refuses; at the lower "
@@ -153,10 +154,10 @@ def check_seed_w_ideal_refusals(answer: Any) -> Feedback:
 def check_seed_s_false_positives(answer: Any) -> Feedback:
     """05, exercise 3: the set of free-slot counts from 0 to 8 at which kernel 5.1 refuses seed-S although
     the call would have fitted (``FALSE_POSITIVE``)."""
-    df = _sweep("seed-S", kernels="5.1", slacks=range(0, 9))
-    want = _slacks_where(df, df["outcome"] == "FALSE_POSITIVE")
-    ideal_ok = _slacks_where(df, (df["outcome"] != "OK") & df["ideal_ok"])
-    refused = _slacks_where(df, df["outcome"] != "OK")
+    df = _sweep("seed-S", kernels="5.1", free_slots=range(0, 9))
+    want = _free_slots_where(df, df["outcome"] == "FALSE_POSITIVE")
+    ideal_ok = _free_slots_where(df, (df["outcome"] != "OK") & df["ideal_ok"])
+    refused = _free_slots_where(df, df["outcome"] != "OK")
     return judge(answer, want, as_int_set, SLOTS, f"Right: 5.1 refuses seed-S needlessly at {sorted(want)} free "
                  "slots (semantics §7.2).", hints=[
         Hint(lambda g, w: g == ideal_ok, "ideal_ok_not_fp", "those are the ideal_ok refusals; at the lower ones "
@@ -175,7 +176,7 @@ def check_fp_rate(answer: Any, kernel: str = "5.1") -> Feedback:
     to the 0.1 % the success line prints (:func:`~mmsim.exercises.feedback.judge_share`)."""
     from ..experiments import false_positive_rate, outcome_counts
 
-    df = _sweep(None, kernels=kernel, slacks=range(0, 11))
+    df = _sweep(None, kernels=kernel, free_slots=range(0, 11))
     want = float(false_positive_rate(df)[kernel])
     with_partial = float(false_positive_rate(df, include_partial=True)[kernel])
     counts = outcome_counts(df).loc[kernel]
@@ -196,7 +197,7 @@ def check_fp_rate(answer: Any, kernel: str = "5.1") -> Feedback:
                 "free slots, and divide by the number of its rows.")
 
 
-def check_k_whole_min_slack(answer: Any, k: int = 2) -> Feedback:
+def check_k_whole_min_free_slots(answer: Any, k: int = 2) -> Feedback:
     """06, exercise 2: for the k-whole-VMAs scenario ``k_whole(k)``, a dict ``{kernel: fewest free slots
     (0-10) at which the call succeeds}`` for every kernel of :data:`mmsim.KERNELS`."""
     from ..checks import CHECKS
@@ -236,7 +237,7 @@ def check_alt_fixes(answer: Any) -> Feedback:
     bad = _unknown(answer, CATALOGUE)
     if bad is not None:
         return bad
-    df = _sweep(None, kernels=["5.1", "5.1-alt"], slacks=range(0, 11))
+    df = _sweep(None, kernels=["5.1", "5.1-alt"], free_slots=range(0, 11))
     fp = df[df["outcome"] == "FALSE_POSITIVE"]
     fp51 = frozenset(fp.loc[fp["kernel"] == "5.1", "scenario"])
     fp_alt = frozenset(fp.loc[fp["kernel"] == "5.1-alt", "scenario"])
@@ -256,8 +257,8 @@ def check_alt_fixes(answer: Any) -> Feedback:
 def check_v71_grow_refusals(answer: Any) -> Feedback:
     """07, exercise 1: the set of free-slot counts from 0 to 8 at which kernel 7.1 refuses the
     ``grow-in-place`` scenario (any outcome other than OK)."""
-    df = _sweep("grow-in-place", kernels="7.1", slacks=range(0, 9))
-    want = _slacks_where(df, df["outcome"] != "OK")
+    df = _sweep("grow-in-place", kernels="7.1", free_slots=range(0, 9))
+    want = _free_slots_where(df, df["outcome"] != "OK")
     top = max(want) if want else -1
     return judge(answer, want, as_int_set, SLOTS, f"Right: 7.1 refuses a grow in place, which adds no VMA, at "
                  f"{sorted(want)} free slots (semantics §3.5.2 step 2).", hints=[
@@ -274,9 +275,9 @@ def check_v71_needless_refusals(answer: Any, scenario: str = "shrink-punch") -> 
     (``FALSE_POSITIVE``). For ``shrink-punch`` (a shrink whose cut-off tail is a hole inside the VMA) 7.1's early
     check refuses at 3 free slots or fewer, but at 0 the punch check every kernel runs would refuse too, so that
     refusal is not needless (semantics §4, "shrink in place, tail is a punch")."""
-    df = _sweep(scenario, kernels="7.1", slacks=range(0, 9))
-    want = _slacks_where(df, df["outcome"] == "FALSE_POSITIVE")
-    refused = _slacks_where(df, df["outcome"] != "OK")
+    df = _sweep(scenario, kernels="7.1", free_slots=range(0, 9))
+    want = _free_slots_where(df, df["outcome"] == "FALSE_POSITIVE")
+    refused = _free_slots_where(df, df["outcome"] != "OK")
     top = max(want) if want else -1
     return judge(answer, want, as_int_set, SLOTS, f"Right: 7.1 refuses {scenario} needlessly at {sorted(want)} free "
                  "slots; below that the hole punch itself needs the slot (semantics §4).", hints=[
@@ -293,11 +294,11 @@ def check_multi_vma_partial(answer: Any, scenario: str = "multi-vma-4") -> Feedb
     """07, exercise 2: a dict ``{"6.18": set, "7.1": set}`` of the free-slot counts from 0 to 10 at which
     ``scenario`` fails half-way (``PARTIAL_FAIL``) under each kernel. The notebook shows the three-piece
     ``multi-vma``; the exercise asks about four pieces (:func:`mmsim.scenarios.multi_vma`), to predict."""
-    df = _sweep(scenario, kernels=["6.18", "7.1"], slacks=range(0, 11))
-    three = _sweep("multi-vma", kernels=["6.18", "7.1"], slacks=range(0, 11))
-    demo = {k: _slacks_where(three, (three["kernel"] == k) & (three["outcome"] == "PARTIAL_FAIL"))
+    df = _sweep(scenario, kernels=["6.18", "7.1"], free_slots=range(0, 11))
+    three = _sweep("multi-vma", kernels=["6.18", "7.1"], free_slots=range(0, 11))
+    demo = {k: _free_slots_where(three, (three["kernel"] == k) & (three["outcome"] == "PARTIAL_FAIL"))
             for k in ("6.18", "7.1")}
-    want = {k: _slacks_where(df, (df["kernel"] == k) & (df["outcome"] == "PARTIAL_FAIL")) for k in ("6.18", "7.1")}
+    want = {k: _free_slots_where(df, (df["kernel"] == k) & (df["outcome"] == "PARTIAL_FAIL")) for k in ("6.18", "7.1")}
     hints = {
         None: [Hint(lambda g, w: g in demo.values() and g != w, "three_pieces", "that is the three-piece move of "
                     "the demo; a fourth piece adds one more VMA before the last move check")],
@@ -314,20 +315,21 @@ def check_multi_vma_partial(answer: Any, scenario: str = "multi-vma-4") -> Feedb
                                f"({', '.join(f'{k}: {sorted(v)}' for k, v in want.items())}).", hints=hints)
 
 
-def check_changed_at_slack(answer: Any, slack: int = 4) -> Feedback:
+@renamed_arguments(slack="free_slots")
+def check_changed_at_free_slots(answer: Any, free_slots: int = 4) -> Feedback:
     """07, exercise 3: the catalogue scenarios whose outcome class differs between 6.18 and 7.1 when the
-    process has ``slack`` free slots."""
+    process has ``free_slots`` free slots."""
     from ..scenarios import CATALOGUE
 
     bad = _unknown(answer, CATALOGUE)
     if bad is not None:
         return bad
-    df = _sweep(None, kernels=["6.18", "7.1"], slacks=[slack])
+    df = _sweep(None, kernels=["6.18", "7.1"], free_slots=[free_slots])
     t = df.pivot(index="scenario", columns="kernel", values="outcome")
     want = frozenset(t.index[t["6.18"] != t["7.1"]])
     mremaps = frozenset(n for n, sc in CATALOGUE.items() if sc.op == "mremap")
     return judge(answer, want, _known_names(CATALOGUE), NAMES,
-                 f"Right: with {slack} free slots, 6.18 and 7.1 differ on {sorted(want)}.", hints=[
+                 f"Right: with {free_slots} free slots, 6.18 and 7.1 differ on {sorted(want)}.", hints=[
         Hint(lambda g, w: bool(g - mremaps), "not_mremap", lambda g, w: f"{sorted(g - mremaps)} are not mremap calls: "
              "7.1 changed only mremap's checks."),
     ], what="scenario(s)")
@@ -336,13 +338,14 @@ def check_changed_at_slack(answer: Any, slack: int = 4) -> Feedback:
 # ---- 08-live-kernel-lab ----------------------------------------------------------------------------
 
 
+@renamed_arguments(slacks="free_slots")
 def check_live_prediction(answer: Any, scenario: str = "seed-S", kernel: str = "6.18",
-                          slacks: tuple[int, ...] = (5, 6)) -> Feedback:
-    """08, exercise 1: predict with the model what the kernel returns for ``scenario`` at each of ``slacks``
-    free slots: a dict ``{free slots: errno name such as "ENOMEM", or "OK"}``."""
-    df = _sweep(scenario, kernels=kernel, slacks=list(slacks))
+                          free_slots: tuple[int, ...] = (5, 6)) -> Feedback:
+    """08, exercise 1: predict with the model what the kernel returns for ``scenario`` at each of ``free_slots``
+    free slots: a dict ``{free_slots: errno name such as "ENOMEM", or "OK"}``."""
+    df = _sweep(scenario, kernels=kernel, free_slots=list(free_slots))
     want = {int(sl): ("OK" if outcome == "OK" else err)
-            for sl, outcome, err in zip(df["slack"], df["outcome"], df["errno"], strict=True)}
+            for sl, outcome, err in zip(df["free_slots"], df["outcome"], df["errno"], strict=True)}
     classes = ("FALSE_POSITIVE", "CLEAN_FAIL", "PARTIAL_FAIL")
     hints = {None: [
         Hint(lambda g, w: g in classes, "class_not_errno", "the kernel returns an errno, not a class: the class is "
@@ -352,26 +355,27 @@ def check_live_prediction(answer: Any, scenario: str = "seed-S", kernel: str = "
     ]}
     return judge_mapping(answer, want, key=as_int, value=as_errname,
                          shape="a dict {free slots: 'OK' or an errno name such as 'ENOMEM'}, keys "
-                               + ", ".join(map(str, slacks)),
-                         right="Right: " + ", ".join(f"{s} free slots -> {want[s]}" for s in slacks)
+                               + ", ".join(map(str, free_slots)),
+                         right="Right: " + ", ".join(f"{s} free slots -> {want[s]}" for s in free_slots)
                                + ". The kernel returns only the errno: whether a refusal was needless, only the "
                                  "model can tell.", hints=hints)
 
 
-def check_fail_at_slack(answer: Any, slack: int = 4, kernel: str = "6.18") -> Feedback:
+@renamed_arguments(slack="free_slots")
+def check_fail_at_free_slots(answer: Any, free_slots: int = 4, kernel: str = "6.18") -> Feedback:
     """08, exercise 2: the catalogue's mremap scenarios that do not succeed under ``kernel`` when the
-    process has only ``slack`` free slots (any outcome other than OK)."""
+    process has only ``free_slots`` free slots (any outcome other than OK)."""
     from ..scenarios import CATALOGUE
 
     names = [n for n, sc in CATALOGUE.items() if sc.op == "mremap"]
     bad = _unknown(answer, names)
     if bad is not None:
         return bad
-    df = _sweep(names, kernels=kernel, slacks=[slack])
+    df = _sweep(names, kernels=kernel, free_slots=[free_slots])
     want = frozenset(df.loc[df["outcome"] != "OK", "scenario"])
     in_place = frozenset(n for n in names if CATALOGUE[n].family == "in-place")
     return judge(answer, want, _known_names(names), NAMES,
-                 f"Right: with {slack} free slots, {kernel} refuses {sorted(want)}.", hints=[
+                 f"Right: with {free_slots} free slots, {kernel} refuses {sorted(want)}.", hints=[
         Hint(lambda g, w: bool(g & in_place), "no_check_in_place", lambda g, w: f"{sorted(g & in_place)}: grows and "
              f"shrinks in place have no map_count check on {kernel} (7.1 added one)."),
     ], what="scenario(s)")

@@ -34,8 +34,8 @@ from .explorer import explorer_scenario, mremap_explorer
 from .feedback import Feedback, Hint, as_int, as_int_pair, as_int_set, judge
 
 __all__ = [
+    "FREE_SLOTS_TRIED",
     "MMAP_CEILING_MAX",
-    "SLACKS",
     # tables (from mmsim.experiments) and the course outline
     "course_outline",
     "limits_table",
@@ -71,8 +71,6 @@ P = PAGE_SIZE
 RW = PROT_READ | PROT_WRITE
 ANON = MAP_PRIVATE | MAP_ANONYMOUS
 
-#: Free slots the slot-counting checks try (the name the notebooks imported before the tables moved).
-SLACKS = FREE_SLOTS_TRIED
 
 WHOLE = "a whole number"
 
@@ -253,7 +251,7 @@ def check_mmap_ceiling(answer: Any) -> Feedback:
 
 def _partial_split_vmas() -> int:
     sc = get("mprotect-3way")
-    mm = sc.setup("6.18", max_map_count=64, slack=1)
+    mm = sc.setup("6.18", max_map_count=64, free_slots=1)
     try:
         sc.apply(mm)
     except MMError:
@@ -335,10 +333,10 @@ def check_fixed_delta(answer: Any) -> Feedback:
 # ---- 04-the-bug ----------------------------------------------------------------------------------------
 
 
-def _sweep_50(scenario: str, slacks: Iterable[int] = range(0, 17)) -> Any:
+def _sweep_50(scenario: str, free_slots: Iterable[int] = range(0, 17)) -> Any:
     from ..experiments import sweep
 
-    return sweep(scenario, "5.0", slacks=sorted(set(slacks)), progress=False)
+    return sweep(scenario, "5.0", free_slots=sorted(set(free_slots)), progress=False)
 
 
 def check_bug_slots(answer: Any, scenario: str = "seed-S") -> Feedback:
@@ -348,16 +346,16 @@ def check_bug_slots(answer: Any, scenario: str = "seed-S") -> Feedback:
     unmap: predict, do not read it off a demo."""
     df = _sweep_50(scenario)
     partial = df[df["outcome"] == "PARTIAL_FAIL"]
-    want = frozenset(int(s) for s in partial["slack"])
-    fp_only = frozenset(int(s) for s in partial.loc[partial["fp"], "slack"])
-    first_ok = int(df.loc[df["outcome"] == "OK", "slack"].min())
+    want = frozenset(int(s) for s in partial["free_slots"])
+    fp_only = frozenset(int(s) for s in partial.loc[partial["fp"], "free_slots"])
+    first_ok = int(df.loc[df["outcome"] == "OK", "free_slots"].min())
     lo = min(want)
     demo: list[frozenset[int]] = []
 
     def seed_w() -> frozenset[int]:  # the demo's band, swept only when a wrong answer needs the hint
         if not demo:
             w50 = _sweep_50("seed-W")
-            demo.append(frozenset(int(s) for s in w50.loc[w50["outcome"] == "PARTIAL_FAIL", "slack"]))
+            demo.append(frozenset(int(s) for s in w50.loc[w50["outcome"] == "PARTIAL_FAIL", "free_slots"]))
         return demo[0]
 
     return judge(answer, want, as_int_set, "a collection of whole numbers such as [2, 3]",
@@ -376,9 +374,9 @@ def check_bug_slots(answer: Any, scenario: str = "seed-S") -> Feedback:
                                              "the trace explorer under 5.0.")
 
 
-def _lost_pages(slack: int = 1) -> int:
+def _lost_pages(free_slots: int = 1) -> int:
     sc = get("seed-W")
-    before = sc.setup("5.0", max_map_count=64, slack=slack)
+    before = sc.setup("5.0", max_map_count=64, free_slots=free_slots)
     after = before.copy()
     try:
         sc.apply(after)

@@ -24,13 +24,14 @@ from typing import Any
 import pandas as pd
 
 from ..checks import ANTICIPATORY, HOOKS, Check, CheckContext
+from ..deprecation import renamed_arguments
 from ..profiles import PROFILES, Profile
 from ..scenarios import CATALOGUE, Scenario, random_scenarios
 from .feedback import Feedback, Hint, as_str_set, judge
 
 __all__ = [
     "CAPSTONE_KERNELS",
-    "CAPSTONE_SLACKS",
+    "CAPSTONE_FREE_SLOTS",
     "FLOW_GRID",
     "compare",
     "flow_grid",
@@ -58,7 +59,7 @@ FLOW_GRID: Mapping[str, Mapping[str, str]] = MappingProxyType({
                                           "6.17+ flow (validate first)": "7.1"}),
 })
 #: Free slots of the capstone's sweeps.
-CAPSTONE_SLACKS = range(0, 11)
+CAPSTONE_FREE_SLOTS = range(0, 11)
 #: Random scenarios added to the catalogue's mremap calls, and their seed (the seed of notebook 06).
 CAPSTONE_RANDOM = 30
 CAPSTONE_SEED = 2019
@@ -99,15 +100,16 @@ def own_profile(predicate: Predicate | Check | Profile, name: str = "mine", *, h
                                   description=f"5.0 with the check {check.name!r} at {hook}")
 
 
+@renamed_arguments(slacks="free_slots")
 def capstone_sweep(*extra: Profile | str, kernels: Sequence[str] = CAPSTONE_KERNELS,
                    scenarios: Iterable[Scenario] | None = None,
-                   slacks: Iterable[int] = CAPSTONE_SLACKS) -> pd.DataFrame:
+                   free_slots: Iterable[int] = CAPSTONE_FREE_SLOTS) -> pd.DataFrame:
     """:func:`mmsim.experiments.sweep_profiles` of ``kernels`` plus ``extra`` profiles over
-    :func:`capstone_scenarios` (or ``scenarios``) and ``slacks``."""
+    :func:`capstone_scenarios` (or ``scenarios``) and ``free_slots``."""
     from ..experiments import sweep_profiles
 
     scs = capstone_scenarios() if scenarios is None else list(scenarios)
-    return sweep_profiles([*kernels, *extra], scs, slacks=slacks)
+    return sweep_profiles([*kernels, *extra], scs, free_slots=free_slots)
 
 
 def frontier(table: pd.DataFrame, exclude: Iterable[str] = ("ideal",)) -> frozenset[str]:
@@ -195,9 +197,10 @@ def flow_grid(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out).rename_axis("half-way % / needless %")
 
 
-def what_a_check_sees(scenario: Scenario | str, slack: int, max_map_count: int | None = None) -> CheckContext:
+@renamed_arguments(slack="free_slots")
+def what_a_check_sees(scenario: Scenario | str, free_slots: int, max_map_count: int | None = None) -> CheckContext:
     """The :class:`~mmsim.checks.CheckContext` an early check at ``"mremap_to"`` gets for a scenario's call
-    with ``slack`` free slots: ``map_count``, ``max_map_count``, ``free_slots``, ``args`` (the mremap call,
+    with ``free_slots`` free slots: ``map_count``, ``max_map_count``, ``free_slots``, ``args`` (the mremap call,
     lengths page-aligned) and ``mm`` (the address space before any unmap). Runs the call on a 5.0-based
     profile with a check that only records what it sees; nothing is changed.
 
@@ -219,7 +222,7 @@ def what_a_check_sees(scenario: Scenario | str, slack: int, max_map_count: int |
     if sc.op != "mremap":
         raise ValueError(f"scenario {sc.name!r} is a {sc.op}, not an mremap: no early check runs")
     mx = DEFAULT_MAX_MAP_COUNT if max_map_count is None else max_map_count
-    mm = sc.setup(own_profile(spy, "spy"), mx, slack)  # type: ignore[arg-type]
+    mm = sc.setup(own_profile(spy, "spy"), mx, free_slots)  # type: ignore[arg-type]
     classify(mm, sc.op, *sc.args, trace=False)
     if not seen:
         raise ValueError(f"the call of {sc.name!r} never reaches mremap_to (it is not a MREMAP_FIXED move)")
@@ -279,7 +282,7 @@ def _sweep_guarded(profile: Profile, kernels: Sequence[str], **kw: Any) -> tuple
 
 
 def _cases(rows: pd.DataFrame, limit: int = 3) -> str:
-    shown = [f"{r.scenario} at {r.slack} free slots" for r in rows.head(limit).itertuples()]
+    shown = [f"{r.scenario} at {r.free_slots} free slots" for r in rows.head(limit).itertuples()]
     more = len(rows) - len(shown)
     return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
 
@@ -299,7 +302,7 @@ def check_reproduces_51(answer: Any) -> Feedback:
     if bad is not None:
         return bad
     assert df is not None
-    cols = ["scenario", "slack", "outcome", "errno", "mc_after"]
+    cols = ["scenario", "free_slots", "outcome", "errno", "mc_after"]
     def rows(kernel: str) -> pd.DataFrame:  # errno is None on success: compare as text
         return df[df["kernel"] == kernel][cols].fillna("").astype(str).reset_index(drop=True)
 
@@ -320,11 +323,11 @@ def check_reproduces_51(answer: Any) -> Feedback:
     stricter = refused_mine & ~refused_ref
     looser = refused_ref & ~refused_mine
     bad_rows = mine_full[differ]
-    slacks = sorted({int(v) for v in bad_rows["slack"]})
-    if stricter[differ].all() and slacks == [6]:
+    free_slots = sorted({int(v) for v in bad_rows["free_slots"]})
+    if stricter[differ].all() and free_slots == [6]:
         return Feedback(False, "Off by one, too strict: 5.1 lets the call through at 6 free slots. `>=` vs `>`: "
                                "(map_count + 2) >= max_map_count - 3 is false there.", "off_by_one_strict")
-    if looser[differ].all() and slacks == [5]:
+    if looser[differ].all() and free_slots == [5]:
         return Feedback(False, "Off by one, too lenient: at 5 free slots 5.1 refuses, since "
                                "(map_count + 2) >= max_map_count - 3 holds exactly there.", "off_by_one_lenient")
     if stricter[differ].all():

@@ -20,6 +20,7 @@ from ..constants import (
     PROT_READ,
     PROT_WRITE,
 )
+from ..deprecation import renamed_arguments
 from ..profiles import KERNELS
 from ..scenarios import Scenario, scenario_from_ops
 
@@ -55,7 +56,8 @@ def explorer_scenario(source: str, offset: int, old_size: int, new_size: int, ma
     return scenario_from_ops("mremap-explorer", "an mremap of your choice", "random", setup, "mremap", kw)
 
 
-def mremap_explorer(kernel: str = "6.18", *, slack: int = 16) -> Any:
+@renamed_arguments(slack="free_slots")
+def mremap_explorer(kernel: str = "6.18", *, free_slots: int = 16) -> Any:
     """An explorer (:class:`mmsim.widgets.Explorer`) over mremap's flags and sizes on a fixed layout.
 
     The layout holds a faulted 8-page rw private VMA ``O`` at page 0, free pages 8-11, a 10-page read-only
@@ -64,7 +66,7 @@ def mremap_explorer(kernel: str = "6.18", *, slack: int = 16) -> Any:
     ``DONTUNMAP`` checkboxes and ``dest`` (the page of ``new_address``, used with FIXED or DONTUNMAP, and
     disabled without them). The
     figure shows the layout before and after the call; the text above it the call, its outcome, the change
-    of map_count and the steps it took. ``slack`` free slots are left before the call.
+    of map_count and the steps it took. ``free_slots`` free slots are left before the call.
 
     ``explorer.last_run["outcome"]`` is the :class:`mmsim.Outcome` of the latest redraw (and
     ``last_run["sc"]`` its scenario), so code can read what the figure shows.
@@ -100,7 +102,7 @@ def mremap_explorer(kernel: str = "6.18", *, slack: int = 16) -> Any:
     def render(kernel: str, source: str, offset: int, old_size: int, new_size: int, maymove: bool, fixed: bool,
                dontunmap: bool, dest: int):
         sc = explorer_scenario(source, offset, old_size, new_size, maymove, fixed, dontunmap, dest)
-        outcome, before, after = runner.before_after(sc, kernel, slack)
+        outcome, before, after = runner.before_after(sc, kernel, free_slots)
         last.update(sc=sc, outcome=outcome)
         old, new = sc.ranges()
         return plot_layout(before, after, old_range=old, new_range=new,

@@ -2,8 +2,8 @@
 
 :func:`run` replays a list of operations in a fresh child interpreter (:mod:`mmsim.live.child`) inside a
 PROT_NONE arena the child reserved, and reports, for each operation, its result, errno, the VMAs of the
-arena and ``map_count`` before and after (``/proc/self/maps`` lines minus ``[vsyscall]``). With ``slack`` it
-first brings the child to ``map_count = max_map_count - slack`` exactly, by splitting and merging filler
+arena and ``map_count`` before and after (``/proc/self/maps`` lines minus ``[vsyscall]``). With ``free_slots`` it
+first brings the child to ``map_count = max_map_count - free_slots`` exactly, by splitting and merging filler
 VMAs outside the arena; it never writes ``vm.max_map_count`` or any other sysctl.
 
 :func:`compare` runs the operations live, replays them on an :class:`mmsim.AddressSpace` that mirrors the

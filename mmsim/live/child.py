@@ -32,18 +32,18 @@ file of their own: nothing merges with them).
 
 * the **arena**: ``arena_pages`` pages PROT_NONE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_NORESERVE, with an unmapped
   page on either side so that it never merges with a neighbour. Every operation acts inside it.
-* the **filler** (only when a slack is requested): one MAP_SHARED|MAP_ANONYMOUS|MAP_NORESERVE PROT_READ
+* the **filler** (only when free slots are requested): one MAP_SHARED|MAP_ANONYMOUS|MAP_NORESERVE PROT_READ
   region followed by a one-page hole. Shared anonymous memory has a shmem file of its own, so the filler
   never merges with anything else. Its VMA count is changed by mprotect alone:
 
   * page ``2i+1`` to PROT_NONE splits the tail VMA in three (+2); back to PROT_READ merges them (-2);
   * the region's last page to PROT_NONE splits the tail in two (+1); back merges (-1);
-  * ``map_count = max + 1`` (slack -1) cannot be reached by splitting (``split_vma()`` fails when
+  * ``map_count = max + 1`` (-1 free slots) cannot be reached by splitting (``split_vma()`` fails when
     ``map_count >= max``, mm/vma.c), only by mmap (``do_mmap()`` fails only when ``map_count > max``,
     mm/mmap.c): one extra one-page shared anonymous mapping goes into the hole.
 
 Protocol: stdin ``{"ops": [[name, [arg, ...], [address index, ...]], ...], "arena_pages": n,
-"targets": [slack or null, ...], "alarm": seconds}``: each operation's positional arguments in the order of
+"targets": [free slots or null, ...], "alarm": seconds}``: each operation's positional arguments in the order of
 :data:`mmsim.ops.OPS`, and which of them are addresses, given as arena offsets (``null`` = NULL). Stdout
 ``{"ok": true, ...}`` (see :meth:`Runner.run`) or ``{"ok": false, "error": "..."}``. Addresses in the output
 are absolute; the parent turns them into offsets. Besides the results the output says what the model
@@ -331,7 +331,7 @@ class Runner:
     def __init__(self, req: dict) -> None:
         self.ops = req["ops"]
         self.arena_pages = int(req["arena_pages"])
-        self.slacks = req.get("targets") or [None] * len(self.ops)
+        self.free_slots = req.get("targets") or [None] * len(self.ops)
         self.sys = Sys()
         with open("/proc/sys/vm/max_map_count") as f:
             self.max = int(f.read())
@@ -505,10 +505,10 @@ class Runner:
         self.checks.append([label, a, b])
         return b
 
-    def _reach(self, slack: int) -> tuple[int, float]:
-        """Bring map_count to max - slack; return (the measured count, seconds)."""
+    def _reach(self, free_slots: int) -> tuple[int, float]:
+        """Bring map_count to max - free slots; return (the measured count, seconds)."""
         t0 = time.perf_counter()
-        target = self.max - slack
+        target = self.max - free_slots
         mc = self.maps.count  # the previous read (nothing maps memory in between); verified below
         if mc != target and self.filler is not None:
             self.filler.shift(target - mc, target)
@@ -553,7 +553,7 @@ class Runner:
 
     def run(self) -> dict:
         t0 = time.perf_counter()
-        with_filler = any(s is not None for s in self.slacks)
+        with_filler = any(s is not None for s in self.free_slots)
         self._probe_direction()
         if self.layout == "topdown":
             if with_filler:
@@ -567,13 +567,13 @@ class Runner:
         results = []
         fill_seconds = None
         for i, (name, args, addresses) in enumerate(self.ops):
-            slack = self.slacks[i]
+            free_slots = self.free_slots[i]
             adjust = 0.0
-            if slack is not None:
-                before, adjust = self._reach(slack)
+            if free_slots is not None:
+                before, adjust = self._reach(free_slots)
                 if fill_seconds is None:
                     fill_seconds = adjust
-                    self._stable_count(f"filled to slack {slack} before op {i}")
+                    self._stable_count(f"filled to free slots {free_slots} before op {i}")
                     before = self.checks[-1][2]
             else:
                 before = self.maps.read()
@@ -588,7 +588,7 @@ class Runner:
                     "map_count_before": before,
                     "map_count_after": after,
                     "vmas": self._vmas(),
-                    "slack": slack,
+                    "free_slots": free_slots,
                     "adjust_seconds": adjust,
                     "op_seconds": op_seconds,
                 }

@@ -19,6 +19,7 @@ from typing import Any
 from .. import ops as _ops
 from ..addrspace import AddressSpace
 from ..constants import MAP_ANONYMOUS, MAP_FIXED, MAP_NORESERVE, MAP_PRIVATE, PROT_NONE, TASK_SIZE
+from ..deprecation import renamed_arguments
 from ..errors import MMError
 from ..releases import Coverage, parse_release, release_coverage
 from .kernels import GUEST_KERNELS
@@ -147,7 +148,7 @@ class Comparison:
             [
                 {
                     "op": r.op,
-                    "slack": self.live.max_map_count - r.map_count_before,
+                    "free_slots": self.live.max_map_count - r.map_count_before,
                     "live_errno": errno_name(r.live_errno),
                     "model_errno": errno_name(r.model_errno),
                     "live_delta": r.live_delta,
@@ -178,14 +179,14 @@ class Comparison:
                 f"model {_layout_str(self.initial_model_layout)}"
             )
         for r in self.rows:
-            slack = self.live.max_map_count - r.map_count_before
+            free_slots = self.live.max_map_count - r.map_count_before
             if not r.compared:
-                lines.append(f"--   #{r.index} {r.op} [slack {slack}]: live {errno_name(r.live_errno)} "
+                lines.append(f"--   #{r.index} {r.op} [free slots {free_slots}]: live {errno_name(r.live_errno)} "
                              f"{r.live_delta:+d}, not compared: {r.not_compared}")
                 continue
             mark = "ok  " if r.match else "DIFF"
             lines.append(
-                f"{mark} #{r.index} {r.op} [slack {slack}]: live {errno_name(r.live_errno)} "
+                f"{mark} #{r.index} {r.op} [free slots {free_slots}]: live {errno_name(r.live_errno)} "
                 f"{r.live_delta:+d}, model {errno_name(r.model_errno)} "
                 + ("-" if r.model_delta is None else f"{r.model_delta:+d}")
             )
@@ -203,20 +204,20 @@ class Comparison:
     def _repr_html_(self) -> str:
         esc = html.escape
         head = (
-            "<tr><th>#</th><th>op</th><th>slack</th><th>live</th><th>model</th><th>live arena</th>"
+            "<tr><th>#</th><th>op</th><th>free slots</th><th>live</th><th>model</th><th>live arena</th>"
             "<th>model arena</th><th>match</th></tr>"
         )
         body = []
         for r in self.rows:
             style = "" if r.match or not r.compared else ' style="background:#fdd"'
-            slack = self.live.max_map_count - r.map_count_before
+            free_slots = self.live.max_map_count - r.map_count_before
             model = f"{errno_name(r.model_errno)} " + (
                 "-" if r.model_delta is None else f"{r.model_delta:+d}"
             )
             if r.model_error:
                 model += f" ({r.model_error})"
             body.append(
-                f"<tr{style}><td>{r.index}</td><td><code>{esc(r.op)}</code></td><td>{slack}</td>"
+                f"<tr{style}><td>{r.index}</td><td><code>{esc(r.op)}</code></td><td>{free_slots}</td>"
                 f"<td>{errno_name(r.live_errno)} {r.live_delta:+d}</td><td>{esc(model)}</td>"
                 f"<td><code>{esc(_layout_str(r.live_layout))}</code></td>"
                 f"<td><code>{esc(_layout_str(r.model_layout))}</code></td>"
@@ -237,12 +238,13 @@ def _model_layout(mm: Any, base: int, size: int) -> Layout:
     )
 
 
+@renamed_arguments(slack="free_slots", slack_before="free_slots_before")
 def compare(
     ops: Sequence[Any],
     profile: str | None = None,
     *,
-    slack: int | None = None,
-    slack_before: Mapping[int, int] | None = None,
+    free_slots: int | None = None,
+    free_slots_before: Mapping[int, int] | None = None,
     arena_pages: int = 256,
     timeout: float = 30.0,
     target: str = "host",
@@ -256,8 +258,8 @@ def compare(
     ``"6.12"``) and ``guest_max_map_count``, and :func:`compare_run` for what is compared; ``profile=None``
     takes the profile of the release that ran the operations. Raises what :func:`run` raises.
     """
-    live = run(ops, arena_pages=arena_pages, slack=slack, slack_before=slack_before, timeout=timeout,
-               target=target, kernel=kernel, guest_max_map_count=guest_max_map_count)
+    live = run(ops, arena_pages=arena_pages, free_slots=free_slots, free_slots_before=free_slots_before,
+               timeout=timeout, target=target, kernel=kernel, guest_max_map_count=guest_max_map_count)
     return compare_run(live, profile)
 
 

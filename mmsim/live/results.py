@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..constants import PAGE_SIZE
+from ..deprecation import renamed_attribute
 
 __all__ = ["LiveRun", "LiveVMA", "OpResult", "errno_name", "format_op", "where"]
 
@@ -45,7 +46,7 @@ class OpResult:
 
     ``ret`` is the return value: for mmap/mremap an arena offset when ``ret_in_arena``, else the absolute
     address; 0 for the others; None on failure. ``errno`` is 0 on success. ``vmas`` are the arena's VMAs
-    after the call. ``slack`` is the slack that was requested before it (None if not controlled).
+    after the call. ``free_slots`` is the number of free slots requested before it (None if not controlled).
     """
 
     index: int
@@ -57,7 +58,7 @@ class OpResult:
     map_count_before: int
     map_count_after: int
     vmas: tuple[LiveVMA, ...]
-    slack: int | None
+    free_slots: int | None
     max_map_count: int
     adjust_seconds: float = 0.0
     op_seconds: float = 0.0
@@ -73,9 +74,12 @@ class OpResult:
         return self.map_count_after - self.map_count_before
 
     @property
-    def slack_before(self) -> int:
+    def free_slots_before(self) -> int:
         """Free slots before the call: ``max_map_count - map_count_before``."""
         return self.max_map_count - self.map_count_before
+
+    slack = renamed_attribute("free_slots", "slack")
+    slack_before = renamed_attribute("free_slots_before", "slack_before")
 
     @property
     def errno_name(self) -> str:
@@ -103,7 +107,7 @@ class LiveRun:
 
     ``stability`` holds ``(label, count, count_again)`` for consecutive /proc/self/maps counts taken with
     nothing in between (after setup, and right after the first fill); ``fill_seconds`` is how long the
-    first slack adjustment took (None without a slack).
+    first adjustment to the requested free slots took (None without one).
 
     What the model needs to mirror the process, as the child reported it: ``target`` (``"host"``, ``"uml"``
     or ``"qemu"``; ``kernel`` names a guest's kernel), ``release`` and ``max_map_count`` of the kernel that

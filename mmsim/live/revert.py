@@ -120,19 +120,19 @@ class BugRun:
         return pd.DataFrame(rows).set_index("free slots")
 
 
-def _cases(ops: list, slacks: Iterable[int], arena_pages: int) -> tuple[list, dict[int, int], dict[int, range]]:
+def _cases(ops: list, free_slots: Iterable[int], arena_pages: int) -> tuple[list, dict[int, int], dict[int, range]]:
     reset = ("mmap", {"addr": 0, "length": arena_pages * PAGE_SIZE, "prot": 0, "flags": 0x22 | 0x10 | 0x4000})
     out: list = []
-    slack_before: dict[int, int] = {}
+    free_slots_before: dict[int, int] = {}
     spans: dict[int, range] = {}
-    for s in slacks:
+    for s in free_slots:
         out.append(reset)
         first = len(out)
         out.extend(ops)
         spans[s] = range(first, len(out))
         for i in spans[s]:
-            slack_before[i] = s
-    return out, slack_before, spans
+            free_slots_before[i] = s
+    return out, free_slots_before, spans
 
 
 def _results(scenario: str, kernel: str, live: LiveRun, spans: Mapping[int, range]) -> dict[int, CallResult]:
@@ -179,10 +179,10 @@ def bug_on_real_kernels(scenario: str = "seed-W", free_slots: Sequence[int] = ra
     if live is False or (live is None and not can):
         return _recorded(scenario, why)
     sc = get(scenario)
-    ops, slack_before, spans = _cases(sc.live_ops(), free_slots, sc.arena_pages)
+    ops, free_slots_before, spans = _cases(sc.live_ops(), free_slots, sc.arena_pages)
     results, releases, profiles, mx = {}, {}, {}, 0
     for k in kernels:
-        r = run(ops, arena_pages=sc.arena_pages, slack_before=slack_before, timeout=timeout, target="qemu",
+        r = run(ops, arena_pages=sc.arena_pages, free_slots_before=free_slots_before, timeout=timeout, target="qemu",
                 kernel=k)
         results[k] = _results(scenario, k, r, spans)
         releases[k] = r.release
@@ -198,11 +198,12 @@ def record(path: Path = RECORDED, scenario: str = "seed-W") -> None:
     from ..scenarios import get
 
     sc = get(scenario)
-    ops, slack_before, spans = _cases(sc.live_ops(), range(0, 9), sc.arena_pages)
+    ops, free_slots_before, spans = _cases(sc.live_ops(), range(0, 9), sc.arena_pages)
     data: dict[str, Any] = {"scenario": scenario, "arena_pages": sc.arena_pages, "ops": ops,
                             "spans": {str(s): [sp.start, sp.stop] for s, sp in spans.items()}, "runs": {}}
     for k in BUG_KERNELS:
-        r = run(ops, arena_pages=sc.arena_pages, slack_before=slack_before, timeout=240, target="qemu", kernel=k)
+        r = run(ops, arena_pages=sc.arena_pages, free_slots_before=free_slots_before, timeout=240, target="qemu",
+                kernel=k)
         data["runs"][k] = r.raw
     path.write_text(json.dumps(data) + "\n")
 

@@ -26,6 +26,7 @@ from typing import Any
 
 from .. import ops as _ops
 from ..constants import MAP_FIXED, MAP_FIXED_NOREPLACE, MREMAP_FIXED, PAGE_SIZE, TASK_SIZE, page_align
+from ..deprecation import renamed_arguments
 from . import kernels as _kernels
 from . import qemu as _qemu
 from . import uml as _uml
@@ -138,26 +139,26 @@ def normalize_ops(ops: Sequence[Any], arena_pages: int) -> list[tuple[str, dict[
     return out
 
 
-def _slacks(n: int, slack: int | None, slack_before: Mapping[int, int] | None) -> list[int | None]:
+def _free_slots_per_op(n: int, free_slots: int | None, free_slots_before: Mapping[int, int] | None) -> list[int | None]:
     def check(s: Any, what: str) -> int | None:
         if s is None:
             return None
         if isinstance(s, bool) or not isinstance(s, int):
             raise ValueError(f"{what} must be an int or None, not {s!r}")
         if s < -1:
-            raise ValueError(f"{what}={s}: map_count cannot exceed max_map_count + 1 (slack -1)")
+            raise ValueError(f"{what}={s}: map_count cannot exceed max_map_count + 1 (-1 free slots)")
         return s
 
-    out: list[int | None] = [check(slack, "slack")] * n
-    if slack_before is not None:
-        if not isinstance(slack_before, Mapping):
+    out: list[int | None] = [check(free_slots, "free_slots")] * n
+    if free_slots_before is not None:
+        if not isinstance(free_slots_before, Mapping):
             raise ValueError(
-                f"slack_before must be a dict {{op_index: slack}}, not {type(slack_before).__name__}"
+                f"free_slots_before must be a dict {{op_index: free_slots}}, not {type(free_slots_before).__name__}"
             )
-        for i, s in slack_before.items():
+        for i, s in free_slots_before.items():
             if isinstance(i, bool) or not isinstance(i, int) or not -n <= i < n:
-                raise ValueError(f"slack_before: {i!r} is not the index of one of the {n} ops")
-            out[i % n] = check(s, f"slack_before[{i}]")
+                raise ValueError(f"free_slots_before: {i!r} is not the index of one of the {n} ops")
+            out[i % n] = check(s, f"free_slots_before[{i}]")
     return out
 
 
@@ -183,12 +184,13 @@ def _tail(text: str, n: int = 2000) -> str:
     return text if len(text) <= n else "..." + text[-n:]
 
 
+@renamed_arguments(slack="free_slots", slack_before="free_slots_before")
 def run(
     ops: Sequence[Any],
     *,
     arena_pages: int = 256,
-    slack: int | None = None,
-    slack_before: Mapping[int, int] | None = None,
+    free_slots: int | None = None,
+    free_slots_before: Mapping[int, int] | None = None,
     timeout: float = 30.0,
     target: str = "host",
     kernel: str | None = None,
@@ -196,8 +198,8 @@ def run(
 ) -> LiveRun:
     """Replay ``ops`` on a real kernel in a child process and report what happened.
 
-    ``slack=s`` brings the child to ``map_count = max_map_count - s`` before every operation (``s >= -1``);
-    ``slack_before={i: s}`` does it before chosen operations only (and overrides ``slack`` there; ``None``
+    ``free_slots=s`` brings the child to ``map_count = max_map_count - s`` before every operation (``s >= -1``);
+    ``free_slots_before={i: s}`` does it before chosen operations only (and overrides ``free_slots`` there; ``None``
     leaves the count uncontrolled before that operation). The child is killed after ``timeout`` seconds.
 
     ``target="host"`` (the default) runs on this machine's kernel. A guest target boots a fresh kernel for
@@ -233,14 +235,14 @@ def run(
         raise ValueError(f"guest_max_map_count must be an int in [0, 2**31), not {guest_max_map_count!r}")
     target, kernel = resolve_target(target, kernel)
     norm = normalize_ops(ops, arena_pages)
-    slacks = _slacks(len(norm), slack, slack_before)
+    per_op = _free_slots_per_op(len(norm), free_slots, free_slots_before)
     info = kernel_info(target=target, kernel=kernel)
     if not info.can_run:
         raise LiveError(info.reason)
     request = {
         "ops": [_wire(name, args) for name, args in norm],
         "arena_pages": arena_pages,
-        "targets": slacks,
+        "targets": per_op,
         "alarm": int(math.ceil(timeout)) + 5,
     }
     data = json.dumps(request).encode()
@@ -351,7 +353,7 @@ def build_run(
                 map_count_before=r["map_count_before"],
                 map_count_after=r["map_count_after"],
                 vmas=vmas(r["vmas"]),
-                slack=r["slack"],
+                free_slots=r["free_slots"],
                 max_map_count=max_count,
                 adjust_seconds=r["adjust_seconds"],
                 op_seconds=r["op_seconds"],
