@@ -1,7 +1,8 @@
 """The kernel's flows, one module per file of the kernel's mm/ directory.
 
 * :mod:`~mmsim.kernel.call` — :class:`~mmsim.kernel.call.Call`, the state of one running system call;
-* :mod:`~mmsim.kernel.vma` — the shared primitives (lookups, split, the unmap engine, merges; mm/vma.c);
+* :mod:`~mmsim.kernel.vma` — the shared primitives (lookups, split, the unmap engine and its state
+  :class:`~mmsim.kernel.vma.Munmap`, merges; mm/vma.c);
 * :mod:`~mmsim.kernel.mmap` — mmap and munmap (mm/mmap.c);
 * :mod:`~mmsim.kernel.mprotect` — mprotect (mm/mprotect.c);
 * :mod:`~mmsim.kernel.memory` — page faults as far as VMAs see them (mm/memory.c, mm/rmap.c);

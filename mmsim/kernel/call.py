@@ -2,10 +2,11 @@
 
 A :class:`Call` lives for one call of :class:`~mmsim.AddressSpace`. It holds what the flows need and
 nothing else lives on the address space while a call runs: the step trace under construction, the undo
-log, the VMAs detached but still counted (``vms_complete_munmap_vmas()`` in 6.x), the current piece of a
-multi-VMA move, and the checks a classification switched off. Flows change the address space only through
-it (:meth:`Call.put`, :meth:`Call.delete`, :meth:`Call.new_anon_vma`), so every call can be undone in
-O(k) (:meth:`Call.rollback`) and compared with its starting state (:meth:`Call.changed`).
+log, how many VMAs are detached but still counted (gathered by an unmap whose
+:class:`~mmsim.kernel.vma.Munmap` is not completed yet: ``vms_complete_munmap_vmas()`` in 6.12+), the
+current piece of a multi-VMA move, and the checks a classification switched off. Flows change the address
+space only through it (:meth:`Call.put`, :meth:`Call.delete`, :meth:`Call.new_anon_vma`), so every call can
+be undone in O(k) (:meth:`Call.rollback`) and compared with its starting state (:meth:`Call.changed`).
 
 This is the package-internal layer the flows in :mod:`mmsim.kernel` share; users meet its results as
 ``AddressSpace.trace`` and :meth:`mmsim.AddressSpace.trial`.
@@ -77,7 +78,9 @@ class Call:
         self.scratch = Step(-1, "", "step", "", 0)
         #: Undo log: ``(start, VMA that was there or None)`` for every change, in order.
         self.log: list[tuple[int, VMA | None]] = []
-        #: VMAs detached from the tree but still counted in map_count (6.x munmap bookkeeping).
+        #: VMAs detached from the tree but still counted in map_count: the ``vma_count`` of every
+        #: :class:`~mmsim.kernel.vma.Munmap` gathered and not yet completed (6.12+ MAP_FIXED keeps its overlap
+        #: here until the new VMA is in).
         self.pending = 0
         #: Index of the piece of a multi-VMA move being processed, or None.
         self.piece: int | None = None

@@ -30,7 +30,7 @@ from ..constants import (
     page_align,
 )
 from ..vma import VMA, File
-from .vma import complete_unmap, find_vma, new_range, range_free, unmap
+from .vma import Munmap, find_vma, new_range, range_free, unmap, vms_complete_munmap_vmas
 
 if TYPE_CHECKING:
     from .call import Call
@@ -183,17 +183,19 @@ def do_mmap(call: Call, addr: int, length: int, prot: int, flags: int, fd: int |
 def mmap_region(call: Call, tmpl: VMA, anon_shared: bool) -> int:
     """mmap_region()@5.0 / __mmap_region()@6.18: unmap the overlap, then merge or create (semantics §3.1 step 6).
 
-    With the ``munmap_gather`` feature (6.12+) the overlap is gathered and split first (``gather``) and
-    detached after the new VMA is inserted (``complete``), so removed VMAs are subtracted last.
+    With the ``munmap_gather`` feature (6.12+) the overlap is gathered and split first (``gather``:
+    init_vma_munmap() + vms_gather_munmap_vmas(); __mmap_prepare() in 6.18) and its :class:`Munmap` state is
+    completed after the new VMA is inserted (``complete``: vms_complete_munmap_vmas(); __mmap_complete() in
+    6.18), so removed VMAs are subtracted last.
     """
     addr, end = tmpl.start, tmpl.end
     gather = call.profile.has("munmap_gather")
     region = call.profile.kfn("mmap_region")
-    pending = 0
+    vms: Munmap | None = None
     v = find_vma(call.tree, addr)
     if v is not None and v.start < end:
-        pending = unmap(call, addr, end, "gather" if gather else "unmap_overlap",
-                        call.profile.kfn("unmap_overlap"), defer=gather)
+        vms = unmap(call, addr, end, "gather" if gather else "unmap_overlap",
+                    call.profile.kfn("unmap_overlap"), defer=gather)
     if anon_shared:
         # shmem_zero_setup(): a fresh shmem file; nothing can share it, so it never merges.
         f = File("/dev/zero (deleted)", (end - addr) >> PAGE_SHIFT, shmem=True)
@@ -203,8 +205,8 @@ def mmap_region(call: Call, tmpl: VMA, anon_shared: bool) -> int:
         p = call.profile
         new_range(call, tmpl, p.kfn("merge_new"), region,
                   next_first=p.has("mmap_merge_next_first") and not p.has("mmap_merge_new_range"))
-    if gather:
-        complete_unmap(call, addr, end, pending)
+    if vms is not None and vms.defer:
+        vms_complete_munmap_vmas(call, vms)
     return addr
 
 

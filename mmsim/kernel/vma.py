@@ -6,13 +6,17 @@ through it, and records its trace record(s) (semantics §8: depth-0 steps, depth
 * lookups: :func:`find_vma`, :func:`vma_at`, :func:`vmas_in`, :func:`range_free`, :func:`prev_of`,
   :func:`next_from` — O(log n), on a :class:`~mmsim.vmatree.VMATree`;
 * :func:`split` (``__split_vma()``, unchecked) and :func:`checked_split` (``split_vma()``, semantics §2.1);
-* :func:`unmap` (the unmap engine, §2.2) and :func:`complete_unmap` (6.x deferred detach);
+* the unmap engine (§2.2) and its state :class:`Munmap` (``struct vma_munmap_struct``, 6.12+):
+  :func:`unmap` (``__do_munmap()`` in 5.0-6.0, ``do_vmi_align_munmap()`` in 6.12+) runs
+  :func:`init_vma_munmap`, :func:`vms_gather_munmap_vmas` (punch check, splits, detach from the tree) and
+  :func:`vms_complete_munmap_vmas` (map_count drops), or leaves the completion to a 6.12+ MAP_FIXED mmap;
 * :func:`new_range` (merge a new range with its neighbours or create a VMA, §2.3-2.4) and
   :func:`merge_existing` (mprotect's merge of a changed range, §2.4).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..checks import CHECKS
@@ -24,10 +28,11 @@ if TYPE_CHECKING:
     from .call import Call
 
 __all__ = [
-    "checked_split",
-    "complete_unmap",
+    "Munmap",
     "adjacent",
+    "checked_split",
     "find_vma",
+    "init_vma_munmap",
     "merge_existing",
     "new_range",
     "next_from",
@@ -37,6 +42,8 @@ __all__ = [
     "unmap",
     "vma_at",
     "vmas_in",
+    "vms_complete_munmap_vmas",
+    "vms_gather_munmap_vmas",
 ]
 
 _SPLIT_LIMIT = CHECKS["split_limit"]
@@ -119,45 +126,110 @@ def checked_split(call: Call, v: VMA, addr: int, depth: int = 0) -> tuple[VMA, V
 # ---- unmap ------------------------------------------------------------------------------------
 
 
-def unmap(call: Call, a: int, b: int, step: str, fn: str, defer: bool = False) -> int:
-    """The unmap engine (semantics §2.2): ``__do_munmap()@5.0``, ``do_vmi_align_munmap()@6.18``.
+@dataclass
+class Munmap:
+    """One unmap's state, as ``struct vma_munmap_struct`` (mm/vma.h, 6.12+) carries it: the range
+    ``[start, end)``, the trace's ``step`` name and kernel function ``fn``, whether the detach is
+    ``defer``-red to the caller (6.12+ MAP_FIXED: after the new VMA is in), and ``vma_count``, how many
+    VMAs the gather detached from the tree. Between the gather and the completion those VMAs still count
+    in ``map_count`` (:attr:`Call.pending <mmsim.kernel.call.Call.pending>`), as in the kernel, where only
+    vms_complete_munmap_vmas() does ``mm->map_count -= vms->vma_count``. The kernel's other fields (the
+    first VMA, prev/next, unmap_start/unmap_end, uf, the page and accounting counters, clear_ptes,
+    closed_vm_ops) have no counterpart here; the detached VMAs themselves are in the call's undo log.
 
-    Records a depth-0 ``step`` whose children are the punch check, the splits and the detach. Fails
-    with ENOMEM (``munmap_punch_limit``) only for a hole punch at ``map_count >= max``, before anything
-    changed. Never merges. With ``defer`` (6.x MAP_FIXED) the detached VMAs stay counted until
-    :func:`complete_unmap`, as vms_complete_munmap_vmas() does; returns how many are pending.
-    O((k + 1) log n) for k VMAs in the range.
+    >>> from mmsim import AddressSpace, MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PAGE_SIZE
+    >>> from mmsim.kernel.call import Call
+    >>> mm = AddressSpace("6.18")
+    >>> a = mm.mmap(0x7E0000000000, 3 * PAGE_SIZE, 3, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS)
+    >>> call = Call(mm, "mmap")
+    >>> vms = unmap(call, a + PAGE_SIZE, a + 2 * PAGE_SIZE, "gather", "vms_gather_munmap_vmas", defer=True)
+    >>> vms.vma_count, len(mm.tree), call.map_count         # split twice, the middle piece still counted
+    (1, 2, 3)
+    >>> vms_complete_munmap_vmas(call, vms); call.map_count
+    2
+    """
+
+    start: int
+    end: int
+    step: str
+    fn: str
+    defer: bool = False
+    vma_count: int = 0
+
+
+def init_vma_munmap(start: int, end: int, step: str, fn: str, defer: bool = False) -> Munmap:
+    """Mirrors init_vma_munmap() in 6.12+ (mm/vma.c): the state of an unmap of ``[start, end)`` before
+    the gather, with no VMA counted yet (``vms->vma_count = 0``)."""
+    return Munmap(start, end, step, fn, defer)
+
+
+def vms_gather_munmap_vmas(call: Call, vms: Munmap) -> None:
+    """Mirrors vms_gather_munmap_vmas() in 6.12+ (mm/vma.c); in 5.0-6.0 the splits and the detach of
+    __do_munmap() (mm/mmap.c), whose detach_vmas_to_be_unmapped() drops map_count at once: :func:`unmap`
+    models that by completing right after the gather.
+
+    If the range starts inside a VMA: the hole-punch check first, only when it also ends inside that VMA
+    (``munmap_punch_limit``: ``map_count >= max`` fails with ENOMEM before anything changed), then split
+    there; split the last VMA at ``end`` (unchecked: __split_vma()); take every VMA in the range out of the
+    tree and count them in ``vms.vma_count``. They stay counted in ``map_count`` (``call.pending``) until
+    :func:`vms_complete_munmap_vmas`. Never merges. O((k + 1) log n) for k VMAs in the range.
     """
     tree = call.tree
+    a, b = vms.start, vms.end
+    v = find_vma(tree, a)
+    if v is None or v.start >= b:
+        return
+    if a > v.start:
+        if b < v.end:
+            call.check(_PUNCH_LIMIT, vms.fn, depth=1, start=a, end=b)
+        split(call, v, a)
+    last = tree.below(b)
+    if last is not None and last.start < b < last.end:
+        split(call, last, b)
+    doomed = tree.starts(a, b)
+    for k in doomed:
+        call.delete(k)
+    vms.vma_count = len(doomed)
+    call.pending += len(doomed)
+
+
+def vms_complete_munmap_vmas(call: Call, vms: Munmap) -> None:
+    """Mirrors vms_complete_munmap_vmas() in 6.12+ (mm/vma.c): ``mm->map_count -= vms->vma_count``.
+
+    Records the drop unless nothing was gathered. Called by :func:`unmap` right after the gather, as a
+    primitive of its step (``detach``, depth 1, named by the profile: detach_vmas_to_be_unmapped() in
+    5.0-6.0, do_mas_align_munmap() in 6.1, vms_complete_munmap_vmas() in 6.12+); for a ``defer``-red gather
+    by the caller once the new VMA is in, as __mmap_region() does (6.12; its __mmap_complete() in 6.18): a
+    depth-0 step ``complete`` of its own. O(1).
+    """
+    n = vms.vma_count
+    if not n:
+        return
+    call.pending -= n
+    if vms.defer:
+        call.record("complete", "step", "vms_complete_munmap_vmas", -n, vms.start, vms.end)
+    else:
+        call.record("detach", "step", call.profile.kfn("detach"), -n, vms.start, vms.end, depth=1)
+
+
+def unmap(call: Call, a: int, b: int, step: str, fn: str, defer: bool = False) -> Munmap:
+    """The unmap engine (semantics §2.2), after the caller's argument checks: mirrors __do_munmap() in
+    5.0-6.0, do_mas_align_munmap() in 6.1 and do_vmi_align_munmap() in 6.12+ (init_vma_munmap(),
+    vms_gather_munmap_vmas(), vms_complete_munmap_vmas()).
+
+    Records a depth-0 ``step`` (kernel function ``fn``) whose children are the punch check, the splits and
+    the detach; fails only as :func:`vms_gather_munmap_vmas` does. With ``defer`` (6.12+ MAP_FIXED:
+    __mmap_region(), its __mmap_prepare() in 6.18) it only gathers, and the caller completes the returned state with
+    :func:`vms_complete_munmap_vmas` later. Returns the state. O((k + 1) log n) for k VMAs in the range.
+    """
+    vms = init_vma_munmap(a, b, step, fn, defer)
     parent = call.record(step, "step", fn, start=a, end=b)
     mc_before = call.map_count
-    v = find_vma(tree, a)
-    if v is not None and v.start < b:
-        if a > v.start:
-            if b < v.end:
-                call.check(_PUNCH_LIMIT, fn, depth=1, start=a, end=b)
-            v = split(call, v, a)[1]
-        last = tree.below(b)
-        if last is not None and last.start < b < last.end:
-            split(call, last, b)
-        doomed = tree.starts(a, b)
-        for k in doomed:
-            call.delete(k)
-        if defer:
-            call.pending += len(doomed)
-            call.close(parent, mc_before)
-            return len(doomed)
-        if doomed:
-            call.record("detach", "step", call.profile.kfn("detach"), -len(doomed), a, b, depth=1)
+    vms_gather_munmap_vmas(call, vms)
+    if not defer:
+        vms_complete_munmap_vmas(call, vms)
     call.close(parent, mc_before)
-    return 0
-
-
-def complete_unmap(call: Call, a: int, b: int, n: int) -> None:
-    """vms_complete_munmap_vmas()@6.18: the deferred detach of a MAP_FIXED overlap (``n`` VMAs)."""
-    if n:
-        call.pending -= n
-        call.record("complete", "step", "vms_complete_munmap_vmas", -n, a, b)
+    return vms
 
 
 # ---- merge ------------------------------------------------------------------------------------
