@@ -3,7 +3,7 @@
 from mmsim.exercises import check_punch_min_slots
 from mmsim.experiments import sweep
 
-df = sweep("munmap-punch", "6.18", slacks=range(-1, 6), progress=False)
-print(df[["slack", "outcome", "check"]].to_string(index=False))
-answer = int(df.loc[df["outcome"] == "OK", "slack"].min())
+df = sweep("munmap-punch", "6.18", free_slots=range(-1, 6), progress=False)
+print(df[["free_slots", "outcome", "check"]].to_string(index=False))
+answer = int(df.loc[df["outcome"] == "OK", "free_slots"].min())
 check_punch_min_slots(answer)

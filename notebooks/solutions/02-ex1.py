@@ -3,7 +3,7 @@
 from mmsim.exercises import check_mprotect_3way_slots
 from mmsim.experiments import sweep
 
-df = sweep("mprotect-3way", "6.18", slacks=range(0, 5), progress=False)
-print(df[["slack", "outcome", "check"]].to_string(index=False))
-answer = int(df.loc[df["outcome"] == "OK", "slack"].min())
+df = sweep("mprotect-3way", "6.18", free_slots=range(0, 5), progress=False)
+print(df[["free_slots", "outcome", "check"]].to_string(index=False))
+answer = int(df.loc[df["outcome"] == "OK", "free_slots"].min())
 check_mprotect_3way_slots(answer)

@@ -7,7 +7,7 @@
 from mmsim.exercises import check_bug_slots
 from mmsim.experiments import sweep
 
-df = sweep("seed-S", "5.0", slacks=range(0, 17), progress=False)
-print(df[["slack", "outcome", "check", "where"]].to_string(index=False))
-answer = [int(s) for s in df.loc[df["outcome"] == "PARTIAL_FAIL", "slack"]]
+df = sweep("seed-S", "5.0", free_slots=range(0, 17), progress=False)
+print(df[["free_slots", "outcome", "check", "where"]].to_string(index=False))
+answer = [int(s) for s in df.loc[df["outcome"] == "PARTIAL_FAIL", "free_slots"]]
 check_bug_slots(answer)

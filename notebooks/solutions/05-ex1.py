@@ -8,11 +8,11 @@
 # Written as a condition: refuse when map_count + 4 > max_map_count. That is exactly the early check of
 # Linux 7.1 (notebook 07), which also adopted this move check.
 import mmsim
-from mmsim.exercises import check_smaller_headroom_slack
+from mmsim.exercises import check_smaller_headroom_free_slots
 from mmsim.plots import check_threshold
 
 MAX = mmsim.DEFAULT_MAX_MAP_COUNT
 move_needs = MAX - check_threshold("move_vma_limit_v7", MAX) + 1  # fails from MAX - 1, so it wants 2 free slots
 worst_unmap_growth = 2  # destination punch + tail punch, one VMA each
 answer = move_needs + worst_unmap_growth
-check_smaller_headroom_slack(answer)
+check_smaller_headroom_free_slots(answer)

@@ -8,6 +8,6 @@
 from mmsim.exercises import check_seed_w_ideal_refusals
 from mmsim.experiments import sweep
 
-df = sweep("seed-W", kernels="5.1", slacks=range(0, 9), progress=False)
-answer = set(df.loc[(df["outcome"] != "OK") & df["ideal_ok"], "slack"])
+df = sweep("seed-W", kernels="5.1", free_slots=range(0, 9), progress=False)
+answer = set(df.loc[(df["outcome"] != "OK") & df["ideal_ok"], "free_slots"])
 check_seed_w_ideal_refusals(answer)

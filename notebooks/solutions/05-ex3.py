@@ -7,6 +7,6 @@
 from mmsim.exercises import check_seed_s_false_positives
 from mmsim.experiments import sweep
 
-df = sweep("seed-S", kernels="5.1", slacks=range(0, 9), progress=False)
-answer = set(df.loc[df["outcome"] == "FALSE_POSITIVE", "slack"])
+df = sweep("seed-S", kernels="5.1", free_slots=range(0, 9), progress=False)
+answer = set(df.loc[df["outcome"] == "FALSE_POSITIVE", "free_slots"])
 check_seed_s_false_positives(answer)

@@ -5,6 +5,6 @@
 from mmsim.exercises import check_fp_rate
 from mmsim.experiments import false_positive_rate, sweep
 
-df = sweep(None, kernels="5.1", slacks=range(0, 11), progress=False)  # None = the whole catalogue
+df = sweep(None, kernels="5.1", free_slots=range(0, 11), progress=False)  # None = the whole catalogue
 answer = false_positive_rate(df)["5.1"]
 check_fp_rate(answer)

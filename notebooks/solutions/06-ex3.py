@@ -6,7 +6,7 @@
 from mmsim.exercises import check_alt_fixes
 from mmsim.experiments import sweep
 
-df = sweep(None, kernels=["5.1", "5.1-alt"], slacks=range(0, 11), progress=False)
+df = sweep(None, kernels=["5.1", "5.1-alt"], free_slots=range(0, 11), progress=False)
 fp = df[df["outcome"] == "FALSE_POSITIVE"]
 answer = set(fp.loc[fp["kernel"] == "5.1", "scenario"]) - set(fp.loc[fp["kernel"] == "5.1-alt", "scenario"])
 check_alt_fixes(answer)

@@ -7,6 +7,6 @@
 from mmsim.exercises import check_v71_needless_refusals
 from mmsim.experiments import sweep
 
-df = sweep("shrink-punch", kernels="7.1", slacks=range(0, 9), progress=False)
-answer = set(df.loc[df["outcome"] == "FALSE_POSITIVE", "slack"])
+df = sweep("shrink-punch", kernels="7.1", free_slots=range(0, 9), progress=False)
+answer = set(df.loc[df["outcome"] == "FALSE_POSITIVE", "free_slots"])
 check_v71_needless_refusals(answer)

@@ -7,7 +7,7 @@
 from mmsim.exercises import check_multi_vma_partial
 from mmsim.experiments import sweep
 
-df = sweep("multi-vma-4", kernels=["6.18", "7.1"], slacks=range(0, 11), progress=False)
+df = sweep("multi-vma-4", kernels=["6.18", "7.1"], free_slots=range(0, 11), progress=False)
 partial = df[df["outcome"] == "PARTIAL_FAIL"]
-answer = {kernel: set(partial.loc[partial["kernel"] == kernel, "slack"]) for kernel in ("6.18", "7.1")}
+answer = {kernel: set(partial.loc[partial["kernel"] == kernel, "free_slots"]) for kernel in ("6.18", "7.1")}
 check_multi_vma_partial(answer)

@@ -6,8 +6,8 @@
 from mmsim.exercises import check_live_prediction
 from mmsim.experiments import sweep
 
-df = sweep("seed-S", kernels="6.18", slacks=[5, 6], progress=False)
+df = sweep("seed-S", kernels="6.18", free_slots=[5, 6], progress=False)
 answer = {}
-for slack, outcome, errno in zip(df["slack"], df["outcome"], df["errno"], strict=True):
-    answer[int(slack)] = "OK" if outcome == "OK" else errno
+for free, outcome, errno in zip(df["free_slots"], df["outcome"], df["errno"], strict=True):
+    answer[int(free)] = "OK" if outcome == "OK" else errno
 check_live_prediction(answer)
