@@ -451,8 +451,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="kind of call: fixed, unmapped, dontunmap, multi-vma, shrink, munmap or mprotect (default: "
                          "the seed picks one; munmap and mprotect only when asked for, every kernel answers them "
                          "alike)")
-    qz.add_argument("--free", type=_type(_quiz_free), metavar="N",
+    qz.add_argument("--free-slots", type=_type(_quiz_free), metavar="N",
                     help="free slots before the call (default: the seed picks 0-7)")
+    qz.add_argument("--free", dest="free_slots", type=_type(_quiz_free), action=_Renamed, new="--free-slots")
     qz.add_argument("--max-map-count", type=_type(_quiz_limit), metavar="M",
                     help="vm.max_map_count; the process then holds filler VMAs besides the layout (default: a few "
                          "above the layout's VMAs, no filler)")
@@ -873,7 +874,7 @@ def cmd_quiz(args: argparse.Namespace, out: TextIO) -> int:
     from .quiz import DEFAULT_KERNELS, generate
 
     try:
-        q = generate(args.seed, kernels=args.kernel or DEFAULT_KERNELS, family=args.family, free=args.free,
+        q = generate(args.seed, kernels=args.kernel or DEFAULT_KERNELS, family=args.family, free_slots=args.free_slots,
                      max_map_count=args.max_map_count, vmas=args.vmas, agreeing=args.agreeing)
     except ValueError as e:
         print(f"mmsim quiz: error: {e}", file=sys.stderr)

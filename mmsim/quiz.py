@@ -10,7 +10,7 @@ and on which kernel it fails, at which check and in which step. :meth:`Quiz.work
 step trace of each kernel in the question's page units and a one-line why (semantics §8). The answers are the
 model's (:func:`mmsim.classify`).
 
-Knobs (``mmsim quiz --free/--max-map-count/--vmas/--family/--agreeing``): the free slots, the limit (the process
+Knobs (``mmsim quiz --free-slots/--max-map-count/--vmas/--family/--agreeing``): the free slots, the limit (the process
 then holds filler VMAs besides the layout), the number of VMAs in the layout, the kind of call. A seed whose call
 every kernel asked about answers alike is skipped (the seed's generator draws again) unless ``agreeing=True``;
 ``munmap`` and ``mprotect`` calls end alike on every modelled kernel (semantics §4), so a seed picks them only
@@ -45,6 +45,7 @@ from .constants import (
     PROT_READ,
     PROT_WRITE,
 )
+from .deprecation import renamed_arguments
 from .outcome import Outcome, classify
 from .profiles import get_profile
 from .scenarios import Scenario, scenario_from_ops
@@ -395,20 +396,21 @@ _MAKERS = {"fixed": _fixed, "unmapped": _unmapped, "dontunmap": _dontunmap, "mul
 _DRAWS = 64
 
 
+@renamed_arguments(free="free_slots")
 def generate(seed: int, kernels: Sequence[str] = DEFAULT_KERNELS, family: str | None = None, *,
-             free: int | None = None, max_map_count: int | None = None, vmas: int | None = None,
+             free_slots: int | None = None, max_map_count: int | None = None, vmas: int | None = None,
              agreeing: bool = False) -> Quiz:
     """The quiz of ``seed`` (any int): the same seed and knobs give the same question on every run and machine.
 
     ``kernels`` are the profiles the questions ask about (:data:`DEFAULT_KERNELS`); ``family`` forces a kind of
-    call (:data:`FAMILIES`), otherwise the seed picks one. ``free`` fixes the free slots (0 or more; default:
+    call (:data:`FAMILIES`), otherwise the seed picks one. ``free_slots`` fixes the free slots (0 or more; default:
     the seed picks 0-7); ``max_map_count`` the limit (the process then holds filler VMAs besides the layout:
-    ``map_count = max_map_count - free``); ``vmas`` the number of VMAs in the layout (extra shared VMAs after
+    ``map_count = max_map_count - free_slots``); ``vmas`` the number of VMAs in the layout (extra shared VMAs after
     it, which the call never touches). Unless ``agreeing``, a question on which every kernel answers alike is
     drawn again (up to 64 times) and the families of :data:`ALIKE_EVERYWHERE` are picked only when asked for.
     ValueError for an unknown kernel or family or a knob out of range.
 
-    >>> q = generate(3, free=2, max_map_count=100)
+    >>> q = generate(3, free_slots=2, max_map_count=100)
     >>> q.free_slots, q.map_count, q.filler == 98 - len(q.vmas), q.agree()
     (2, 98, True, False)
     """
@@ -417,13 +419,14 @@ def generate(seed: int, kernels: Sequence[str] = DEFAULT_KERNELS, family: str | 
         raise ValueError("no kernels given")
     if family is not None and family not in FAMILIES:
         raise ValueError(f"unknown quiz family {family!r}; choose one of {', '.join(FAMILIES)}")
-    if free is not None and free < 0:
-        raise ValueError(f"free must be 0 or more, got {free}")
+    if free_slots is not None and free_slots < 0:
+        raise ValueError(f"free_slots must be 0 or more, got {free_slots}")
     if vmas is not None and not 2 <= vmas <= 12:
         raise ValueError(f"vmas must be 2 to 12, got {vmas}")
     cmd = f"mmsim quiz --seed {seed}" + "".join(
-        f" --{flag} {value}" for flag, value in (("family", family), ("free", free), ("max-map-count", max_map_count),
-                                                 ("vmas", vmas)) if value is not None) + (
+        f" --{flag} {value}" for flag, value in (("family", family), ("free-slots", free_slots),
+                                                 ("max-map-count", max_map_count), ("vmas", vmas))
+        if value is not None) + (
         " --agreeing" if agreeing else "") + "".join(f" -k {k}" for k in ks if tuple(ks) != DEFAULT_KERNELS)
     rng = random.Random(seed)
     pick = {f: w for f, w in FAMILIES.items() if agreeing or f not in ALIKE_EVERYWHERE}
@@ -432,14 +435,14 @@ def generate(seed: int, kernels: Sequence[str] = DEFAULT_KERNELS, family: str | 
         fam = family or rng.choices(list(pick), weights=list(pick.values()))[0]
         state = rng.getstate()
         # judged without filler: far-away VMAs shift every kernel's map_count alike and change no answer
-        q = _draw(rng, seed, fam, ks, free, None, vmas, cmd)
+        q = _draw(rng, seed, fam, ks, free_slots, None, vmas, cmd)
         if agreeing or fam in ALIKE_EVERYWHERE or len(ks) < 2 or not q.agree():
             break
     assert q is not None
     if max_map_count is not None:
         again = random.Random()
         again.setstate(state)
-        q = _draw(again, seed, q.family, ks, free, max_map_count, vmas, cmd)
+        q = _draw(again, seed, q.family, ks, free_slots, max_map_count, vmas, cmd)
     return q
 
 

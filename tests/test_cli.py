@@ -304,11 +304,11 @@ def _bad_inputs(tmp: str) -> list[tuple[list[str], str]]:
         (["quiz", "--kernel", "4.19"], "unknown kernel profile '4.19'"),
         (["quiz", "-k", "x"], "unknown kernel profile 'x'"),
         (["quiz", "--family", "nope"], "unknown quiz family 'nope'"),
-        (["quiz", "--free", "-1"], "free slots must be 0..1000"),
+        (["quiz", "--free-slots", "-1"], "free slots must be 0..1000"),
         (["quiz", "--max-map-count", "1"], "must be 2..100000"),
         (["quiz", "--vmas", "13"], "2..12 VMAs"),
         (["quiz", "--agreeing=yes"], "ignored explicit argument"),
-        (["quiz", "--max-map-count", "3", "--free", "2"], "leaves room for 1 VMAs, but the layout has"),
+        (["quiz", "--max-map-count", "3", "--free-slots", "2"], "leaves room for 1 VMAs, but the layout has"),
         (["quiz", "--answers=yes"], "ignored explicit argument"),
         (["quiz", "seed-W"], "unrecognized arguments: seed-W"),
     ]

@@ -181,3 +181,37 @@ def test_a_sweep_file_of_the_first_format_is_read_as_the_current_one(tmp_path) -
     back = mmsim.read_sweep(path)
     pd.testing.assert_frame_equal(back, df, check_like=False)
     assert back.attrs["mmsim"]["axis"] == "free_slots" and back.attrs["mmsim"]["format"] == "mmsim-sweep/1"
+
+
+def test_the_quiz_takes_free() -> None:
+    from mmsim.quiz import generate
+
+    old = old_spelling(generate, 4, free=3, max_map_count=500, new="free_slots=")
+    new = new_spelling(generate, 4, free_slots=3, max_map_count=500)
+    assert (old.call, old.free_slots, old.command) == (new.call, new.free_slots, new.command)
+    assert "--free-slots 3" in new.command
+
+
+def test_the_quiz_cli_takes_free(capsys) -> None:
+    assert cli.main(["quiz", "--seed", "4", "--free", "3"]) == 0
+    out_old, err_old = capsys.readouterr()
+    assert cli.main(["quiz", "--seed", "4", "--free-slots", "3"]) == 0
+    out_new, err_new = capsys.readouterr()
+    assert out_old == out_new and err_new == ""
+    assert err_old.strip() == "mmsim: --free is deprecated: use --free-slots (the same meaning)"
+
+
+def test_the_old_word_is_gone_from_the_course_and_docs() -> None:
+    """Docs, notebooks, solutions, slides and the README say "free slots"; only the glossary's "free slots" entry
+    names the deprecated keyword."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    files = [root / "README.md", *(root / "docs").glob("*.md"), *(root / "notebooks").glob("*.ipynb"),
+             *(root / "notebooks" / "solutions").glob("*.py"), *(root / "slides").glob("*.ipynb")]
+    assert len(files) > 30, files
+    hits = [(f.relative_to(root).as_posix(), line.strip()) for f in files
+            for line in f.read_text().splitlines() if re.search(r"slack", line, re.I)]
+    assert [h for h in hits if h[0] != "docs/glossary.md"] == []
+    assert len(hits) == 1 and "deprecated alias of `free_slots=`" in hits[0][1], hits

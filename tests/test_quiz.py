@@ -268,7 +268,7 @@ def test_every_family_agrees_with_the_semantics_with_every_knob(family: str) -> 
     layout, and questions on which the kernels agree."""
     for seed in range(0, 40):
         _check_against_the_semantics(generate(seed, family=family, agreeing=True))
-        _check_against_the_semantics(generate(seed, family=family, free=seed % 8, max_map_count=40 + seed))
+        _check_against_the_semantics(generate(seed, family=family, free_slots=seed % 8, max_map_count=40 + seed))
         _check_against_the_semantics(generate(seed, family=family, vmas=5))
 
 
@@ -387,15 +387,15 @@ def test_a_solved_quiz_shows_each_kernels_trace(capsys: pytest.CaptureFixture[st
 
 
 def test_the_quiz_knobs(capsys: pytest.CaptureFixture[str]) -> None:
-    """--free, --max-map-count (filler VMAs), --vmas and --agreeing reach the question; the worked answer names
+    """--free-slots, --max-map-count (filler VMAs), --vmas and --agreeing reach the question; the worked answer names
     pages as the question does (no byte addresses), with a one-line why per kernel."""
-    argv = ["quiz", "--seed", "4", "--free", "3", "--max-map-count", "500", "--vmas", "4", "--answers"]
+    argv = ["quiz", "--seed", "4", "--free-slots", "3", "--max-map-count", "500", "--vmas", "4", "--answers"]
     assert cli.main(argv) == 0
     out = capsys.readouterr().out
-    q = generate(4, free=3, max_map_count=500, vmas=4)
+    q = generate(4, free_slots=3, max_map_count=500, vmas=4)
     assert q.free_slots == 3 and q.max_map_count == 500 and len(q.vmas) == 4 and q.filler == 500 - 3 - 4
     assert "vm.max_map_count = 500: 3 free slots" in out and f"{q.filler} other VMAs" in out
-    assert "mmsim quiz --seed 4 --free 3 --max-map-count 500 --vmas 4 --answers" in out
+    assert "mmsim quiz --seed 4 --free-slots 3 --max-map-count 500 --vmas 4 --answers" in out
     assert out.count("  why: ") == len(DEFAULT_KERNELS) and "0x" not in out.split("Answers", 1)[1]
     for k in DEFAULT_KERNELS:
         failing = q.answer(k)["check"]
