@@ -7,33 +7,56 @@ CLI's ``--slack``/``--slacks`` still work and warn (see ``docs/glossary.md``, "f
 
 * :func:`renamed_arguments` — a function's keyword arguments renamed;
 * :func:`renamed_attribute` — a read-only attribute (a property) renamed;
-* :func:`renamed_module_names` — a module's ``__getattr__`` for renamed module-level names.
+* :func:`renamed_module_names` — a module's ``__getattr__`` for renamed module-level names;
+* :func:`warn_user` — a warning attributed to the user's line, however deep inside mmsim it is raised.
 """
 
 from __future__ import annotations
 
 import functools
 import importlib
+import os
+import sys
 import warnings
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-__all__ = ["renamed_arguments", "renamed_attribute", "renamed_module_names", "warn_renamed"]
+__all__ = ["renamed_arguments", "renamed_attribute", "renamed_module_names", "warn_renamed", "warn_user"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def warn_renamed(old: str, new: str, *, stacklevel: int = 3) -> None:
-    """Warn (FutureWarning) that ``old`` is a deprecated spelling of ``new``. O(1).
+_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def warn_user(message: str, category: type[Warning] = FutureWarning) -> None:
+    """``warnings.warn(message, category)`` attributed to the first caller outside the mmsim package (the
+    user's line in a notebook or script), whatever the depth of mmsim frames between. O(stack depth).
 
     >>> import warnings
     >>> with warnings.catch_warnings(record=True) as w:
     ...     warnings.simplefilter("always")
-    ...     warn_renamed("slack=", "free_slots=", stacklevel=1)
+    ...     warn_user("a note")
+    >>> str(w[0].message), w[0].filename.startswith("<doctest")
+    ('a note', True)
+    """
+    frame, level = sys._getframe(1), 2
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level)
+
+
+def warn_renamed(old: str, new: str) -> None:
+    """Warn (FutureWarning, at the user's line) that ``old`` is a deprecated spelling of ``new``. O(stack depth).
+
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as w:
+    ...     warnings.simplefilter("always")
+    ...     warn_renamed("slack=", "free_slots=")
     >>> str(w[0].message), w[0].category.__name__
     ('slack= is deprecated: use free_slots= (the same meaning)', 'FutureWarning')
     """
-    warnings.warn(f"{old} is deprecated: use {new} (the same meaning)", FutureWarning, stacklevel=stacklevel)
+    warn_user(f"{old} is deprecated: use {new} (the same meaning)")
 
 
 def renamed_arguments(**old_to_new: str) -> Callable[[F], F]:

@@ -39,7 +39,7 @@ from matplotlib.figure import Figure
 
 from .checks import CHECKS
 from .constants import DEFAULT_MAX_MAP_COUNT
-from .deprecation import renamed_arguments
+from .deprecation import renamed_arguments, warn_user
 from .experiments import Runner, sweep
 from .outcome import OUTCOMES, Outcome
 from .palette import INK, OUTCOME_TEXT
@@ -118,10 +118,9 @@ def process_limits(max_map_count: int | None, map_count: int | None, free_slots:
     position (``render_layout(scenario, kernel, free_slots)``).
     """
     if free_slots is None and map_count is None and max_map_count is not None and max_map_count < Runner.HEADROOM:
-        import warnings
 
-        warnings.warn(f"max_map_count={max_map_count} is read as free slots (free_slots={max_map_count}); pass "
-                      "free_slots= by name, or an absolute max_map_count", FutureWarning, stacklevel=3)
+        warn_user(f"max_map_count={max_map_count} is read as free slots (free_slots={max_map_count}); pass "
+                  "free_slots= by name, or an absolute max_map_count")
         max_map_count, free_slots = None, max_map_count
     if free_slots is None:
         mc = PROCESS_MAP_COUNT if map_count is None else map_count

@@ -215,3 +215,12 @@ def test_the_old_word_is_gone_from_the_course_and_docs() -> None:
             for line in f.read_text().splitlines() if re.search(r"slack", line, re.I)]
     assert [h for h in hits if h[0] != "docs/glossary.md"] == []
     assert len(hits) == 1 and "deprecated alias of `free_slots=`" in hits[0][1], hits
+
+
+def test_the_warning_points_at_the_callers_line() -> None:
+    """However many mmsim frames lie between (a decorator, a view calling process_limits), the warning names
+    the user's file, so a notebook shows the cell to change."""
+    with pytest.warns(FutureWarning) as record:
+        SEED_W.run("5.0", slack=3)
+        views.trace_view("seed-W", ["5.0"], 3)
+    assert [w.filename for w in record] == [__file__, __file__]
